@@ -1,0 +1,58 @@
+# compressbench: the fine-grained DAG. `dvc.yaml` runs its eight phase targets.
+import os
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# Jobs import the library from this checkout, installed or not.
+_src = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, _src)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_src, os.environ.get("PYTHONPATH")]))
+from compressbench import matrix as M, params as P, stages as S
+
+configfile: "params.yaml"
+
+# Duplicate keys are invisible once YAML is parsed: check the files themselves.
+for _f in workflow.overwrite_configfiles or ["params.yaml"]:
+    P.load_yaml(_f)
+P.validate(config)  # messages name the key and the allowed values
+validate(config, "workflow/schemas/params.schema.yaml")
+
+# TensorFlow gets threads in proportion to the real CPUs, so `--cores 4` on a
+# 2-core machine runs two 1-thread trainings rather than four threads on 2 cores.
+_cores = workflow._cores
+os.environ["COMPRESSBENCH_CPU_SCALE"] = str(min(1.0, (os.cpu_count() or 1) / _cores) if _cores else 1.0)
+
+wildcard_constraints:
+    dataset="mnist|cifar10",
+    seed=r"\d+",
+    base=r"[a-z0-9-]+",
+    prune=r"[a-z0-9-]+",
+    quant=r"[a-z0-9-]+",
+
+
+def params_of(rule, **fixed):
+    """The rule's params from stages.RULES: Snakemake reruns a job when one changes."""
+    def value(template):
+        return lambda w: S.resolve(config, template, {**dict(w.items()), **fixed})
+    return {name: value(t) for name, t in S.RULES[rule].params.items()}
+
+
+def code_of(rule):
+    return S.code_for(rule)
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/prune.smk"
+include: "workflow/rules/quantize.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.phase_report.input,

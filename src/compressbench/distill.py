@@ -1,0 +1,67 @@
+"""Hinton knowledge distillation from precomputed teacher logits.
+
+A teacher's logits on the training set do not change while a student learns,
+so they are computed once (by the teacher's own training job) and packed next
+to the labels: y = [label, t_1 .. t_10]. The student then trains with plain
+`fit` and no teacher forward pass at all."""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from . import training
+
+
+def kd_loss(labels, student_logits, teacher_logits, alpha: float, temperature: float):
+    """alpha*CE(y, s) + (1-alpha)*T^2*KL(softmax(t/T) || softmax(s/T)), per example.
+
+    T^2 keeps the soft-target gradients on the scale of the hard-label ones."""
+    ce = keras.losses.sparse_categorical_crossentropy(labels, student_logits, from_logits=True)
+    log_p_t = tf.nn.log_softmax(teacher_logits / temperature, axis=-1)
+    log_p_s = tf.nn.log_softmax(student_logits / temperature, axis=-1)
+    kl = tf.reduce_sum(tf.exp(log_p_t) * (log_p_t - log_p_s), axis=-1)
+    return alpha * ce + (1.0 - alpha) * temperature ** 2 * kl
+
+
+class KDLoss(keras.losses.Loss):
+    def __init__(self, alpha: float, temperature: float, name="kd_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.alpha, self.temperature = alpha, temperature
+
+    def call(self, y_true, y_pred):
+        labels = tf.cast(y_true[:, 0], tf.int32)
+        return kd_loss(labels, y_pred, y_true[:, 1:], self.alpha, self.temperature)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "temperature": self.temperature}
+
+
+def label_accuracy(y_true, y_pred):
+    """Accuracy against the label column of the packed targets."""
+    return tf.cast(tf.equal(tf.cast(y_true[:, 0], tf.int64), tf.argmax(y_pred, axis=-1)), tf.float32)
+
+
+def pack(labels: np.ndarray, teacher_logits: np.ndarray) -> np.ndarray:
+    if len(labels) != len(teacher_logits):
+        raise ValueError(f"{len(labels)} labels but {len(teacher_logits)} teacher logits: "
+                         "the teacher was run on a different split")
+    return np.concatenate([labels[:, None].astype(np.float32), teacher_logits.astype(np.float32)], axis=1)
+
+
+def train_distilled(model, data: dict, teacher: dict, *, alpha: float, temperature: float, epochs: int,
+                    batch_size: int, optimizer_name: str, learning_rate: float, augment: bool,
+                    seed: int, label: str):
+    """Distil into `model` from teacher logits {'train': ..., 'val': ...}; return history.
+
+    With augmentation on, the stored logits belong to the unaugmented images:
+    the usual approximation when the teacher is not run online."""
+    model.compile(optimizer=training.optimizer(optimizer_name, learning_rate),
+                  loss=KDLoss(alpha, temperature), metrics=[label_accuracy])
+    train = training.dataset(data["x_train"], pack(data["y_train"], teacher["train"]), batch_size,
+                             shuffle=True, augment=augment, seed=seed)
+    val = (training.dataset(data["x_val"], pack(data["y_val"], teacher["val"]), 1024)
+           if len(data["x_val"]) else None)
+    history = training.fit(model, train, val, epochs=epochs, label=label)
+    # Same column names as a supervised history, so the curves plot alike.
+    return history.rename(columns=lambda c: c.replace("label_accuracy", "accuracy"))

@@ -1,0 +1,87 @@
+"""Architectures as data -> tf_keras models, and safe model files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tf_keras as keras
+
+from . import io
+
+INPUT_SHAPES = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+NUM_CLASSES = 10
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing or unreadable."""
+
+
+def build(spec: list[dict], input_shape, num_classes: int = NUM_CLASSES, name: str = "model") -> keras.Sequential:
+    """Build the study's layer stack from a list like [{conv: 16}, {dense: 50}, {dropout: 0.5}].
+
+    conv f: Conv2D(f, 3x3, stride 2, same) -> LeakyReLU(0.2) -> MaxPool(2x2, stride 1, same).
+    dense n: Dense(n, relu). A Flatten precedes the first dense layer (and the
+    10-logit output layer, which is always appended)."""
+    layers = [keras.Input(shape=tuple(input_shape))]
+    flat = False
+    for i, layer in enumerate(spec):
+        (kind, value), = layer.items()
+        if kind == "conv":
+            if flat:
+                raise ValueError(f"layer {i}: conv after a dense layer")
+            layers += [keras.layers.Conv2D(value, 3, strides=2, padding="same", name=f"conv{i}"),
+                       keras.layers.LeakyReLU(0.2, name=f"lrelu{i}"),
+                       keras.layers.MaxPooling2D(2, strides=1, padding="same", name=f"pool{i}")]
+        elif kind == "dense":
+            if not flat:
+                layers.append(keras.layers.Flatten(name="flatten"))
+                flat = True
+            layers.append(keras.layers.Dense(value, activation="relu", name=f"dense{i}"))
+        elif kind == "dropout":
+            layers.append(keras.layers.Dropout(value, name=f"dropout{i}"))
+        else:
+            raise ValueError(f"layer {i}: unknown kind {kind!r}")
+    if not flat:
+        layers.append(keras.layers.Flatten(name="flatten"))
+    layers.append(keras.layers.Dense(num_classes, name="logits"))
+    return keras.Sequential(layers, name=name)
+
+
+def build_for(cfg: dict, dataset: str, arch: str) -> keras.Sequential:
+    return build(cfg["zoo"][dataset][arch], INPUT_SHAPES[dataset], name=arch)
+
+
+def prunable_kernels(model) -> dict[str, np.ndarray]:
+    """Conv and dense kernels by layer name: the weights pruning acts on."""
+    return {l.name: l.get_weights()[0] for l in model.layers
+            if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))}
+
+
+def count_params(model) -> tuple[int, int]:
+    """(parameters, non-zero parameters) over every weight of the model."""
+    weights = model.get_weights()
+    return int(sum(w.size for w in weights)), int(sum(np.count_nonzero(w) for w in weights))
+
+
+def save(model, path) -> None:
+    """Save weights and architecture only: an uncompiled copy carries no optimizer state."""
+    with io.atomic_path(path) as tmp:
+        clone(model).save(tmp)
+
+
+def load(path):
+    """Load a model for inference or fine-tuning; a bad file fails naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file is missing")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many kinds for a damaged zip/h5
+        raise ModelFileError(f"{path}: not a readable Keras model ({type(exc).__name__}: {exc})") from exc
+
+
+def clone(model):
+    """A copy with the same weights: tfmot wrappers mutate the model they get."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -1,0 +1,117 @@
+"""Fit-loop pieces shared by every trainer: seeds, threads, input pipelines,
+progress lines, history and metrics files."""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+import tf_keras as keras
+
+from . import io
+
+log = logging.getLogger("compressbench")
+
+
+def configure(seed: int, threads: int) -> None:
+    """Bit-identical reruns on one machine, and no more CPU threads than the job owns.
+
+    Must run before TensorFlow executes its first op."""
+    tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _augment(image, flip: bool):
+    # Random shifts of up to 2 px (and horizontal flips for natural images).
+    h, w, c = image.shape
+    image = tf.image.pad_to_bounding_box(image, 2, 2, h + 4, w + 4)
+    image = tf.image.random_crop(image, (h, w, c))
+    return tf.image.random_flip_left_right(image) if flip else image
+
+
+def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = False,
+            augment: bool = False, seed: int = 0) -> tf.data.Dataset:
+    """uint8 images -> batches of [0, 1] floats; images stay uint8 in memory."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        flip = x.shape[-1] == 3
+        ds = ds.map(lambda a, b: (_augment(a, flip), b), num_parallel_calls=1, deterministic=True)
+    ds = ds.batch(batch_size).map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def scale(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32) / 255.0
+
+
+def optimizer(name: str, learning_rate: float):
+    return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
+            "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=learning_rate)
+
+
+class ProgressLog(keras.callbacks.Callback):
+    """One log line per epoch, so long runs can be followed with `tail -f`."""
+
+    def __init__(self, epochs: int, label: str):
+        super().__init__()
+        self.epochs, self.label = epochs, label
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()))
+        log.info("%s epoch %d/%d %s (%.1f s)", self.label, epoch + 1, self.epochs, values,
+                 time.perf_counter() - self.start)
+
+
+def fit(model, train: tf.data.Dataset, val: tf.data.Dataset | None, *, epochs: int,
+        label: str, callbacks=()) -> pd.DataFrame:
+    """Run model.fit (already compiled); return the per-epoch history."""
+    hist = model.fit(train, validation_data=val, epochs=epochs, verbose=0,
+                     callbacks=[ProgressLog(epochs, label), *callbacks])
+    frame = pd.DataFrame(hist.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def predict_logits(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    return model.predict(dataset(x, np.zeros(len(x)), batch_size), verbose=0).astype(np.float32)
+
+
+def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmax(predict_logits(model, x), axis=1) == y))
+
+
+def write_history(frame: pd.DataFrame, path) -> None:
+    io.write_text(path, frame.to_csv(index=False, float_format="%.6f"))
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = round(time.perf_counter() - self.start, 2)
+
+
+def compile_supervised(model, optimizer_name: str, learning_rate: float) -> None:
+    model.compile(optimizer=optimizer(optimizer_name, learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+
+
+def train_supervised(model, data: dict, *, epochs: int, batch_size: int, optimizer_name: str,
+                     learning_rate: float, augment: bool, seed: int, label: str, callbacks=()):
+    """Train on the hard labels; return the per-epoch history."""
+    compile_supervised(model, optimizer_name, learning_rate)
+    train = dataset(data["x_train"], data["y_train"], batch_size, shuffle=True, augment=augment, seed=seed)
+    val = dataset(data["x_val"], data["y_val"], 1024) if len(data["x_val"]) else None
+    return fit(model, train, val, epochs=epochs, label=label, callbacks=callbacks)

@@ -1,0 +1,43 @@
+# Phase `report`: results.csv, summary.json, report.md and figures from every metric.
+
+REPORT = ["reports/results.csv", "reports/summary.json", "reports/report.md"]
+FIGURES = expand("reports/figures/{dataset}-pareto.png", dataset=config["matrix"]["datasets"])
+
+
+def stage_metrics():
+    """The training/pruning/conversion records whose wall times the report shows."""
+    out = []
+    for ds in config["matrix"]["datasets"]:
+        for seed in config["seeds"]:
+            for b in M.needed_bases(config):
+                out.append(M.model(ds, seed, b).replace(".keras", ".json"))
+    for c in M.cells(config):
+        if c.prune != "none":
+            out.append(M.model(c.dataset, c.seed, c.base, c.prune).replace(".keras", ".json"))
+        out.append(M.tflite(c.dataset, c.seed, c.base, c.prune, c.quant).replace(".tflite", ".json"))
+    return sorted(set(out))
+
+
+rule report:
+    input:
+        metrics=rules.phase_evaluate.input,
+        stages=stage_metrics(),
+        facts=expand(M.prepared("{dataset}").replace(".npz", ".json"), dataset=config["matrix"]["datasets"]),
+        reference="reports/reference/arxiv-2305.08075.yaml",
+        code=code_of("report"),
+    output:
+        REPORT + FIGURES,
+    params:
+        **params_of("report"),
+    log:
+        "logs/report/report.log",
+    benchmark:
+        "logs/report/report.bench.tsv"
+    threads: 1
+    script:
+        "../scripts/report.py"
+
+
+rule phase_report:
+    input:
+        REPORT + FIGURES,
