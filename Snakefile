@@ -20,10 +20,13 @@ for _f in workflow.overwrite_configfiles or ["params.yaml"]:
 P.validate(config)  # messages name the key and the allowed values
 validate(config, "workflow/schemas/params.schema.yaml")
 
-# TensorFlow gets threads in proportion to the real CPUs, so `--cores 4` on a
-# 2-core machine runs two 1-thread trainings rather than four threads on 2 cores.
-_cores = workflow._cores
-os.environ["COMPRESSBENCH_CPU_SCALE"] = str(min(1.0, (os.cpu_count() or 1) / _cores) if _cores else 1.0)
+# Every job claims `cpus` equal to its threads, and there are only as many as
+# the machine has (unless --resources cpus=N says otherwise): `--cores 4` on a
+# 2-core machine then runs two 1-thread jobs, never four threads on 2 cores.
+# One thread per job is the fastest use of a small CPU (two 1-thread trainings
+# beat one 2-thread training); raise it per rule with --set-threads.
+if "cpus" not in workflow.global_resources:
+    workflow.register_resource("cpus", os.cpu_count() or 1)
 
 wildcard_constraints:
     dataset="mnist|cifar10",

@@ -1,0 +1,341 @@
+"""The study's claims (arXiv 2305.08075) tested on our results.
+
+Pure functions over the results frame (`report.results_frame`): one row per
+metrics JSON with at least dataset, variant, base, prune, quant, seed, accuracy
+(fraction), tflite_bytes and gzip_bytes. Every verdict is computed here from the
+numbers by a stated rule; none is written by hand.
+
+Noise: a difference between two variants counts only when it exceeds
+    noise = NOISE_SIGMAS * sqrt(se_a^2 + se_b^2)
+where se is the standard error of a variant's mean accuracy: the standard
+deviation over seeds / sqrt(n) with n >= 2 seeds, else the binomial standard
+error sqrt(p (1 - p) / n_test) of one evaluation on n_test test images.
+A difference within the noise is "not shown", never "confirmed".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+from tabulate import tabulate
+
+TEACHER = "teacher+none+float32"   # the uncompressed original every claim compares with
+
+CONFIRMED, REFUTED, NOT_SHOWN, NOT_RUN = "confirmed", "refuted", "not shown", "not run"
+VERDICTS = (CONFIRMED, REFUTED, NOT_SHOWN, NOT_RUN)
+
+NOISE_SIGMAS = 2.0          # ~95 % two-sided: differences within 2 standard errors are noise
+DEFAULT_N_TEST = 10_000     # MNIST and CIFAR-10 test sets, when the facts do not say
+
+# C1 "compressed models often beat the original": "often" = at least this share of
+# the variants smaller (gzip) than the teacher is more accurate beyond noise ...
+C1_OFTEN_SHARE = 0.25
+# ... refuted when fewer do and at least this share is *less* accurate beyond noise.
+C1_REFUTE_WORSE_SHARE = 0.5
+
+# C2 "a teacher assistant improves the student over direct KD": decided on the
+# study's own comparison, the unpruned float32 students.
+C2_TAKD = "student-takd+none+float32"
+C2_KD = "student-kd+none+float32"
+
+# C3 "pruning conv layers beats pruning dense layers": over every base x quant
+# pair with both local-conv and local-dense, confirmed (refuted) when conv
+# (dense) wins beyond noise in at least this share of the pairs and more often
+# than the other way round.
+C3_CONV, C3_DENSE = "local-conv", "local-dense"
+C3_MAJORITY_SHARE = 0.5
+
+# C4 "8-bit quantization gives ~4x smaller models at ~no accuracy loss": a
+# (base, prune, scheme) pair passes when float32 .tflite bytes / 8-bit bytes
+# >= C4_MIN_SIZE_RATIO (4x minus graph and scale overhead) and the accuracy loss
+# is <= max(C4_MAX_LOSS_PP, noise).
+C4_SCHEMES = ("ptq-int8", "qat")
+C4_MIN_SIZE_RATIO = 3.5
+C4_MAX_LOSS_PP = 0.5
+C4_CONFIRM_SHARE = 0.75     # confirmed when at least this share of the pairs passes
+C4_REFUTE_SHARE = 0.5       # refuted when fewer than this share passes; between: not shown
+
+# C5 "KD -> pruning -> quantization gives large compression without accuracy
+# loss": a chain (distilled student, magnitude pruning, 8-bit) passes when its
+# gzip compression vs the teacher is >= C5_MIN_COMPRESSION and its accuracy loss
+# vs the teacher is <= max(C5_MAX_LOSS_PP, noise).
+C5_BASES = ("student-kd", "student-takd")
+C5_PRUNES = ("local-all", "local-conv", "local-dense", "global")  # the magnitude schemes
+C5_QUANTS = ("ptq-int8", "qat")
+C5_MIN_COMPRESSION = 10.0
+C5_MAX_LOSS_PP = 1.0
+C5_CONFIRM_SHARE = 0.5      # confirmed when at least this share of the chains passes
+C5_REFUTE_SHARE = 0.25      # refuted when fewer than this share passes; between: not shown
+
+
+@dataclass
+class Claim:
+    id: str
+    statement: str
+    rule: str
+    verdicts: dict[str, str] = field(default_factory=dict)   # dataset -> verdict
+    evidence: dict[str, str] = field(default_factory=dict)   # dataset -> markdown text
+
+
+# ---- statistics -------------------------------------------------------------
+
+def variant_stats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, variant), in the frame's order: means over seeds, the spread
+    (std over seeds, NaN with one seed) and comparisons with the teacher's means."""
+    cols = ["dataset", "variant", "base", "prune", "quant", "n", "seeds", "accuracy", "accuracy_std",
+            "delta_pp", "delta_pp_std", "tflite_bytes", "gzip_bytes", "compression_ratio", "params",
+            "nonzero_params", "sparsity", "latency_ms", "latency_ms_std", "efficiency", "efficiency_std"]
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    f = frame.copy()
+    for c in ["tflite_bytes", "gzip_bytes", "params", "nonzero_params", "sparsity", "latency_ms",
+              "efficiency", "accuracy_delta_pp"]:
+        if c not in f:
+            f[c] = float("nan")
+    g = f.groupby(["dataset", "variant"], sort=False)
+    s = g.agg(base=("base", "first"), prune=("prune", "first"), quant=("quant", "first"),
+              n=("accuracy", "size"), seeds=("seed", lambda x: " ".join(str(int(v)) for v in sorted(x))),
+              accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
+              delta_pp_std=("accuracy_delta_pp", "std"),
+              tflite_bytes=("tflite_bytes", "mean"), gzip_bytes=("gzip_bytes", "mean"),
+              params=("params", "mean"), nonzero_params=("nonzero_params", "mean"),
+              sparsity=("sparsity", "mean"), latency_ms=("latency_ms", "mean"),
+              latency_ms_std=("latency_ms", "std"), efficiency=("efficiency", "mean"),
+              efficiency_std=("efficiency", "std")).reset_index()
+    teacher = s[s["variant"] == TEACHER].set_index("dataset")
+    t_acc = s["dataset"].map(teacher["accuracy"])
+    t_gz = s["dataset"].map(teacher["gzip_bytes"])
+    s["delta_pp"] = 100.0 * (s["accuracy"] - t_acc)
+    s["compression_ratio"] = t_gz / s["gzip_bytes"]
+    return s[cols].reset_index(drop=True)
+
+
+def standard_error(row, n_test: int) -> float:
+    """Standard error (fraction) of a variant's mean accuracy."""
+    n, p = int(row["n"]), float(row["accuracy"])
+    if n >= 2 and not math.isnan(float(row["accuracy_std"])):
+        return float(row["accuracy_std"]) / math.sqrt(n)
+    return math.sqrt(max(p * (1.0 - p), 0.0) / max(int(n_test), 1))
+
+
+def compare(a, b, n_test: int) -> tuple[float, float, int]:
+    """(a - b in pp, noise in pp, sign): sign +1 / -1 when the difference exceeds the noise, else 0."""
+    diff = 100.0 * (float(a["accuracy"]) - float(b["accuracy"]))
+    noise = 100.0 * NOISE_SIGMAS * math.hypot(standard_error(a, n_test), standard_error(b, n_test))
+    sign = 1 if diff > noise else -1 if diff < -noise else 0
+    return diff, noise, sign
+
+
+def fmt_acc(row) -> str:
+    """Accuracy in %, with ± std over seeds when there is more than one."""
+    text = f"{100.0 * float(row['accuracy']):.2f}"
+    if int(row["n"]) >= 2 and not math.isnan(float(row["accuracy_std"])):
+        text += f" ± {100.0 * float(row['accuracy_std']):.2f}"
+    return text
+
+
+def _table(rows: list[list], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _outcome(sign: int, plus: str, minus: str) -> str:
+    return plus if sign > 0 else minus if sign < 0 else "within noise"
+
+
+def _share_verdict(passed: int, total: int, confirm: float, refute: float) -> str:
+    if total == 0:
+        return NOT_RUN
+    share = passed / total
+    if share >= confirm:
+        return CONFIRMED
+    if share < refute:
+        return REFUTED
+    return NOT_SHOWN
+
+
+# ---- the claims -------------------------------------------------------------
+
+def _c1(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
+    by = st.set_index("variant")
+    if TEACHER not in by.index:
+        return NOT_RUN, f"`{TEACHER}` is missing."
+    t = by.loc[TEACHER]
+    smaller = st[(st["variant"] != TEACHER) & (st["gzip_bytes"] < t["gzip_bytes"])]
+    if smaller.empty:
+        return NOT_RUN, "No variant smaller than the teacher."
+    rows, better, worse = [], 0, 0
+    for _, r in smaller.iterrows():
+        diff, noise, sign = compare(r, t, n_test)
+        better += sign > 0
+        worse += sign < 0
+        rows.append((diff, noise, r))
+    total = len(rows)
+    if better / total >= C1_OFTEN_SHARE:
+        verdict = CONFIRMED
+    elif worse / total >= C1_REFUTE_WORSE_SHARE:
+        verdict = REFUTED
+    else:
+        verdict = NOT_SHOWN
+    top = sorted(rows, key=lambda x: -x[0])[:5]
+    text = (f"Of {total} variants smaller than the teacher ({fmt_acc(t)} %), {better} are more accurate "
+            f"beyond noise ({100.0 * better / total:.0f} %), {worse} less accurate beyond noise and "
+            f"{total - better - worse} within noise. Most accurate compressed variants:\n\n"
+            + _table([[f"`{r['variant']}`", fmt_acc(r), f"{d:+.2f}", f"{nz:.2f}",
+                       f"{float(r['compression_ratio']):.2f}"] for d, nz, r in top],
+                     ["variant", "accuracy %", "Δ pp vs teacher", "noise pp", "compression ×"]))
+    return verdict, text
+
+
+def _c2(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
+    by = st.set_index("variant")
+    if C2_TAKD not in by.index or C2_KD not in by.index:
+        return NOT_RUN, f"`{C2_TAKD}` or `{C2_KD}` is missing."
+    a, b = by.loc[C2_TAKD], by.loc[C2_KD]
+    diff, noise, sign = compare(a, b, n_test)
+    verdict = {1: CONFIRMED, -1: REFUTED, 0: NOT_SHOWN}[sign]
+    # Context: the same comparison for every matched pruning x quantization.
+    takd = st[st["base"] == "student-takd"].set_index(["prune", "quant"])
+    kd = st[st["base"] == "student-kd"].set_index(["prune", "quant"])
+    wins = losses = ties = 0
+    for key in takd.index:
+        if key in kd.index:
+            s = compare(takd.loc[key], kd.loc[key], n_test)[2]
+            wins, losses, ties = wins + (s > 0), losses + (s < 0), ties + (s == 0)
+    text = (_table([[f"`{C2_TAKD}`", fmt_acc(a)], [f"`{C2_KD}`", fmt_acc(b)]], ["variant", "accuracy %"])
+            + f"\n\nTAKD − KD = {diff:+.2f} pp, noise {noise:.2f} pp: "
+            + _outcome(sign, "TA better", "direct KD better") + "."
+            + f" Over all {wins + losses + ties} matched pruning × quantization pairs: TAKD better in {wins}, "
+              f"KD better in {losses}, within noise in {ties}.")
+    return verdict, text
+
+
+def _c3(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
+    conv = st[st["prune"] == C3_CONV].set_index(["base", "quant"])
+    dense = st[st["prune"] == C3_DENSE].set_index(["base", "quant"])
+    rows, wins, losses = [], 0, 0
+    for key in conv.index:
+        if key not in dense.index:
+            continue
+        a, b = conv.loc[key], dense.loc[key]
+        diff, noise, sign = compare(a, b, n_test)
+        wins, losses = wins + (sign > 0), losses + (sign < 0)
+        rows.append([key[0], key[1], fmt_acc(a), fmt_acc(b), f"{diff:+.2f}", f"{noise:.2f}",
+                     f"{float(a['gzip_bytes']) / 1000:.1f}", f"{float(b['gzip_bytes']) / 1000:.1f}",
+                     _outcome(sign, "conv better", "dense better")])
+    total = len(rows)
+    if total == 0:
+        return NOT_RUN, f"No base × quantization with both `{C3_CONV}` and `{C3_DENSE}`."
+    if wins > losses and wins / total >= C3_MAJORITY_SHARE:
+        verdict = CONFIRMED
+    elif losses > wins and losses / total >= C3_MAJORITY_SHARE:
+        verdict = REFUTED
+    else:
+        verdict = NOT_SHOWN
+    text = (f"{total} pairs: pruning conv layers more accurate beyond noise in {wins}, pruning dense "
+            f"layers in {losses}, within noise in {total - wins - losses}.\n\n"
+            + _table(rows, ["base", "quant", "conv-pruned %", "dense-pruned %", "Δ pp", "noise pp",
+                            "conv gzip KB", "dense gzip KB", "outcome"]))
+    return verdict, text
+
+
+def _c4(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
+    by = st.set_index(["base", "prune", "quant"])
+    pairs = []
+    for _, r in st[st["quant"].isin(C4_SCHEMES)].iterrows():
+        key = (r["base"], r["prune"], "float32")
+        if key not in by.index:
+            continue
+        f = by.loc[key]
+        ratio = float(f["tflite_bytes"]) / float(r["tflite_bytes"])
+        diff, noise, _ = compare(f, r, n_test)       # loss = float32 - 8-bit, pp
+        ok = ratio >= C4_MIN_SIZE_RATIO and diff <= max(C4_MAX_LOSS_PP, noise)
+        pairs.append(dict(variant=r["variant"], scheme=r["quant"], ratio=ratio, loss=diff, noise=noise, ok=ok))
+    if not pairs:
+        return NOT_RUN, f"No {' / '.join(C4_SCHEMES)} variant with its float32 counterpart."
+    passed = sum(p["ok"] for p in pairs)
+    verdict = _share_verdict(passed, len(pairs), C4_CONFIRM_SHARE, C4_REFUTE_SHARE)
+    rows = []
+    for scheme in C4_SCHEMES:
+        ps = [p for p in pairs if p["scheme"] == scheme]
+        if ps:
+            ratios, losses = [p["ratio"] for p in ps], [p["loss"] for p in ps]
+            rows.append([scheme, str(len(ps)), f"{pd.Series(ratios).median():.2f}", f"{min(ratios):.2f}",
+                         f"{sum(losses) / len(losses):+.2f}", f"{max(losses):+.2f}",
+                         str(sum(p["ok"] for p in ps))])
+    text = (f"{passed} of {len(pairs)} pairs pass ({100.0 * passed / len(pairs):.0f} %).\n\n"
+            + _table(rows, ["scheme", "pairs", "median size ratio ×", "min size ratio ×",
+                            "mean loss pp", "max loss pp", "pass"]))
+    failing = [p for p in pairs if not p["ok"]]
+    if failing:
+        shown = failing[:10]
+        text += ("\n\nFailing pairs" + (f" (first {len(shown)} of {len(failing)})" if len(failing) > 10 else "")
+                 + ": " + ", ".join(f"`{p['variant']}` ({p['ratio']:.2f}×, {p['loss']:+.2f} pp)" for p in shown)
+                 + ".")
+    return verdict, text
+
+
+def _c5(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
+    by = st.set_index("variant")
+    if TEACHER not in by.index:
+        return NOT_RUN, f"`{TEACHER}` is missing."
+    t = by.loc[TEACHER]
+    chains = st[st["base"].isin(C5_BASES) & st["prune"].isin(C5_PRUNES) & st["quant"].isin(C5_QUANTS)]
+    if chains.empty:
+        return NOT_RUN, "No distilled + magnitude-pruned + 8-bit variant."
+    rows, passed = [], 0
+    for _, r in chains.iterrows():
+        comp = float(t["gzip_bytes"]) / float(r["gzip_bytes"])
+        loss, noise, _ = compare(t, r, n_test)
+        ok = comp >= C5_MIN_COMPRESSION and loss <= max(C5_MAX_LOSS_PP, noise)
+        passed += ok
+        rows.append([f"`{r['variant']}`", fmt_acc(r), f"{loss:+.2f}", f"{noise:.2f}", f"{comp:.1f}",
+                     "yes" if ok else "no"])
+    verdict = _share_verdict(passed, len(rows), C5_CONFIRM_SHARE, C5_REFUTE_SHARE)
+    text = (f"Teacher `{TEACHER}`: {fmt_acc(t)} %, {float(t['gzip_bytes']) / 1000:.1f} KB gzip. "
+            f"{passed} of {len(rows)} chains pass.\n\n"
+            + _table(rows, ["chain", "accuracy %", "loss pp vs teacher", "noise pp", "gzip compression ×",
+                            "pass"]))
+    return verdict, text
+
+
+CLAIMS = [
+    ("C1", "Compressed models often beat the original.",
+     f"Variants smaller (gzip) than `{TEACHER}` are compared with it. Confirmed when at least "
+     f"{C1_OFTEN_SHARE:.0%} of them are more accurate beyond noise; refuted when fewer are and at least "
+     f"{C1_REFUTE_WORSE_SHARE:.0%} are less accurate beyond noise; otherwise not shown.", _c1),
+    ("C2", "A teacher assistant improves the student over direct KD.",
+     f"`{C2_TAKD}` vs `{C2_KD}`: confirmed when TAKD is more accurate beyond noise, refuted when KD is, "
+     "not shown within noise (matched pruned/quantized pairs are listed for context).", _c2),
+    ("C3", "Pruning conv layers beats pruning dense layers.",
+     f"`{C3_CONV}` vs `{C3_DENSE}` for the same base and quantization (both 80 % of the targeted "
+     f"kernels; dense layers hold most weights, so the sizes differ). Confirmed (refuted) when conv "
+     f"(dense) pruning is more accurate beyond noise in at least {C3_MAJORITY_SHARE:.0%} of the pairs and "
+     "more often than the reverse; otherwise not shown.", _c3),
+    ("C4", "8-bit quantization gives ~4x smaller models at ~no accuracy loss.",
+     f"Every {' / '.join(C4_SCHEMES)} variant vs its float32 counterpart (same base and pruning). A pair "
+     f"passes when the .tflite size ratio is ≥ {C4_MIN_SIZE_RATIO} and the accuracy loss is ≤ "
+     f"max({C4_MAX_LOSS_PP} pp, noise). Confirmed when ≥ {C4_CONFIRM_SHARE:.0%} of the pairs pass, "
+     f"refuted when < {C4_REFUTE_SHARE:.0%} do, otherwise not shown.", _c4),
+    ("C5", "KD → pruning → quantization gives large compression without accuracy loss.",
+     f"Chains {' / '.join(C5_BASES)} × magnitude pruning ({', '.join(C5_PRUNES)}) × "
+     f"{' / '.join(C5_QUANTS)} vs `{TEACHER}`. A chain passes when its gzip compression is ≥ "
+     f"{C5_MIN_COMPRESSION:g}× and its accuracy loss is ≤ max({C5_MAX_LOSS_PP} pp, noise). Confirmed when "
+     f"≥ {C5_CONFIRM_SHARE:.0%} of the chains pass, refuted when < {C5_REFUTE_SHARE:.0%} do, otherwise "
+     "not shown.", _c5),
+]
+
+
+def evaluate_claims(frame: pd.DataFrame, n_test: dict[str, int] | None = None) -> list[Claim]:
+    """Verdict and evidence per claim and dataset (datasets in the frame's order)."""
+    n_test = n_test or {}
+    stats = variant_stats(frame)
+    datasets = list(dict.fromkeys(stats["dataset"]))
+    out = []
+    for cid, statement, rule, fn in CLAIMS:
+        claim = Claim(cid, statement, rule)
+        for ds in datasets:
+            verdict, text = fn(ds, stats[stats["dataset"] == ds], int(n_test.get(ds, DEFAULT_N_TEST)))
+            claim.verdicts[ds], claim.evidence[ds] = verdict, text
+        out.append(claim)
+    return out

@@ -1,0 +1,109 @@
+"""Measure a deployable .tflite with LiteRT: accuracy, size, sparsity, latency.
+
+Imports no TensorFlow: evaluation is what a device does, and skipping the
+import saves seconds per job."""
+from __future__ import annotations
+
+import gzip
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+MB = 1_000_000  # efficiency = accuracy per gzip megabyte (10^6 bytes)
+
+
+class TFLiteError(RuntimeError):
+    """A .tflite file is missing or not a model LiteRT can run."""
+
+
+def interpreter(path, threads: int = 1) -> Interpreter:
+    path = Path(path)
+    if not path.is_file():
+        raise TFLiteError(f"{path}: .tflite file is missing")
+    try:
+        interp = Interpreter(model_path=str(path), num_threads=threads)
+        interp.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise TFLiteError(f"{path}: not a valid .tflite model ({exc})") from exc
+    return interp
+
+
+def to_input(images: np.ndarray, detail: dict) -> np.ndarray:
+    """uint8 images -> the model's input: [0, 1] floats, or quantized with the
+    input tensor's own scale and zero point for integer models."""
+    x = images.astype(np.float32) / 255.0
+    dtype = detail["dtype"]
+    if np.issubdtype(dtype, np.integer):
+        scale, zero = detail["quantization"]
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+    return x.astype(dtype)
+
+
+def from_output(values: np.ndarray, detail: dict) -> np.ndarray:
+    if np.issubdtype(detail["dtype"], np.integer):
+        scale, zero = detail["quantization"]
+        return (values.astype(np.float32) - zero) * scale
+    return values.astype(np.float32)
+
+
+def predict(interp: Interpreter, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """Logits for every image, batched by resizing the input tensor."""
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    logits, size = [], None
+    for start in range(0, len(images), batch_size):
+        batch = images[start:start + batch_size]
+        if len(batch) != size:
+            size = len(batch)
+            interp.resize_tensor_input(inp["index"], [size, *images.shape[1:]])
+            interp.allocate_tensors()
+            inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+        interp.set_tensor(inp["index"], to_input(batch, inp))
+        interp.invoke()
+        logits.append(from_output(interp.get_tensor(out["index"]), out))
+    return np.concatenate(logits)
+
+
+def latency_ms(path, image: np.ndarray, runs: int, warmup: int) -> float:
+    """Median wall milliseconds of one single-image invocation on one thread."""
+    interp = interpreter(path, threads=1)
+    inp = interp.get_input_details()[0]
+    interp.set_tensor(inp["index"], to_input(image[None], inp))
+    for _ in range(warmup):
+        interp.invoke()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        interp.invoke()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000.0
+
+
+def gzip_size(blob: bytes) -> int:
+    """Size after gzip -9: what sparsity saves on disk and over the air."""
+    return len(gzip.compress(blob, compresslevel=9, mtime=0))
+
+
+def evaluate(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int, latency_runs: int,
+             warmup_runs: int) -> dict:
+    start = time.perf_counter()
+    path = Path(path)
+    interp = interpreter(path)
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    logits = predict(interp, x_test, batch_size)
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == y_test))
+    blob = path.read_bytes()
+    gz = gzip_size(blob)
+    return {
+        "accuracy": round(accuracy, 6),
+        "tflite_bytes": len(blob),
+        "gzip_bytes": gz,
+        "latency_ms": round(latency_ms(path, x_test[0], latency_runs, warmup_runs), 4),
+        "efficiency": round(accuracy / (gz / MB), 6),
+        "input_dtype": np.dtype(inp["dtype"]).name,
+        "output_dtype": np.dtype(out["dtype"]).name,
+        "wall_seconds": round(time.perf_counter() - start, 2),
+    }

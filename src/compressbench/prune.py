@@ -1,0 +1,164 @@
+"""Pruning schemes: local and global magnitude pruning (tfmot), structured N:M
+(tfmot), and filter pruning that rebuilds a physically smaller model."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow_model_optimization as tfmot
+import tf_keras as keras
+
+from . import models, training
+
+sparsity_api = tfmot.sparsity.keras
+KINDS = {"conv": (keras.layers.Conv2D,), "dense": (keras.layers.Dense,),
+         "all": (keras.layers.Conv2D, keras.layers.Dense)}
+
+
+def selected(model, layers: str) -> list[str]:
+    """Names of the layers a scheme acts on: conv, dense or all prunable layers."""
+    return [l.name for l in model.layers if isinstance(l, KINDS[layers])]
+
+
+def global_targets(kernels: dict[str, np.ndarray], sparsity: float) -> dict[str, float]:
+    """Per-layer sparsities from one magnitude ranking over every kernel.
+
+    The k smallest weights of the whole model are counted per layer, so the
+    layers' targets differ but their zeros add up to exactly `sparsity` overall."""
+    names = list(kernels)
+    mags = np.concatenate([np.abs(kernels[n]).ravel() for n in names])
+    owner = np.concatenate([np.full(kernels[n].size, i) for i, n in enumerate(names)])
+    k = int(round(sparsity * mags.size))
+    smallest = np.argsort(mags, kind="stable")[:k]
+    counts = np.bincount(owner[smallest], minlength=len(names))
+    return {n: float(counts[i] / kernels[n].size) for i, n in enumerate(names)}
+
+
+def m_by_n_applies(layer, n: int) -> bool:
+    """tfmot groups N:M along the input channels; a width not divisible by n
+    (e.g. a 1-channel input conv) would silently stay dense, so it is skipped."""
+    return layer.get_weights()[0].shape[-2] % n == 0
+
+
+def schedule_steps(total_steps: int, end_fraction: float, frequency: int) -> tuple[int, int]:
+    """(end_step, frequency) that fit the fine-tune: the last mask update falls on
+    end_step, inside the run, so the final sparsity is really reached."""
+    freq = max(1, min(frequency, total_steps // 10))
+    end = int(min(end_fraction * total_steps, total_steps - 1) // freq) * freq
+    return max(end, freq), freq
+
+
+def wrap(model, targets: dict[str, dict]):
+    """A pruning-wrapped copy of `model`: layers named in `targets` get
+    prune_low_magnitude(**targets[name]); the source model is left untouched."""
+    copy = models.clone(model)  # the wrappers take over the layers they get
+
+    def clone_fn(layer):
+        if layer.name in targets:
+            return sparsity_api.prune_low_magnitude(layer, **targets[layer.name])
+        return layer
+
+    return keras.models.clone_model(copy, clone_function=clone_fn)
+
+
+def magnitude_plan(model, scheme: dict, total_steps: int) -> tuple[dict, list[str]]:
+    """prune_low_magnitude arguments per layer for a scheme, and the skipped layers."""
+    names = selected(model, scheme["layers"])
+    if scheme["method"] == "m_by_n":
+        layers = {n: model.get_layer(n) for n in names}
+        pruned = [n for n in names if m_by_n_applies(layers[n], scheme["n"])]
+        _, freq = schedule_steps(total_steps, 1.0, 100)
+        # The schedule only times the mask updates; the N:M pattern sets the sparsity.
+        sched = sparsity_api.ConstantSparsity(0.5, begin_step=0, frequency=freq)
+        return ({n: dict(pruning_schedule=sched, sparsity_m_by_n=(scheme["m"], scheme["n"])) for n in pruned},
+                [n for n in names if n not in pruned])
+    if scheme["method"] == "global":
+        targets = global_targets(models.prunable_kernels(model), scheme["sparsity"])
+    else:
+        targets = {n: scheme["sparsity"] for n in names}
+    end, freq = schedule_steps(total_steps, scheme["end_fraction"], scheme["frequency"])
+    plan = {}
+    for name, final in targets.items():
+        sched = sparsity_api.PolynomialDecay(initial_sparsity=min(scheme["initial_sparsity"], final),
+                                             final_sparsity=final, begin_step=0, end_step=end,
+                                             frequency=freq)
+        plan[name] = dict(pruning_schedule=sched)
+    return plan, []
+
+
+# ---- filter pruning: a smaller architecture, no masks --------------------------------
+
+def spec_of(model) -> list[dict]:
+    """The zoo spec a model was built from (models.build inverts this)."""
+    spec = []
+    for l in model.layers:
+        if isinstance(l, keras.layers.Conv2D):
+            spec.append({"conv": l.filters})
+        elif isinstance(l, keras.layers.Dense) and l.name != "logits":
+            spec.append({"dense": l.units})
+        elif isinstance(l, keras.layers.Dropout):
+            spec.append({"dropout": l.rate})
+    return spec
+
+
+def keep_filters(kernel: np.ndarray, fraction: float) -> np.ndarray:
+    """Indices (in order) of the filters with the largest L1 norms."""
+    n_out = kernel.shape[-1]
+    n_keep = max(1, n_out - int(math.floor(fraction * n_out)))
+    norms = np.abs(kernel).reshape(-1, n_out).sum(axis=0)
+    return np.sort(np.argsort(-norms, kind="stable")[:n_keep])
+
+
+def remove_filters(model, fraction: float):
+    """Drop the lowest-L1 filters of every conv layer and the matching inputs of
+    the next layer; return the rebuilt, physically smaller model."""
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    keeps = {l.name: keep_filters(l.get_weights()[0], fraction) for l in convs}
+    conv_iter = iter(convs)
+    spec = [{"conv": len(keeps[next(conv_iter).name])} if "conv" in s else s for s in spec_of(model)]
+    small = models.build(spec, model.input_shape[1:], name=model.name)
+    prev = None  # kept output channels of the previous conv
+    for old in model.layers:
+        if not old.get_weights():
+            continue
+        new = small.get_layer(old.name)
+        kernel, bias = old.get_weights()
+        if isinstance(old, keras.layers.Conv2D):
+            if prev is not None:
+                kernel = kernel[:, :, prev, :]
+            keep = keeps[old.name]
+            new.set_weights([kernel[..., keep], bias[keep]])
+            prev = keep
+        else:
+            if prev is not None:  # first dense after Flatten: rows are (h, w, c) in C order
+                h, w, c = model.get_layer("flatten").input_shape[1:]
+                kernel = kernel.reshape(h, w, c, -1)[:, :, prev, :].reshape(-1, kernel.shape[-1])
+                prev = None
+            new.set_weights([kernel, bias])
+    return small
+
+
+# ---- the stage ------------------------------------------------------------------------
+
+def layer_sparsity(model) -> dict[str, float]:
+    return {n: float(1 - np.count_nonzero(k) / k.size) for n, k in models.prunable_kernels(model).items()}
+
+
+def overall_sparsity(model) -> float:
+    kernels = models.prunable_kernels(model).values()
+    return float(1 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels))
+
+
+def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str):
+    """Prune and fine-tune a copy of `model`; return (pruned model, history, skipped layers)."""
+    steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])
+    args = dict(epochs=fine_tune["epochs"], batch_size=fine_tune["batch_size"], optimizer_name="adam",
+                learning_rate=fine_tune["learning_rate"], augment=False, seed=seed, label=label)
+    if scheme["method"] == "filters":
+        small = remove_filters(model, scheme["fraction"])
+        history = training.train_supervised(small, data, **args)
+        return small, history, []
+    plan, skipped = magnitude_plan(model, scheme, steps)
+    wrapped = wrap(model, plan)
+    history = training.train_supervised(wrapped, data, callbacks=[sparsity_api.UpdatePruningStep()], **args)
+    return sparsity_api.strip_pruning(wrapped), history, skipped

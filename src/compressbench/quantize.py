@@ -1,0 +1,64 @@
+"""TFLite export: float32, post-training quantization (dynamic, int8, float16)
+and quantization-aware training, prune-preserving on sparse models."""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_model_optimization as tfmot
+
+from . import models
+
+# A kernel with this share of exact zeros was pruned (trained kernels have
+# none); plain QAT would refill its zeros.
+SPARSE = 0.05
+
+
+def representative(x_train: np.ndarray, samples: int, seed: int):
+    """Calibration images (one per call, [0, 1] floats) drawn from the training split."""
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(x_train), size=min(samples, len(x_train)), replace=False)
+
+    def gen():
+        for i in np.sort(pick):
+            yield [x_train[i:i + 1].astype(np.float32) / 255.0]
+    return gen
+
+
+def convert(model, method: str, calibration=None) -> bytes:
+    """The .tflite bytes of `model` under one scheme's method."""
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    if method in ("dynamic", "float16", "int8", "qat"):
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if method == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    if method == "int8":
+        if calibration is None:
+            raise ValueError("int8 conversion needs calibration data")
+        conv.representative_dataset = calibration
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+def kernel_sparsity(model) -> float:
+    kernels = list(models.prunable_kernels(model).values())
+    return float(1 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels))
+
+
+def qat_model(model):
+    """A quantization-aware copy of `model`; (model, scheme name).
+
+    On a pruned model the prune-preserving scheme keeps its zeros."""
+    q = tfmot.quantization.keras
+    copy = models.clone(model)
+    zeros = [1 - np.count_nonzero(k) / k.size for k in models.prunable_kernels(model).values()]
+    if max(zeros) > SPARSE:
+        scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
+        return q.quantize_apply(q.quantize_annotate_model(copy), scheme), "prune-preserving"
+    return q.quantize_model(copy), "default-8bit"
+
+
+def describe(model) -> dict:
+    n_params, nonzero = models.count_params(model)
+    return {"params": n_params, "nonzero_params": nonzero, "kernel_sparsity": round(kernel_sparsity(model), 6)}

@@ -9,12 +9,6 @@ import sys
 log = logging.getLogger("compressbench")
 
 
-def cpu_threads(requested: int) -> int:
-    """Threads this job may use: its Snakemake threads scaled to the real CPUs."""
-    scale = float(os.environ.get("COMPRESSBENCH_CPU_SCALE", "1"))
-    return max(1, int(requested * scale))
-
-
 def setup_logging(logfile: str | None) -> None:
     handlers = [logging.StreamHandler(sys.stderr)]
     if logfile:
@@ -30,7 +24,7 @@ def run(smk, main) -> None:
     wildcards = ", ".join(f"{k}={v}" for k, v in smk.wildcards.items())
     log.info("%s [%s] start", smk.rule, wildcards)
     try:
-        main(smk, cpu_threads(smk.threads))
+        main(smk, max(1, smk.threads))
     except Exception as exc:
         log.exception("%s [%s] failed", smk.rule, wildcards)
         raise SystemExit(f"error in {smk.rule} [{wildcards}]: {exc}") from None

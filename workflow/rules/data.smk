@@ -10,6 +10,8 @@ rule download:
     benchmark:
         "logs/download/{dataset}.bench.tsv"
     threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/download.py"
 
@@ -28,6 +30,8 @@ rule prepare:
     benchmark:
         "logs/download/{dataset}.prepare.bench.tsv"
     threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/prepare.py"
 

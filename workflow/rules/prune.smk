@@ -19,7 +19,9 @@ rule prune:
         "logs/prune/{dataset}/s{seed}/{base}+{prune}.log",
     benchmark:
         "logs/prune/{dataset}/s{seed}/{base}+{prune}.bench.tsv"
-    threads: 2
+    threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/prune.py"
 

@@ -31,6 +31,8 @@ if PTQ:
         benchmark:
             "logs/quantize/{dataset}/s{seed}/{base}+{prune}.convert.bench.tsv"
         threads: 1
+        resources:
+            cpus=lambda wildcards, threads: threads,
         script:
             "../scripts/convert.py"
 
@@ -52,7 +54,9 @@ if QAT:
             "logs/quantize/{dataset}/s{seed}/{base}+{prune}+{quant}.log",
         benchmark:
             "logs/quantize/{dataset}/s{seed}/{base}+{prune}+{quant}.bench.tsv"
-        threads: 2
+        threads: 1
+        resources:
+            cpus=lambda wildcards, threads: threads,
         script:
             "../scripts/qat.py"
 

@@ -2,6 +2,7 @@
 
 REPORT = ["reports/results.csv", "reports/summary.json", "reports/report.md"]
 FIGURES = expand("reports/figures/{dataset}-pareto.png", dataset=config["matrix"]["datasets"])
+PLOTS = expand("reports/plots/{dataset}.csv", dataset=config["matrix"]["datasets"])
 
 
 def stage_metrics():
@@ -26,7 +27,7 @@ rule report:
         reference="reports/reference/arxiv-2305.08075.yaml",
         code=code_of("report"),
     output:
-        REPORT + FIGURES,
+        REPORT + FIGURES + PLOTS,
     params:
         **params_of("report"),
     log:
@@ -34,10 +35,12 @@ rule report:
     benchmark:
         "logs/report/report.bench.tsv"
     threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/report.py"
 
 
 rule phase_report:
     input:
-        REPORT + FIGURES,
+        REPORT + FIGURES + PLOTS,

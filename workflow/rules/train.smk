@@ -26,7 +26,9 @@ rule train_teacher:
         train_log("train_baseline", "teacher", "log"),
     benchmark:
         train_log("train_baseline", "teacher", "bench.tsv")
-    threads: 2
+    threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 
@@ -43,7 +45,9 @@ rule train_student_scratch:
         train_log("train_baseline", "student-scratch", "log"),
     benchmark:
         train_log("train_baseline", "student-scratch", "bench.tsv")
-    threads: 2
+    threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 
@@ -61,7 +65,9 @@ rule distill_ta:
         train_log("teacher_assistant", "ta", "log"),
     benchmark:
         train_log("teacher_assistant", "ta", "bench.tsv")
-    threads: 2
+    threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 
@@ -81,7 +87,9 @@ rule distill_student:
         train_log("student_distill", "{base}", "log"),
     benchmark:
         train_log("student_distill", "{base}", "bench.tsv")
-    threads: 2
+    threads: 1
+    resources:
+        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 

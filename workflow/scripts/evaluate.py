@@ -1,1 +1,25 @@
-"""placeholder"""
+"""evaluate: one .tflite measured with LiteRT on the full test set."""
+from compressbench import runner
+
+
+def main(smk, threads):
+    from compressbench import data, evaluate, io, matrix
+
+    w, e = smk.wildcards, smk.params.evaluate
+    arrays = data.load_prepared(smk.input.data)
+    info = io.read_json(smk.input.info)
+    result = evaluate.evaluate(smk.input.tflite, arrays["x_test"], arrays["y_test"],
+                               batch_size=e["batch_size"], latency_runs=e["latency_runs"],
+                               warmup_runs=e["warmup_runs"])
+    record = {
+        "dataset": w.dataset, "seed": int(w.seed), "variant": matrix.variant(w.base, w.prune, w.quant),
+        "base": w.base, "prune": w.prune, "quant": w.quant, **result,
+        "params": info["params"], "nonzero_params": info["nonzero_params"],
+        "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),
+    }
+    io.write_json(smk.output[0], record)
+    runner.log.info("%s: accuracy %.4f, %d bytes (gzip %d), %.3f ms", record["variant"],
+                    record["accuracy"], record["tflite_bytes"], record["gzip_bytes"], record["latency_ms"])
+
+
+runner.run(snakemake, main)  # noqa: F821

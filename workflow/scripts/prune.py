@@ -1,1 +1,32 @@
-"""placeholder"""
+"""prune: one base model pruned with one scheme, then fine-tuned."""
+from compressbench import runner
+
+
+def main(smk, threads):
+    from compressbench import data, io, models, prune, training
+
+    w, p = smk.wildcards, smk.params
+    seed = int(w.seed)
+    training.configure(seed, threads)
+    arrays = data.load_prepared(smk.input.data)
+    source = models.load(smk.input.model)
+    with training.Timer() as timer:
+        pruned, history, skipped = prune.prune(source, arrays, p.scheme, p.fine_tune, seed=seed,
+                                               label=f"{w.dataset}/{w.base}+{w.prune}")
+    accuracy = training.accuracy(pruned, arrays["x_test"], arrays["y_test"])
+    n_params, nonzero = models.count_params(pruned)
+    sparsity = prune.overall_sparsity(pruned)
+    runner.log.info("test accuracy %.4f, kernel sparsity %.4f, %d/%d non-zero, %.1f s",
+                    accuracy, sparsity, nonzero, n_params, timer.seconds)
+    if skipped:
+        runner.log.info("left dense (pattern cannot apply): %s", ", ".join(skipped))
+    models.save(pruned, smk.output.model)
+    io.write_json(smk.output.metrics, {
+        "dataset": w.dataset, "seed": seed, "base": w.base, "prune": w.prune, "scheme": p.scheme,
+        "test_accuracy": round(accuracy, 6), "kernel_sparsity": round(sparsity, 6),
+        "layer_sparsity": {k: round(v, 6) for k, v in prune.layer_sparsity(pruned).items()},
+        "skipped_layers": skipped, "params": n_params, "nonzero_params": nonzero,
+        "epochs": int(len(history)), "wall_seconds": timer.seconds, "threads": threads})
+
+
+runner.run(snakemake, main)  # noqa: F821

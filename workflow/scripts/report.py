@@ -1,1 +1,12 @@
-"""placeholder"""
+"""report: results.csv, summary.json, report.md, Pareto figures and plot data from every metric."""
+from compressbench import runner
+
+
+def main(smk, threads):
+    from compressbench import report
+
+    report.build(list(smk.input.metrics), list(smk.input.stages), list(smk.input.facts),
+                 smk.input.reference, dict(smk.params.params), out_dir="reports")
+
+
+runner.run(snakemake, main)  # noqa: F821

@@ -1,0 +1,144 @@
+"""Tests for compressbench.claims: verdicts computed from synthetic results frames."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from compressbench import claims as C
+from compressbench import report
+
+PARAMS = {"matrix": {"datasets": ["mnist"], "bases": ["teacher", "student-kd", "student-takd"],
+                     "prune": ["none", "local-conv", "local-dense"], "quant": ["float32", "ptq-int8", "qat"]}}
+QUANT_SIZE = {"float32": 400_000, "ptq-int8": 100_000, "qat": 104_000}
+BASE_SCALE = {"teacher": 1.0, "student-kd": 0.05, "student-takd": 0.05}
+PRUNE_GZIP = {"none": 0.9, "local-conv": 0.7, "local-dense": 0.3}
+
+
+def records(acc=None, seeds=(0,), tflite=None):
+    """Every cell of PARAMS' matrix; accuracy from acc(base, prune, quant, seed), default 0.98."""
+    acc = acc or (lambda b, p, q, s: 0.98)
+    out = []
+    for s in seeds:
+        for b in PARAMS["matrix"]["bases"]:
+            for p in PARAMS["matrix"]["prune"]:
+                for q in PARAMS["matrix"]["quant"]:
+                    size = int((tflite or QUANT_SIZE)[q] * BASE_SCALE[b])
+                    gz = int(size * PRUNE_GZIP[p])
+                    a = acc(b, p, q, s)
+                    out.append({"dataset": "mnist", "seed": s, "variant": f"{b}+{p}+{q}", "base": b,
+                                "prune": p, "quant": q, "accuracy": a, "tflite_bytes": size, "gzip_bytes": gz,
+                                "latency_ms": 0.1, "efficiency": a / (gz / 1e6), "params": 1000,
+                                "nonzero_params": 1000, "sparsity": 0.0, "wall_seconds": 1.0})
+    return out
+
+
+def verdict(recs, cid, n_test=10_000):
+    frame = report.results_frame(recs, PARAMS)
+    claim = {c.id: c for c in C.evaluate_claims(frame, {"mnist": n_test})}[cid]
+    return claim.verdicts["mnist"], claim
+
+
+def kd_vs_takd(kd, takd):
+    return lambda b, p, q, s: {"student-kd": kd, "student-takd": takd}.get(b, 0.98)
+
+
+def test_c2_confirmed_when_takd_beats_kd_and_refuted_when_swapped():
+    assert verdict(records(kd_vs_takd(0.970, 0.980)), "C2")[0] == C.CONFIRMED
+    assert verdict(records(kd_vs_takd(0.980, 0.970)), "C2")[0] == C.REFUTED
+
+
+def test_c2_tiny_difference_is_not_shown():
+    # binomial noise at p=0.98, n=10000: 2*sqrt(2)*0.14 pp ~ 0.40 pp > 0.1 pp
+    v, claim = verdict(records(kd_vs_takd(0.979, 0.980)), "C2")
+    assert v == C.NOT_SHOWN
+    assert "noise 0.40 pp" in claim.evidence["mnist"]
+
+
+def test_c2_binomial_noise_shrinks_with_a_larger_test_set():
+    assert verdict(records(kd_vs_takd(0.979, 0.980)), "C2", n_test=10_000_000)[0] == C.CONFIRMED
+
+
+def test_c2_not_run_without_the_takd_student():
+    recs = [r for r in records() if r["base"] != "student-takd"]
+    v, claim = verdict(recs, "C2")
+    assert v == C.NOT_RUN and "missing" in claim.evidence["mnist"]
+
+
+def test_multi_seed_uses_the_spread_over_seeds():
+    # Mean difference 0.5 pp in both cases; only the spread differs.
+    tight = {0: 0.0, 1: 0.0005, 2: -0.0005}
+    wide = {0: 0.0, 1: 0.02, 2: -0.02}
+    for spread, expected in [(tight, C.CONFIRMED), (wide, C.NOT_SHOWN)]:
+        acc = lambda b, p, q, s, sp=spread: {"student-kd": 0.975, "student-takd": 0.980}.get(b, 0.98) + (
+            sp[s] if b == "student-takd" else 0.0)
+        v, claim = verdict(records(acc, seeds=(0, 1, 2)), "C2")
+        assert v == expected
+    stats = C.variant_stats(report.results_frame(records(acc, seeds=(0, 1, 2)), PARAMS))
+    row = stats.set_index("variant").loc["student-takd+none+float32"]
+    assert row["n"] == 3 and row["accuracy"] == pytest.approx(0.98)
+    assert row["accuracy_std"] == pytest.approx(0.02)
+    assert C.standard_error(row, 10_000) == pytest.approx(0.02 / math.sqrt(3))
+    assert "98.00 ± 2.00" in claim.evidence["mnist"]
+
+
+def conv_vs_dense(conv, dense):
+    return lambda b, p, q, s: {"local-conv": conv, "local-dense": dense}.get(p, 0.98)
+
+
+def test_c3_conv_pruning_beats_dense_pruning_flips():
+    assert verdict(records(conv_vs_dense(0.98, 0.96)), "C3")[0] == C.CONFIRMED
+    assert verdict(records(conv_vs_dense(0.96, 0.98)), "C3")[0] == C.REFUTED
+    assert verdict(records(conv_vs_dense(0.9801, 0.98)), "C3")[0] == C.NOT_SHOWN
+
+
+def test_c3_counts_matched_pairs():
+    v, claim = verdict(records(conv_vs_dense(0.98, 0.96)), "C3")
+    # 3 bases x 3 quantizations
+    assert claim.evidence["mnist"].startswith("9 pairs: pruning conv layers more accurate beyond noise in 9")
+
+
+def test_c4_confirmed_for_4x_smaller_and_no_loss():
+    assert verdict(records(), "C4")[0] == C.CONFIRMED
+
+
+def test_c4_refuted_when_8bit_loses_accuracy():
+    acc = lambda b, p, q, s: 0.95 if q in ("ptq-int8", "qat") else 0.98
+    assert verdict(records(acc), "C4")[0] == C.REFUTED
+
+
+def test_c4_refuted_when_8bit_is_not_smaller_enough():
+    sizes = {"float32": 400_000, "ptq-int8": 200_000, "qat": 200_000}
+    v, claim = verdict(records(tflite=sizes), "C4")
+    assert v == C.REFUTED
+    assert "2.00" in claim.evidence["mnist"]
+
+
+def test_c4_small_loss_within_tolerance_passes():
+    acc = lambda b, p, q, s: 0.976 if q in ("ptq-int8", "qat") else 0.98   # 0.4 pp <= 0.5 pp
+    assert verdict(records(acc), "C4")[0] == C.CONFIRMED
+
+
+def test_c5_chain_compression_and_loss():
+    # extend the matrix with magnitude pruning? local-conv/local-dense are magnitude schemes in C5_PRUNES
+    good = verdict(records(), "C5")
+    assert good[0] == C.CONFIRMED      # student 0.05 x size, pruned, 8-bit: >= 10x and no loss
+    bad = verdict(records(lambda b, p, q, s: 0.95 if b.startswith("student") else 0.98), "C5")
+    assert bad[0] == C.REFUTED
+    assert "0 of 8 chains pass" in bad[1].evidence["mnist"]
+
+
+def test_c1_compressed_beating_teacher():
+    better = lambda b, p, q, s: 0.98 if (b, p, q) == ("teacher", "none", "float32") else 0.99
+    worse = lambda b, p, q, s: 0.98 if (b, p, q) == ("teacher", "none", "float32") else 0.95
+    assert verdict(records(better), "C1")[0] == C.CONFIRMED
+    assert verdict(records(worse), "C1")[0] == C.REFUTED
+    assert verdict(records(), "C1")[0] == C.NOT_SHOWN
+
+
+def test_claims_not_run_without_the_variants():
+    recs = [r for r in records() if r["base"] == "teacher" and r["prune"] == "none"]
+    frame = report.results_frame(recs, PARAMS)
+    verdicts = {c.id: c.verdicts["mnist"] for c in C.evaluate_claims(frame, {"mnist": 10_000})}
+    assert verdicts["C2"] == verdicts["C3"] == verdicts["C5"] == C.NOT_RUN
+    assert set(verdicts.values()) <= set(C.VERDICTS)
