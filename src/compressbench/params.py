@@ -50,7 +50,10 @@ def schema() -> dict:
 
 
 def _where(error) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    where = ""
+    for p in error.absolute_path:
+        where += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return where.lstrip(".") or "(top level)"
 
 
 def _describe(error) -> str:
@@ -58,6 +61,8 @@ def _describe(error) -> str:
         # Report the alternative that came closest instead of "not valid under any".
         return _describe(jsonschema.exceptions.best_match(error.context))
     msg = error.message
+    if error.validator == "pattern":
+        msg = f"{error.instance!r} is not a valid name (lowercase letters, digits and '-')"
     if error.validator == "additionalProperties" and "properties" in error.schema:
         msg += f"; allowed keys: {', '.join(error.schema['properties'])}"
     return f"{_where(error)}: {msg}"
@@ -95,8 +100,10 @@ def validate(cfg: dict) -> dict:
     if not isinstance(cfg, dict):
         raise ParamsError("params: expected a mapping at the top level")
     errors = _schema_errors(cfg)
-    if not errors:
-        errors = _cross_errors(cfg)
+    try:  # cross-references too, where the parts they need are well-formed
+        errors += [e for e in _cross_errors(cfg) if e not in errors]
+    except (KeyError, TypeError, AttributeError):
+        pass
     if errors:
         raise ParamsError("invalid parameters:\n  - " + "\n  - ".join(errors))
     return cfg

@@ -18,7 +18,9 @@ rule download:
 
 rule prepare:
     input:
-        raw=M.raw_dir("{dataset}"),
+        # Verified by checksum, the raw files never differ: a re-download (new
+        # mtime, same bytes) must not cascade into retraining everything.
+        raw=ancient(M.raw_dir("{dataset}")),
         code=code_of("prepare"),
     output:
         data=M.prepared("{dataset}"),

@@ -1,0 +1,71 @@
+"""Running the workflow in a throw-away copy of the repository."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+COPIED = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", "profiles", "reports/reference", ".dvcignore"]
+
+
+def copy_repo(dest: Path) -> Path:
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def env(**extra) -> dict:
+    e = dict(os.environ)
+    e["PATH"] = f"{BIN}{os.pathsep}{e['PATH']}"  # dvc stages call `snakemake`
+    e.pop("COMPRESSBENCH_MIRROR", None)
+    e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def run(args, cwd, check=True, **extra) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=cwd, env=env(**extra), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def snakemake(cwd, *args, check=True, **extra):
+    return run([BIN / "snakemake", "--cores", "2", *args], cwd, check=check, **extra)
+
+
+def dvc(cwd, *args, check=True, **extra):
+    return run([BIN / "dvc", *args], cwd, check=check, **extra)
+
+
+def read_params(repo: Path) -> dict:
+    return yaml.safe_load((repo / "params.yaml").read_text())
+
+
+def write_params(repo: Path, cfg: dict) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def planned_jobs(repo: Path, *targets, **extra) -> dict[str, int]:
+    """Rule -> number of jobs a dry run would execute."""
+    out = snakemake(repo, "-n", "--quiet", "rules", *targets, **extra).stdout
+    jobs, started = {}, False
+    for line in out.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            started = True
+            continue
+        if started and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            jobs[parts[0]] = int(parts[1])
+    return jobs

@@ -1,0 +1,45 @@
+"""The model zoo: exact parameter counts of the study's architectures, safe model files."""
+import numpy as np
+import pytest
+
+from compressbench import models
+
+EXPECTED = {
+    ("mnist", "teacher"): 1_551_958, ("mnist", "ta"): 176_176, ("mnist", "student"): 20_490,
+    ("cifar10", "teacher"): 1_367_178, ("cifar10", "ta"): 1_109_898, ("cifar10", "student"): 343_626,
+}
+
+
+@pytest.mark.parametrize("dataset,arch", sorted(EXPECTED))
+def test_default_zoo_has_the_studys_exact_parameter_counts(cfg, dataset, arch):
+    model = models.build_for(cfg, dataset, arch)
+    assert model.count_params() == EXPECTED[dataset, arch]
+    assert model.output_shape == (None, 10)
+
+
+def test_conv_block_is_stride2_conv_leakyrelu_and_stride1_pool():
+    model = models.build([{"conv": 8}, {"dense": 4}], (28, 28, 1))
+    kinds = [type(l).__name__ for l in model.layers]
+    assert kinds == ["Conv2D", "LeakyReLU", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    conv, lrelu, pool = model.layers[:3]
+    assert conv.strides == (2, 2) and conv.padding == "same" and conv.kernel_size == (3, 3)
+    assert np.isclose(lrelu.alpha, 0.2)
+    assert pool.strides == (1, 1) and pool.output_shape[1:3] == (14, 14)
+
+
+def test_saved_model_round_trips_weights(tmp_path):
+    model = models.build([{"conv": 4}], (28, 28, 1))
+    models.save(model, tmp_path / "m.keras")
+    loaded = models.load(tmp_path / "m.keras")
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # no temp file left
+
+
+def test_corrupted_model_file_fails_naming_the_file(tmp_path):
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"PK\x03\x04 definitely not a model")
+    with pytest.raises(models.ModelFileError, match="broken.keras"):
+        models.load(bad)
+    with pytest.raises(models.ModelFileError, match="missing"):
+        models.load(tmp_path / "absent.keras")

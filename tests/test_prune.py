@@ -1,0 +1,94 @@
+"""Pruning schemes on tiny models: each prunes what it says and nothing else."""
+import numpy as np
+import pytest
+
+from compressbench import models, prune
+from test_distill import seed_everything
+
+FT = {"epochs": 1, "batch_size": 50, "learning_rate": 1e-3}
+MAG = {"initial_sparsity": 0.5, "end_fraction": 0.75, "frequency": 50}
+
+
+@pytest.fixture
+def model():
+    seed_everything(0)
+    return models.build([{"conv": 8}, {"conv": 16}, {"dense": 24}], (28, 28, 1))
+
+
+def kernels(m):
+    return models.prunable_kernels(m)
+
+
+def run(model, data, scheme):
+    return prune.prune(model, data, scheme, FT, seed=0, label="test")
+
+
+def test_local_conv_leaves_every_dense_kernel_untouched_and_prunes_convs(model, tiny_data):
+    before = kernels(model)
+    pruned, _, _ = run(model, tiny_data, {"method": "magnitude", "layers": "conv", "sparsity": 0.8, **MAG})
+    after = kernels(pruned)
+    for name in ("dense2", "logits"):
+        # Fine-tuning still trains them, but no weight of a dense layer was masked.
+        assert np.count_nonzero(after[name]) == after[name].size
+    for name in ("conv0", "conv1"):
+        assert abs(prune.layer_sparsity(pruned)[name] - 0.8) < 0.02
+    assert set(before) == set(after)
+
+
+def test_local_dense_leaves_every_conv_kernel_untouched(model, tiny_data):
+    pruned, _, _ = run(model, tiny_data, {"method": "magnitude", "layers": "dense", "sparsity": 0.8, **MAG})
+    sp = prune.layer_sparsity(pruned)
+    assert sp["conv0"] == 0 and sp["conv1"] == 0
+    assert abs(sp["dense2"] - 0.8) < 0.01 and abs(sp["logits"] - 0.8) < 0.01
+
+
+def test_global_meets_overall_target_with_unequal_layer_sparsities(model, tiny_data):
+    pruned, _, _ = run(model, tiny_data, {"method": "global", "layers": "all", "sparsity": 0.8, **MAG})
+    assert abs(prune.overall_sparsity(pruned) - 0.8) <= 0.005
+    per_layer = prune.layer_sparsity(pruned).values()
+    assert max(per_layer) - min(per_layer) > 0.1
+
+
+def test_global_targets_count_exactly_the_smallest_weights():
+    k = {"a": np.array([0.1, 0.2, 5.0, 6.0]), "b": np.array([0.05, 7.0, 8.0, 9.0])}
+    assert prune.global_targets(k, 0.375) == {"a": 0.5, "b": 0.25}
+
+
+def test_nm_2_4_pattern_holds_on_every_pruned_layer_and_input_conv_is_skipped(model, tiny_data):
+    pruned, _, skipped = run(model, tiny_data, {"method": "m_by_n", "layers": "all", "m": 2, "n": 4})
+    assert skipped == ["conv0"]  # 1 input channel: the 2:4 groups cannot form
+    for name, k in kernels(pruned).items():
+        if name in skipped:
+            continue
+        groups = np.moveaxis(k, -2, -1).reshape(-1, 4)  # consecutive input channels
+        assert (np.count_nonzero(groups, axis=1) <= 2).all(), name
+
+
+def test_filters_rebuilds_a_smaller_model_with_the_expected_parameter_count(model, tiny_data):
+    pruned, _, _ = run(model, tiny_data, {"method": "filters", "layers": "conv", "fraction": 0.5})
+    expected = models.build([{"conv": 4}, {"conv": 8}, {"dense": 24}], (28, 28, 1)).count_params()
+    assert pruned.count_params() == expected < model.count_params()
+    assert pruned.predict(tiny_data["x_test"][:3].astype("float32") / 255, verbose=0).shape == (3, 10)
+
+
+def test_filter_removal_keeps_the_function_of_the_kept_filters(model, tiny_data):
+    """With every filter kept the rebuilt model computes exactly the original."""
+    x = tiny_data["x_test"][:5].astype("float32") / 255
+    same = prune.remove_filters(model, 0.0)
+    np.testing.assert_allclose(same.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_the_source_model_is_never_modified(model, tiny_data):
+    before = [w.copy() for w in model.get_weights()]
+    for scheme in ({"method": "magnitude", "layers": "all", "sparsity": 0.8, **MAG},
+                   {"method": "filters", "layers": "conv", "fraction": 0.5}):
+        run(model, tiny_data, scheme)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert all("prune" not in l.name for l in model.layers)
+
+
+def test_schedule_reaches_the_target_inside_short_fine_tunes():
+    assert prune.schedule_steps(860, 0.75, 50) == (600, 50)
+    end, freq = prune.schedule_steps(8, 0.75, 50)
+    assert freq == 1 and end == 6 and end < 8
