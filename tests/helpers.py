@@ -59,7 +59,7 @@ def write_params(repo: Path, cfg: dict) -> None:
 
 def planned_jobs(repo: Path, *targets, **extra) -> dict[str, int]:
     """Rule -> number of jobs a dry run would execute."""
-    out = snakemake(repo, "-n", "--quiet", "rules", *targets, **extra).stdout
+    out = snakemake(repo, "-n", "--quiet", "rules", "--", *targets, **extra).stdout
     jobs, started = {}, False
     for line in out.splitlines():
         parts = line.split()

@@ -1,0 +1,77 @@
+"""A tiny local mirror laid out like the real one, and params that keep runs short."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import struct
+import tarfile
+from pathlib import Path
+
+from conftest import synthetic
+
+
+def _idx(a) -> bytes:
+    return bytes([0, 0, 0x08, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.tobytes()
+
+
+def _md5(b: bytes) -> str:
+    return hashlib.md5(b).hexdigest()
+
+
+def make_mirror(folder: Path, n_train: int = 300, n_test: int = 100) -> Path:
+    """Write <folder>/mnist/*.gz and <folder>/cifar10/cifar-10-binary.tar.gz of
+    learnable synthetic images; return a checksums JSON for COMPRESSBENCH_CHECKSUMS."""
+    sums = {"mnist": {}, "cifar10": {}}
+    (folder / "mnist").mkdir(parents=True)
+    for split, n, seed in (("train", n_train, 1), ("t10k", n_test, 2)):
+        x, y = synthetic(n, (28, 28, 1), seed)
+        for kind, arr in (("images-idx3", x[..., 0]), ("labels-idx1", y.astype("uint8"))):
+            blob = gzip.compress(_idx(arr), mtime=0)
+            name = f"{split}-{kind}-ubyte.gz"
+            (folder / "mnist" / name).write_bytes(blob)
+            sums["mnist"][name] = _md5(blob)
+    (folder / "cifar10").mkdir()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        batches = [(f"data_batch_{i}.bin", n_train // 5, 10 + i) for i in range(1, 6)]
+        for name, n, seed in batches + [("test_batch.bin", n_test, 20)]:
+            x, y = synthetic(n, (32, 32, 3), seed)
+            records = b"".join(bytes([int(label)]) + img.transpose(2, 0, 1).tobytes() for img, label in zip(x, y))
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(records)
+            tar.addfile(info, io.BytesIO(records))
+            sums["cifar10"][name] = _md5(records)
+    (folder / "cifar10" / "cifar-10-binary.tar.gz").write_bytes(buf.getvalue())
+    path = folder / "checksums.json"
+    path.write_text(json.dumps(sums))
+    return path
+
+
+TINY_ZOO = {
+    "mnist": {"teacher": [{"conv": 8}, {"conv": 16}, {"dense": 32}, {"dropout": 0.5}],
+              "ta": [{"conv": 4}, {"conv": 8}, {"dense": 16}], "student": [{"conv": 4}, {"conv": 4}]},
+    "cifar10": {"teacher": [{"conv": 8}, {"conv": 16}, {"dense": 32}, {"dropout": 0.5}],
+                "ta": [{"conv": 8}, {"conv": 8}, {"dense": 16}], "student": [{"conv": 4}, {"conv": 8}]},
+}
+
+
+def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None) -> dict:
+    """The repo's params with tiny models and short runs; the matrix optionally reduced."""
+    cfg["matrix"]["datasets"] = list(datasets)
+    for key, value in (("bases", bases), ("prune", prune), ("quant", quant)):
+        if value is not None:
+            cfg["matrix"][key] = list(value)
+    cfg["zoo"] = TINY_ZOO
+    cfg["data"]["val_size"] = 40
+    cfg["data"]["sources"] = {"mnist": [], "cifar10": []}  # the mirror only
+    for ds in cfg["train"]["epochs"].values():
+        for base in ds:
+            ds[base] = 1
+    cfg["train"]["batch_size"] = 32
+    cfg["prune"]["fine_tune"].update(epochs=1, batch_size=32)
+    cfg["quantize"]["schemes"]["ptq-int8"]["calibration_samples"] = 20
+    cfg["quantize"]["schemes"]["qat"].update(batch_size=32)
+    cfg["evaluate"].update(batch_size=50, latency_runs=5, warmup_runs=1)
+    return cfg

@@ -1,0 +1,162 @@
+"""The workflow end to end on a tiny mirror, under Snakemake and under DVC, and
+exactly which jobs a one-parameter change reruns."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from fixtures import make_mirror, tiny
+from helpers import copy_repo, dvc, planned_jobs, read_params, snakemake, write_params
+
+pytestmark = pytest.mark.slow
+
+RESULT_COLUMNS = ["dataset", "variant", "base", "prune", "quant", "accuracy", "accuracy_delta_pp",
+                  "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params",
+                  "sparsity", "latency_ms", "efficiency"]
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mirror")
+    return {"COMPRESSBENCH_MIRROR": folder, "COMPRESSBENCH_CHECKSUMS": make_mirror(folder)}
+
+
+def new_repo(path, **matrix):
+    repo = copy_repo(path)
+    write_params(repo, tiny(read_params(repo), **matrix))
+    return repo
+
+
+def change(repo, path, value):
+    cfg = read_params(repo)
+    *parents, last = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    node[last] = value
+    write_params(repo, cfg)
+
+
+# ---- data stages (issue: foundation) -----------------------------------------------
+
+def test_data_stages_under_snakemake_verify_decode_and_rerun_only_what_a_param_touches(tmp_path, mirror):
+    repo = new_repo(tmp_path, datasets=("mnist", "cifar10"))
+    snakemake(repo, "phase_download", **mirror)
+    facts = json.loads((repo / "data/prepared/cifar10.json").read_text())
+    assert facts["counts"] == {"train": 260, "val": 40, "test": 100}
+    with np.load(repo / "data/prepared/mnist.npz") as npz:
+        assert npz["x_train"].shape == (260, 28, 28, 1) and npz["x_train"].dtype == np.uint8
+    assert planned_jobs(repo, "phase_download", **mirror) == {}
+    change(repo, "data.val_size", 30)
+    assert planned_jobs(repo, "phase_download", **mirror) == {"prepare": 2, "phase_download": 1}
+
+
+def test_data_stages_under_dvc_repro_then_snakemake_finds_nothing_to_do(tmp_path, mirror):
+    repo = new_repo(tmp_path, datasets=("mnist", "cifar10"))
+    dvc(repo, "init", "--no-scm", "-q")
+    dvc(repo, "repro", "download", **mirror)
+    assert "up to date" in dvc(repo, "status", "download").stdout
+    assert planned_jobs(repo, "phase_download", **mirror) == {}
+    raw = repo / "data/raw/mnist/train-images-idx3-ubyte.gz"
+    raw_mtime, npz_mtime = raw.stat().st_mtime_ns, (repo / "data/prepared/mnist.npz").stat().st_mtime_ns
+    change(repo, "data.val_size", 30)
+    assert "download" in dvc(repo, "status", "download").stdout
+    dvc(repo, "repro", "download", **mirror)
+    assert raw.stat().st_mtime_ns == raw_mtime  # nothing re-downloaded
+    assert (repo / "data/prepared/mnist.npz").stat().st_mtime_ns != npz_mtime
+    assert json.loads((repo / "data/prepared/mnist.json").read_text())["counts"]["val"] == 30
+
+
+# ---- the whole matrix (issue: report) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, mirror):
+    """Every pruning and quantization scheme on a teacher and a TA-distilled student."""
+    repo = new_repo(tmp_path_factory.mktemp("full"), bases=("teacher", "student-takd"))
+    snakemake(repo, **mirror)
+    return repo
+
+
+def test_whole_matrix_runs_end_to_end_and_results_have_one_row_per_cell(full_run):
+    rows = list(csv.DictReader((full_run / "reports/results.csv").open()))
+    cfg = read_params(full_run)
+    assert len(rows) == 2 * len(cfg["matrix"]["prune"]) * len(cfg["matrix"]["quant"]) == 70
+    assert list(rows[0])[:len(RESULT_COLUMNS)] != [] and set(RESULT_COLUMNS) <= set(rows[0])
+    assert len({r["variant"] for r in rows}) == 70
+    teacher = next(r for r in rows if r["variant"] == "teacher+none+float32")
+    assert float(teacher["accuracy_delta_pp"]) == 0 and float(teacher["compression_ratio"]) == 1
+    int8 = next(r for r in rows if r["variant"] == "teacher+none+ptq-int8")
+    assert int(int8["tflite_bytes"]) * 3 < int(teacher["tflite_bytes"])
+    for name in ("report.md", "summary.json", "figures/mnist-pareto.png", "plots/mnist.csv"):
+        assert (full_run / "reports" / name).stat().st_size > 0
+
+
+def test_report_tables_match_the_csv(full_run):
+    report = (full_run / "reports/report.md").read_text()
+    rows = list(csv.DictReader((full_run / "reports/results.csv").open()))
+    for row in rows[::9]:
+        line = next(l for l in report.splitlines() if l.startswith("|") and f" {row['variant']} " in l)
+        assert f"{100 * float(row['accuracy']):.2f}" in line, (row["variant"], line)
+    assert "Reproduction of arXiv 2305.08075" in report and "## Claims" in report
+
+
+def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):
+    assert planned_jobs(full_run, **mirror) == {}
+
+
+@pytest.mark.parametrize("path,value,expected", [
+    # One post-training scheme: the PTQ export of every model, its evaluations, the report.
+    ("quantize.schemes.ptq-int8.calibration_samples", 10,
+     {"convert": 14, "evaluate": 56, "report": 1, "all": 1}),
+    # One pruning scheme: its pruned models and everything made from them.
+    ("prune.schemes.global.sparsity", 0.6,
+     {"prune": 2, "convert": 2, "qat": 2, "evaluate": 10, "report": 1, "all": 1}),
+    # KD: the TA and the TA-distilled student and all their variants; not the teacher.
+    ("distill.alpha", 0.5,
+     {"distill_ta": 1, "distill_student": 1, "prune": 6, "convert": 7, "qat": 7, "evaluate": 35,
+      "report": 1, "all": 1}),
+    ("evaluate.latency_runs", 7, {"evaluate": 70, "report": 1, "all": 1}),
+], ids=["quant-param", "prune-param", "kd-param", "evaluate-param"])
+def test_a_one_param_change_reruns_exactly_the_dependent_jobs(full_run, mirror, path, value, expected):
+    original = read_params(full_run)
+    try:
+        change(full_run, path, value)
+        assert planned_jobs(full_run, **mirror) == expected
+    finally:
+        write_params(full_run, original)
+
+
+# ---- the DVC front end on a reduced matrix -------------------------------------------
+
+def test_reduced_matrix_through_dvc_repro_agrees_with_snakemake(tmp_path, mirror):
+    repo = new_repo(tmp_path, datasets=("cifar10",), bases=("teacher", "student-kd"),
+                    prune=("none", "local-all"), quant=("float32", "ptq-int8"))
+    dvc(repo, "init", "--no-scm", "-q")
+    dvc(repo, "repro", **mirror)
+    rows = list(csv.DictReader((repo / "reports/results.csv").open()))
+    assert len(rows) == 8
+    assert planned_jobs(repo, **mirror) == {}
+    assert "up to date" in dvc(repo, "status").stdout
+    # A quantization param: DVC reruns quantize, evaluate and report; Snakemake inside
+    # them reruns only the PTQ exports, their evaluations and the report.
+    before = {p.name: p.stat().st_mtime_ns for p in (repo / "models").rglob("*.keras")}
+    change(repo, "quantize.schemes.ptq-int8.calibration_samples", 10)
+    status = dvc(repo, "status").stdout
+    assert "quantize" in status and "prune:" not in status and "train_baseline" not in status
+    out = dvc(repo, "repro", **mirror).stdout
+    assert "Running stage 'quantize'" in out and "Running stage 'prune'" not in out
+    assert {p.name: p.stat().st_mtime_ns for p in (repo / "models").rglob("*.keras")} == before
+    assert planned_jobs(repo, **mirror) == {}
+
+
+def test_snakemake_then_dvc_commit_leaves_both_front_ends_with_nothing_to_do(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none",), quant=("float32",))
+    snakemake(repo, **mirror)
+    dvc(repo, "init", "--no-scm", "-q")
+    dvc(repo, "commit", "-f", "-q")
+    assert "up to date" in dvc(repo, "status").stdout
+    dvc(repo, "repro", **mirror)  # must not rerun any job
+    assert planned_jobs(repo, **mirror) == {}
+    assert len(list(csv.DictReader((repo / "reports/results.csv").open()))) == 1
