@@ -97,9 +97,9 @@ def test_report_tables_match_the_csv(full_run):
     report = (full_run / "reports/report.md").read_text()
     rows = list(csv.DictReader((full_run / "reports/results.csv").open()))
     for row in rows[::9]:
-        line = next(l for l in report.splitlines() if l.startswith("|") and f" {row['variant']} " in l)
+        line = next(l for l in report.splitlines() if l.startswith("|") and f"`{row['variant']}`" in l)
         assert f"{100 * float(row['accuracy']):.2f}" in line, (row["variant"], line)
-    assert "Reproduction of arXiv 2305.08075" in report and "## Claims" in report
+    assert "## Reproduction of arXiv 2305.08075" in report and "## Claims of the study" in report
 
 
 def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):

@@ -1,0 +1,93 @@
+"""Faults a real run meets: a job killed midway, damaged inputs, reruns, several seeds."""
+import csv
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from fixtures import make_mirror, tiny
+from helpers import BIN, copy_repo, env, planned_jobs, read_params, snakemake, write_params
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mirror")
+    return {"COMPRESSBENCH_MIRROR": folder, "COMPRESSBENCH_CHECKSUMS": make_mirror(folder)}
+
+
+def new_repo(path, **matrix):
+    repo = copy_repo(path)
+    write_params(repo, tiny(read_params(repo), **matrix))
+    return repo
+
+
+def results(repo, drop=()):
+    with (repo / "reports/results.csv").open() as f:
+        return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
+
+
+def test_training_killed_midway_leaves_no_model_and_the_rerun_completes(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("teacher",), prune=("none",), quant=("float32",))
+    cfg = read_params(repo)
+    cfg["train"]["epochs"]["mnist"]["teacher"] = 400
+    write_params(repo, cfg)
+    log = repo / "logs/train_baseline/mnist/s0/teacher.log"
+    proc = subprocess.Popen([BIN / "snakemake", "--cores", "2"], cwd=repo, env=env(**mirror),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not (log.exists() and "epoch 3/" in log.read_text()):
+        assert proc.poll() is None and time.time() < deadline, "training never got going"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its job, mid-epoch
+    proc.wait()
+    stem = repo / "models/baseline/mnist/s0/teacher"
+    assert not any(stem.with_suffix(s).exists() for s in (".keras", ".json"))
+    cfg["train"]["epochs"]["mnist"]["teacher"] = 2
+    write_params(repo, cfg)
+    snakemake(repo, **mirror)  # the profile's rerun-incomplete takes over the killed job
+    assert len(results(repo)) == 1
+    assert planned_jobs(repo, **mirror) == {}
+
+
+def test_a_corrupted_model_or_tflite_input_fails_naming_the_file(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none", "local-all"), quant=("float32",))
+    snakemake(repo, **mirror)
+    model = repo / "models/baseline/mnist/s0/student-scratch.keras"
+    model.write_bytes(model.read_bytes()[:200])  # truncated
+    proc = snakemake(repo, "--allowed-rules", "prune", "convert", "evaluate", "report", "all",
+                     "phase_prune", check=False, **mirror)
+    assert proc.returncode != 0
+    assert f"{model.relative_to(repo)}: not a readable Keras model" in proc.stderr + proc.stdout
+    tfl = repo / "tflite/mnist/s0/student-scratch+local-all+float32.tflite"
+    tfl.write_bytes(b"\0" * 64)
+    proc = snakemake(repo, "--allowed-rules", "evaluate", "--", str(tfl).replace(".tflite", ".json")
+                     .replace("tflite/", "metrics/"), check=False, **mirror)
+    assert proc.returncode != 0
+    assert f"{tfl.relative_to(repo)}: not a valid .tflite model" in proc.stderr + proc.stdout
+
+
+def test_same_params_and_seed_give_identical_results(tmp_path, mirror):
+    runs = []
+    for name in ("a", "b"):
+        repo = new_repo(tmp_path / name, bases=("teacher", "student-kd"), prune=("none", "global"),
+                        quant=("float32", "ptq-int8", "qat"))
+        snakemake(repo, **mirror)
+        # Latency is a stopwatch reading: the one column that cannot repeat bit for bit.
+        runs.append(results(repo, drop=("latency_ms",)))
+    assert len(runs[0]) == 12 and runs[0] == runs[1]
+
+
+def test_several_seeds_keep_per_seed_rows_and_report_mean_and_std(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none",), quant=("float32",))
+    cfg = read_params(repo)
+    cfg["seeds"] = [0, 1]
+    write_params(repo, cfg)
+    snakemake(repo, **mirror)
+    rows = results(repo)
+    assert sorted(r["seed"] for r in rows) == ["0", "1"]
+    assert all((repo / f"metrics/mnist/s{s}/student-scratch+none+float32.json").exists() for s in (0, 1))
+    assert "±" in (repo / "reports/report.md").read_text()
