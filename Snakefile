@@ -28,6 +28,10 @@ validate(config, "workflow/schemas/params.schema.yaml")
 if "cpus" not in workflow.global_resources:
     workflow.register_resource("cpus", os.cpu_count() or 1)
 
+for _dirs in S.PHASE_DIRS.values():
+    for _d in _dirs:
+        os.makedirs(_d, exist_ok=True)
+
 wildcard_constraints:
     dataset="mnist|cifar10",
     seed=r"\d+",

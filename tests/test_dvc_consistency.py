@@ -37,6 +37,12 @@ def test_dvc_yaml_has_exactly_the_eight_phase_stages_in_order():
     assert list(DVC) == stages.PHASES
 
 
+@pytest.mark.parametrize("phase", stages.PHASES)
+def test_each_stage_outs_the_folders_its_phase_writes(phase):
+    folders = [o for o in outs_of(DVC[phase]) if "." not in o.rsplit("/", 1)[-1]]
+    assert sorted(folders) == sorted(stages.PHASE_DIRS[phase])
+
+
 def test_every_rule_is_in_the_stage_table():
     work_rules = {r for r in rule_blocks() if not r.startswith("phase_") and r != "all"}
     assert work_rules == set(stages.RULES)

@@ -1,6 +1,7 @@
 """Faults a real run meets: a job killed midway, damaged inputs, reruns, several seeds."""
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -91,3 +92,23 @@ def test_several_seeds_keep_per_seed_rows_and_report_mean_and_std(tmp_path, mirr
     assert sorted(r["seed"] for r in rows) == ["0", "1"]
     assert all((repo / f"metrics/mnist/s{s}/student-scratch+none+float32.json").exists() for s in (0, 1))
     assert "±" in (repo / "reports/report.md").read_text()
+
+
+def test_dvc_remote_push_then_pull_into_a_fresh_copy_restores_outputs_without_rerunning(tmp_path, mirror):
+    repo = new_repo(tmp_path / "origin", bases=("student-scratch",), prune=("none",), quant=("float32",))
+    from helpers import dvc
+    dvc(repo, "init", "--no-scm", "-q")
+    dvc(repo, "remote", "add", "-d", "shared", str(tmp_path / "remote"))
+    dvc(repo, "repro", **mirror)
+    dvc(repo, "push", "-q")
+    fresh = copy_repo(tmp_path / "fresh")  # what a clone has: code, params, dvc.yaml ...
+    write_params(fresh, read_params(repo))
+    shutil.copytree(repo / "reports", fresh / "reports", dirs_exist_ok=True)  # committed to git
+    for name in ("dvc.lock", ".dvc/config"):
+        (fresh / name).parent.mkdir(parents=True, exist_ok=True)
+        (fresh / name).write_text((repo / name).read_text())
+    dvc(fresh, "pull", "-q")
+    for path in ("models/baseline/mnist/s0/student-scratch.keras", "tflite/mnist/s0/student-scratch+none+float32.tflite",
+                 "metrics/mnist/s0/student-scratch+none+float32.json"):
+        assert (fresh / path).read_bytes() == (repo / path).read_bytes()
+    assert "up to date" in dvc(fresh, "status").stdout

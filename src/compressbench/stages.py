@@ -12,6 +12,19 @@ from . import matrix
 PHASES = ["download", "train_baseline", "teacher_assistant", "student_distill",
           "prune", "quantize", "evaluate", "report"]
 
+# The folders each phase writes: dvc.yaml's outs. They are created up front so a
+# phase the matrix needs nothing from still has (empty) outputs for DVC to record.
+PHASE_DIRS = {
+    "download": ["data/raw", "data/prepared", "logs/download"],
+    "train_baseline": ["models/baseline", "logs/train_baseline"],
+    "teacher_assistant": ["models/ta", "logs/teacher_assistant"],
+    "student_distill": ["models/distill", "logs/student_distill"],
+    "prune": ["models/pruned", "logs/prune"],
+    "quantize": ["tflite", "logs/quantize"],
+    "evaluate": ["metrics", "logs/evaluate"],
+    "report": ["reports/figures", "reports/plots", "logs/report"],
+}
+
 _TRAIN = {"optimizer": "train.optimizer", "learning_rate": "train.learning_rate",
           "batch_size": "train.batch_size", "augment": "train.augment",
           "epochs": "train.epochs.{dataset}.{base}", "arch": "zoo.{dataset}.{arch}"}

@@ -1,0 +1,200 @@
+"""benchmarks/measure.py: its pure parts, on synthetic inputs (fast, no Snakemake run)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("measure", ROOT / "benchmarks" / "measure.py")
+measure = importlib.util.module_from_spec(_spec)
+sys.modules["measure"] = measure  # dataclasses look their module up while it loads
+_spec.loader.exec_module(measure)
+
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def _bench(root: Path, rel: str, seconds: float, rss="100.00"):
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"{seconds}\t0:00:00\t{rss}\t1.0\t1.0\t1.0\t0.0\t0.0\t0.0\t0.0\n")
+
+
+def test_bench_files_map_to_stage_kinds_and_sum(tmp_path):
+    files = {
+        "logs/download/mnist.bench.tsv": (1.0, "download"),
+        "logs/download/mnist.prepare.bench.tsv": (2.0, "prepare"),
+        "logs/train_baseline/mnist/s0/teacher.bench.tsv": (10.0, "train"),
+        "logs/train_baseline/mnist/s0/student-scratch.bench.tsv": (4.0, "train"),
+        "logs/teacher_assistant/mnist/s0/ta.bench.tsv": (6.0, "distill"),
+        "logs/student_distill/mnist/s0/student-kd.bench.tsv": (3.0, "distill"),
+        "logs/prune/mnist/s0/teacher+global.bench.tsv": (5.0, "prune"),
+        "logs/quantize/mnist/s0/teacher+none.convert.bench.tsv": (7.0, "convert"),
+        "logs/quantize/mnist/s0/teacher+none+qat.bench.tsv": (8.0, "qat"),
+        "logs/evaluate/mnist/s0/teacher+none+float32.bench.tsv": (0.5, "evaluate"),
+        "logs/evaluate/mnist/s0/teacher+none+qat.bench.tsv": (1.5, "evaluate"),
+        "logs/report/report.bench.tsv": (9.0, "report"),
+    }
+    for rel, (secs, kind) in files.items():
+        assert measure.stage_kind(rel) == kind, rel
+        _bench(tmp_path, rel, secs, rss="NA" if kind == "report" else f"{100 + secs:.2f}")
+    (tmp_path / "logs/download/mnist.log").write_text("not a benchmark")
+
+    summary = measure.summarize_bench(measure.collect_bench(tmp_path))
+
+    assert {k: s["jobs"] for k, s in summary.items()} == {
+        "download": 1, "prepare": 1, "train": 2, "distill": 2, "prune": 1,
+        "convert": 1, "qat": 1, "evaluate": 2, "report": 1}
+    assert summary["train"]["total_s"] == pytest.approx(14.0)
+    assert summary["train"]["mean_s"] == pytest.approx(7.0)
+    assert summary["train"]["max_s"] == pytest.approx(10.0)
+    assert summary["train"]["peak_rss_mb"] == pytest.approx(110.0)
+    assert summary["distill"]["total_s"] == pytest.approx(9.0)
+    assert summary["evaluate"]["total_s"] == pytest.approx(2.0)
+    assert summary["report"]["peak_rss_mb"] is None  # NA is not a number
+    assert sum(s["total_s"] for s in summary.values()) == pytest.approx(57.0)
+
+
+def test_wall_time_comes_from_first_and_last_log_timestamps(tmp_path):
+    log_dir = tmp_path / ".snakemake/log"
+    log_dir.mkdir(parents=True)
+    (log_dir / "2026-01-01T100000.000000.snakemake.log").write_text(
+        "[Thu Jan  1 10:00:00 2026]\nrule a:\n[Thu Jan  1 10:30:00 2026]\n3 of 3 steps (100%) done\n")
+    (log_dir / "2026-01-02T100000.000000.snakemake.log").write_text(
+        "[Fri Jan  2 10:00:00 2026]\n1 of 3 steps (33%) done\n")  # newer, unfinished
+    path, info = measure.completed_log(tmp_path)
+    assert path.name.startswith("2026-01-01")
+    assert info["seconds"] == 1800 and info["steps"] == 3
+
+
+SMALL = {
+    "seeds": [0],
+    "matrix": {"datasets": ["mnist", "cifar10"], "bases": ["teacher", "student-kd"],
+               "prune": ["none", "global", "filters"], "quant": ["float32", "ptq-int8", "qat"]},
+    "data": {"val_size": 10, "split_seed": 0},
+    "zoo": {ds: {"teacher": [{"conv": 4}], "ta": [{"conv": 2}], "student": [{"conv": 2}]}
+            for ds in ("mnist", "cifar10")},
+    "train": {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 8, "augment": False,
+              "epochs": {ds: {b: 1 for b in ("teacher", "ta", "student-scratch", "student-kd", "student-takd")}
+                         for ds in ("mnist", "cifar10")}},
+    "distill": {"alpha": 0.1, "temperature": 10.0},
+    "prune": {"fine_tune": {"epochs": 1, "batch_size": 8, "learning_rate": 0.001},
+              "schemes": {"global": {"method": "global", "layers": "all", "sparsity": 0.8},
+                          "filters": {"method": "filters", "layers": "conv", "fraction": 0.5}}},
+    "quantize": {"schemes": {"float32": {"method": "float32"},
+                             "ptq-int8": {"method": "int8", "calibration_samples": 500},
+                             "qat": {"method": "qat", "epochs": 1}}},
+    "evaluate": {"batch_size": 10, "latency_runs": 1, "warmup_runs": 1},
+}
+
+
+def _rerun(key, value):
+    return measure.expected_rerun_counts(SMALL, measure.set_dotted(SMALL, key, value))
+
+
+def test_expected_incremental_counts_for_a_small_matrix_match_hand_counts():
+    # 2 datasets x 1 seed x 2 bases x 3 prune variants = 12 models; 2 PTQ-converted
+    # schemes in one convert job per model, 1 QAT scheme.
+    assert measure.full_run_counts(SMALL) == {
+        "all": 1, "convert": 12, "distill_student": 2, "download": 2, "evaluate": 36, "prepare": 2,
+        "prune": 8, "qat": 12, "report": 1, "train_teacher": 2}
+    # Quantization param: every convert job, and the evaluate of its 2 PTQ schemes.
+    assert _rerun("quantize.schemes.ptq-int8.calibration_samples", 600) == {
+        "all": 1, "convert": 12, "evaluate": 24, "report": 1}
+    # Pruning param of one scheme: 2 datasets x 2 bases pruned, converted, QAT'd; 3 quant each.
+    assert _rerun("prune.schemes.global.sparsity", 0.7) == {
+        "all": 1, "convert": 4, "evaluate": 12, "prune": 4, "qat": 4, "report": 1}
+    # KD alpha: the student-kd of each dataset and everything downstream of it.
+    assert _rerun("distill.alpha", 0.2) == {
+        "all": 1, "convert": 6, "distill_student": 2, "evaluate": 18, "prune": 4, "qat": 6, "report": 1}
+    # A scheme outside the matrix changes nothing.
+    assert _rerun("prune.schemes.filters.layers", "conv") == {}
+
+
+def test_expected_kd_counts_include_ta_and_both_students_for_the_default_bases():
+    cfg = {**SMALL, "matrix": {**SMALL["matrix"], "datasets": ["mnist"],
+                               "bases": ["teacher", "ta", "student-scratch", "student-kd", "student-takd"]}}
+    got = measure.expected_rerun_counts(cfg, measure.set_dotted(cfg, "distill.alpha", 0.2))
+    # ta, student-kd, student-takd: 3 bases x 3 prune variants = 9 models.
+    assert got == {"all": 1, "convert": 9, "distill_student": 2, "distill_ta": 1, "evaluate": 27,
+                   "prune": 6, "qat": 9, "report": 1}
+
+
+def test_override_file_holds_just_the_nested_key():
+    assert measure.nested("distill.alpha", 0.2) == {"distill": {"alpha": 0.2}}
+    assert measure.set_dotted(SMALL, "distill.alpha", 0.2)["distill"] == {"alpha": 0.2, "temperature": 10.0}
+    assert SMALL["distill"]["alpha"] == 0.1  # the original is untouched
+
+
+# Captured from `snakemake -n --quiet rules` (Snakemake 9.27) on the default matrix.
+DRY_RUN = """\
+Building DAG of jobs...
+Job stats:
+job                      count
+---------------------  -------
+download                     2
+prepare                      2
+train_student_scratch        2
+train_teacher                2
+convert                     70
+distill_student              4
+distill_ta                   2
+prune                       60
+qat                         70
+evaluate                   350
+report                       1
+all                          1
+total                      566
+
+Reasons:
+    (check individual jobs above for details)
+    input files updated by another job:
+        all, convert, distill_student, distill_ta, evaluate, prepare, prune, qat, report
+This was a dry-run (flag -n). The order of jobs does not reflect the order of execution.
+"""
+
+
+def test_job_count_parser_reads_a_captured_dry_run_table():
+    jobs = measure.parse_job_counts(DRY_RUN)
+    assert jobs == {"all": 1, "convert": 70, "distill_student": 4, "distill_ta": 2, "download": 2,
+                    "evaluate": 350, "prepare": 2, "prune": 60, "qat": 70, "report": 1,
+                    "train_student_scratch": 2, "train_teacher": 2}
+    assert "total" not in jobs
+    assert measure.parse_job_counts("Building DAG of jobs...\nNothing to be done.\n") == {}
+
+
+def test_parsed_dry_run_equals_the_full_run_counts_of_the_default_params(cfg):
+    assert measure.parse_job_counts(DRY_RUN) == measure.full_run_counts(cfg)
+
+
+def _row(ds, base, prune, quant, latency, seed=0):
+    return {"dataset": ds, "base": base, "prune": prune, "quant": quant, "seed": str(seed),
+            "latency_ms": str(latency)}
+
+
+def test_latency_ratios_are_relative_to_the_datasets_float32_teacher():
+    rows = [
+        _row("mnist", "teacher", "none", "float32", 2.0),
+        _row("mnist", "teacher", "none", "float32", 4.0, seed=1),  # reference: median 3.0
+        _row("mnist", "teacher", "global", "float32", 3.0),
+        _row("mnist", "teacher", "none", "ptq-int8", 1.5),
+        _row("mnist", "student-kd", "none", "ptq-int8", 0.3),
+        _row("mnist", "student-kd", "none", "float32", 0.6),
+        _row("cifar10", "teacher", "none", "float32", 10.0),
+        _row("cifar10", "teacher", "none", "ptq-int8", 5.0),
+    ]
+    got = {(r["dataset"], r["by"], r["group"]): r["ratio"] for r in measure.latency_ratios(rows)}
+    assert got[("mnist", "quant", "float32")] == pytest.approx(2.5 / 3.0)    # median(2, 4, 3, 0.6)
+    assert got[("mnist", "quant", "ptq-int8")] == pytest.approx(0.9 / 3.0)   # median(1.5, 0.3)
+    assert got[("mnist", "base", "student-kd")] == pytest.approx(0.45 / 3.0)
+    assert got[("cifar10", "quant", "ptq-int8")] == pytest.approx(0.5)
+    assert got[("cifar10", "base", "teacher")] == pytest.approx(7.5 / 10.0)
+
+
+def test_startup_share_counts_tf_jobs_at_the_tf_import_cost():
+    secs, pct = measure.startup_share({"train": 2, "convert": 1, "evaluate": 4, "report": 1},
+                                      heavy_s=5.0, light_s=0.5, total_job_s=100.0)
+    assert secs == pytest.approx(3 * 5.0 + 5 * 0.5)
+    assert pct == pytest.approx(17.5)
