@@ -241,19 +241,6 @@ CHANGES = [
 ]
 
 
-def parse_job_counts(stdout: str) -> dict[str, int]:
-    """Rule -> jobs from the `job count` table of a dry run (as tests/helpers.planned_jobs)."""
-    jobs, started = {}, False
-    for line in stdout.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            started = True
-            continue
-        if started and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
-            jobs[parts[0]] = int(parts[1])
-    return dict(sorted(jobs.items()))
-
-
 # ---- section 5: latency ratios ------------------------------------------------
 
 def latency_ratios(rows: list[dict]) -> list[dict]:
@@ -497,7 +484,7 @@ def main(argv=None) -> int:
                  "(`expected_rerun_counts`). One timed dry run each.")
         rep.line()
         base_secs, base = timed([BIN / "snakemake", "-n", "--quiet", "rules", "--"], root, child_env(root), runs=1)
-        pending = parse_job_counts(base.stdout) if base.returncode == 0 else None
+        pending = S.planned_jobs(base.stdout) if base.returncode == 0 else None
         if pending:
             rep.line(f"Warning: the workflow is not up to date ({sum(pending.values())} jobs pending before any "
                      "change), so the observed counts include that work and cannot be exact.")
@@ -517,7 +504,7 @@ def main(argv=None) -> int:
                 override.write_text(yaml.safe_dump(nested(key, new_v), sort_keys=False))
                 secs, proc = timed([BIN / "snakemake", "-n", "--quiet", "rules", "--configfile",
                                     "params.yaml", override, "--"], root, child_env(root), runs=1)
-            observed = parse_job_counts(proc.stdout) if proc.returncode == 0 else None
+            observed = S.planned_jobs(proc.stdout) if proc.returncode == 0 else None
             equal = observed == expected
             all_equal &= equal
             note = f"{key} {old_v} -> {new_v}"

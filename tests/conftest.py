@@ -34,3 +34,11 @@ def tiny_data() -> dict:
     x, y = synthetic(600)
     return {"x_train": x[:400], "y_train": y[:400], "x_val": x[400:450], "y_val": y[400:450],
             "x_test": x[450:], "y_test": y[450:]}
+
+
+@pytest.fixture(scope="session")
+def mirror(tmp_path_factory) -> dict:
+    """Environment pointing the download stage at a tiny mirror with its own checksums."""
+    from fixtures import make_mirror
+    folder = tmp_path_factory.mktemp("mirror")
+    return {"COMPRESSBENCH_MIRROR": folder, "COMPRESSBENCH_CHECKSUMS": make_mirror(folder)}

@@ -75,3 +75,11 @@ def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None) -> 
     cfg["quantize"]["schemes"]["qat"].update(batch_size=32)
     cfg["evaluate"].update(batch_size=50, latency_runs=5, warmup_runs=1)
     return cfg
+
+
+def new_repo(path: Path, **matrix) -> Path:
+    """A copy of the repository with tiny params (see `tiny`)."""
+    from helpers import copy_repo, read_params, write_params
+    repo = copy_repo(path)
+    write_params(repo, tiny(read_params(repo), **matrix))
+    return repo

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from compressbench import stages
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COPIED = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", "profiles", "reports/reference", ".dvcignore"]
@@ -59,13 +61,4 @@ def write_params(repo: Path, cfg: dict) -> None:
 
 def planned_jobs(repo: Path, *targets, **extra) -> dict[str, int]:
     """Rule -> number of jobs a dry run would execute."""
-    out = snakemake(repo, "-n", "--quiet", "rules", "--", *targets, **extra).stdout
-    jobs, started = {}, False
-    for line in out.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            started = True
-            continue
-        if started and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
-            jobs[parts[0]] = int(parts[1])
-    return jobs
+    return stages.planned_jobs(snakemake(repo, "-n", "--quiet", "rules", "--", *targets, **extra).stdout)

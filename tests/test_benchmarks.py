@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from compressbench import stages
+
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("measure", ROOT / "benchmarks" / "measure.py")
 measure = importlib.util.module_from_spec(_spec)
@@ -157,16 +159,16 @@ This was a dry-run (flag -n). The order of jobs does not reflect the order of ex
 
 
 def test_job_count_parser_reads_a_captured_dry_run_table():
-    jobs = measure.parse_job_counts(DRY_RUN)
+    jobs = stages.planned_jobs(DRY_RUN)
     assert jobs == {"all": 1, "convert": 70, "distill_student": 4, "distill_ta": 2, "download": 2,
                     "evaluate": 350, "prepare": 2, "prune": 60, "qat": 70, "report": 1,
                     "train_student_scratch": 2, "train_teacher": 2}
     assert "total" not in jobs
-    assert measure.parse_job_counts("Building DAG of jobs...\nNothing to be done.\n") == {}
+    assert stages.planned_jobs("Building DAG of jobs...\nNothing to be done.\n") == {}
 
 
 def test_parsed_dry_run_equals_the_full_run_counts_of_the_default_params(cfg):
-    assert measure.parse_job_counts(DRY_RUN) == measure.full_run_counts(cfg)
+    assert stages.planned_jobs(DRY_RUN) == measure.full_run_counts(cfg)
 
 
 def _row(ds, base, prune, quant, latency, seed=0):

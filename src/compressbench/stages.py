@@ -93,3 +93,16 @@ def code_for(rule: str) -> list[str]:
 
 def rules_of(phase: str) -> list[str]:
     return [r for r, spec in RULES.items() if spec.phase == phase]
+
+
+def planned_jobs(dry_run_stdout: str) -> dict[str, int]:
+    """Rule -> number of jobs, from the `job count` table `snakemake -n` prints."""
+    jobs, started = {}, False
+    for line in dry_run_stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            started = True
+            continue
+        if started and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            jobs[parts[0]] = int(parts[1])
+    return dict(sorted(jobs.items()))

@@ -27,7 +27,9 @@ rule report:
         reference="reports/reference/arxiv-2305.08075.yaml",
         code=code_of("report"),
     output:
-        REPORT + FIGURES + PLOTS,
+        REPORT + PLOTS,
+        # Shown by `snakemake --report report.html`.
+        [report(f, category="Accuracy vs size", caption="../report/pareto.rst") for f in FIGURES],
     params:
         **params_of("report"),
     log:
