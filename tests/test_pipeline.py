@@ -2,12 +2,15 @@
 exactly which jobs a one-parameter change reruns."""
 import csv
 import json
+import os
+import subprocess
 
 import numpy as np
 import pytest
 
 from fixtures import new_repo
-from helpers import dvc, planned_jobs, read_params, snakemake, write_params
+from compressbench import stages
+from helpers import BIN, ROOT, dvc, env, planned_jobs, read_params, snakemake, write_params
 
 pytestmark = pytest.mark.slow
 
@@ -147,3 +150,32 @@ def test_snakemake_then_dvc_commit_leaves_both_front_ends_with_nothing_to_do(tmp
     dvc(repo, "repro", **mirror)  # must not rerun any job
     assert planned_jobs(repo, **mirror) == {}
     assert len(list(csv.DictReader((repo / "reports/results.csv").open()))) == 1
+
+
+def test_dvc_exp_run_in_a_temporary_workspace_reruns_only_the_changed_jobs(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none",), quant=("float32", "ptq-int8"))
+    (repo / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                       env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+
+    git("init", "-q")
+    dvc(repo, "init", "-q")
+    dvc(repo, "repro", **mirror)
+    git("add", "-A")
+    git("commit", "-qm", "baseline run")
+    proc = subprocess.run([BIN / "dvc", "exp", "run", "--temp", "-S",
+                           "quantize.schemes.ptq-int8.calibration_samples=10"], cwd=repo, env=env(**mirror),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout  # DVC's stage lines and Snakemake's job tables, in order
+    assert proc.returncode == 0, out[-3000:]
+    for stage in ("download", "train_baseline", "prune"):
+        assert f"Stage '{stage}' didn't change, skipping" in out
+    # Inside the quantize stage Snakemake reruns the one PTQ export, then its two evaluations.
+    quantize = out.split("Running stage 'quantize'")[1].split("Running stage 'evaluate'")[0]
+    evaluate = out.split("Running stage 'evaluate'")[1].split("Running stage 'report'")[0]
+    assert stages.planned_jobs(quantize) == {"convert": 1, "phase_quantize": 1}
+    assert stages.planned_jobs(evaluate) == {"evaluate": 2, "phase_evaluate": 1}
+    assert "train_" not in quantize + evaluate

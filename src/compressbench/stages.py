@@ -103,6 +103,8 @@ def planned_jobs(dry_run_stdout: str) -> dict[str, int]:
         if parts[:2] == ["job", "count"]:
             started = True
             continue
-        if started and len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+        if started and parts[:1] == ["total"]:
+            break  # the table ends here; job details follow
+        if started and len(parts) == 2 and parts[1].isdigit():
             jobs[parts[0]] = int(parts[1])
     return dict(sorted(jobs.items()))
