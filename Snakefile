@@ -20,8 +20,8 @@ for _f in workflow.overwrite_configfiles or ["params.yaml"]:
 P.validate(config)  # messages name the key and the allowed values
 validate(config, "workflow/schemas/params.schema.yaml")
 
-# Every job claims `cpus` equal to its threads, and there are only as many as
-# the machine has (unless --resources cpus=N says otherwise): `--cores 4` on a
+# Every job claims `cpus` equal to its threads (profiles/default), and there
+# are only as many as the machine has (unless --resources cpus=N says otherwise): `--cores 4` on a
 # 2-core machine then runs two 1-thread jobs, never four threads on 2 cores.
 # One thread per job is the fastest use of a small CPU (two 1-thread trainings
 # beat one 2-thread training); raise it per rule with --set-threads.

@@ -10,8 +10,6 @@ rule download:
     benchmark:
         "logs/download/{dataset}.bench.tsv"
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/download.py"
 
@@ -32,8 +30,6 @@ rule prepare:
     benchmark:
         "logs/download/{dataset}.prepare.bench.tsv"
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/prepare.py"
 

@@ -15,8 +15,6 @@ rule evaluate:
     benchmark:
         "logs/evaluate/{dataset}/s{seed}/{base}+{prune}+{quant}.bench.tsv"
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/evaluate.py"
 

@@ -20,8 +20,6 @@ rule prune:
     benchmark:
         "logs/prune/{dataset}/s{seed}/{base}+{prune}.bench.tsv"
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/prune.py"
 

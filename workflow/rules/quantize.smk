@@ -31,8 +31,6 @@ if PTQ:
         benchmark:
             "logs/quantize/{dataset}/s{seed}/{base}+{prune}.convert.bench.tsv"
         threads: 1
-        resources:
-            cpus=lambda wildcards, threads: threads,
         script:
             "../scripts/convert.py"
 
@@ -55,8 +53,6 @@ if QAT:
         benchmark:
             "logs/quantize/{dataset}/s{seed}/{base}+{prune}+{quant}.bench.tsv"
         threads: 1
-        resources:
-            cpus=lambda wildcards, threads: threads,
         script:
             "../scripts/qat.py"
 

@@ -37,8 +37,6 @@ rule report:
     benchmark:
         "logs/report/report.bench.tsv"
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/report.py"
 

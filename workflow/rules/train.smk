@@ -27,8 +27,6 @@ rule train_teacher:
     benchmark:
         train_log("train_baseline", "teacher", "bench.tsv")
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 
@@ -46,8 +44,6 @@ rule train_student_scratch:
     benchmark:
         train_log("train_baseline", "student-scratch", "bench.tsv")
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 
@@ -66,8 +62,6 @@ rule distill_ta:
     benchmark:
         train_log("teacher_assistant", "ta", "bench.tsv")
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 
@@ -88,8 +82,6 @@ rule distill_student:
     benchmark:
         train_log("student_distill", "{base}", "bench.tsv")
     threads: 1
-    resources:
-        cpus=lambda wildcards, threads: threads,
     script:
         "../scripts/train.py"
 
