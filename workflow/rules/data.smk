@@ -22,7 +22,7 @@ rule prepare:
         code=code_of("prepare"),
     output:
         data=M.prepared("{dataset}"),
-        facts=M.prepared("{dataset}").replace(".npz", ".json"),
+        facts=record(M.prepared("{dataset}")),
     params:
         **params_of("prepare"),
     log:
