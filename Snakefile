@@ -47,11 +47,6 @@ def params_of(rule, **fixed):
     return {name: value(t) for name, t in S.RULES[rule].params.items()}
 
 
-def record(path):
-    """The JSON written beside an artefact (its metrics, facts or export record)."""
-    return os.path.splitext(path)[0] + ".json"
-
-
 def code_of(rule):
     return S.code_for(rule)
 

@@ -53,6 +53,7 @@ CASES = [
     ("base model that does not exist", setting("matrix.bases", ["teacher", "student-huge"]),
      ["matrix.bases[1]", "student-huge", "student-takd"]),
     ("zero learning rate", setting("train.learning_rate", 0), ["train.learning_rate"]),
+    ("unknown precision", setting("train.precision", "float16"), ["train.precision", "float16", "mixed_bfloat16"]),
     ("initial sparsity above final", setting("prune.schemes.local-all.initial_sparsity", 0.9),
      ["prune.schemes.local-all.initial_sparsity", "initial_sparsity <= sparsity"]),
     ("m not below n", setting("prune.schemes.nm-2-4.m", 4), ["prune.schemes.nm-2-4", "m=4", "n=4"]),

@@ -110,3 +110,8 @@ def tflite(dataset: str, seed, base: str, prune: str, quant: str) -> str:
 
 def metrics(dataset: str, seed, base: str, prune: str, quant: str) -> str:
     return f"metrics/{dataset}/s{seed}/{variant(base, prune, quant)}.json"
+
+
+def record(path: str) -> str:
+    """The JSON written beside an artefact (its metrics, facts or export record)."""
+    return path.rsplit(".", 1)[0] + ".json"

@@ -43,7 +43,8 @@ def build(spec: list[dict], input_shape, num_classes: int = NUM_CLASSES, name: s
             raise ValueError(f"layer {i}: unknown kind {kind!r}")
     if not flat:
         layers.append(keras.layers.Flatten(name="flatten"))
-    layers.append(keras.layers.Dense(num_classes, name="logits"))
+    # Logits stay float32 under mixed precision: softmax and the losses need the range.
+    layers.append(keras.layers.Dense(num_classes, name="logits", dtype="float32"))
     return keras.Sequential(layers, name=name)
 
 
@@ -64,9 +65,10 @@ def count_params(model) -> tuple[int, int]:
 
 
 def save(model, path) -> None:
-    """Save weights and architecture only: an uncompiled copy carries no optimizer state."""
+    """Save weights and architecture only, in float32: an uncompiled float32 copy
+    carries no optimizer state and converts and loads the same whatever precision trained it."""
     with io.atomic_path(path) as tmp:
-        clone(model).save(tmp)
+        clone(model, "float32").save(tmp)
 
 
 def load(path):
@@ -80,8 +82,18 @@ def load(path):
         raise ModelFileError(f"{path}: not a readable Keras model ({type(exc).__name__}: {exc})") from exc
 
 
-def clone(model):
-    """A copy with the same weights: tfmot wrappers mutate the model they get."""
-    copy = keras.models.clone_model(model)
+def clone(model, policy: str | None = None):
+    """A copy with the same weights, computing in `policy` (default: the global
+    precision policy); the logits stay float32. tfmot wrappers mutate the model
+    they get, and a loaded model keeps the policy it was saved with, so every
+    fine-tune starts from a clone."""
+    policy = policy or keras.mixed_precision.global_policy().name
+
+    def recast(layer):
+        config = layer.get_config()
+        config["dtype"] = "float32" if layer.name == "logits" else policy
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=recast)
     copy.set_weights(model.get_weights())
     return copy

@@ -55,7 +55,8 @@ def wrap(model, targets: dict[str, dict]):
 
     def clone_fn(layer):
         if layer.name in targets:
-            return sparsity_api.prune_low_magnitude(layer, **targets[layer.name])
+            # The wrapper computes in its layer's precision (float32 logits under bf16).
+            return sparsity_api.prune_low_magnitude(layer, dtype=layer.dtype_policy, **targets[layer.name])
         return layer
 
     return keras.models.clone_model(copy, clone_function=clone_fn)

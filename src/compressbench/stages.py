@@ -25,7 +25,7 @@ PHASE_DIRS = {
     "report": ["reports/figures", "reports/plots", "logs/report"],
 }
 
-_TRAIN = {"optimizer": "train.optimizer", "learning_rate": "train.learning_rate",
+_TRAIN = {"precision": "train.precision", "optimizer": "train.optimizer", "learning_rate": "train.learning_rate",
           "batch_size": "train.batch_size", "augment": "train.augment",
           "epochs": "train.epochs.{dataset}.{base}", "arch": "zoo.{dataset}.{arch}"}
 _KD = {"alpha": "distill.alpha", "temperature": "distill.temperature"}
@@ -49,7 +49,8 @@ RULES = {
     "distill_ta": RuleSpec("teacher_assistant", ("data", "io", "models", "training", "distill"), _TRAIN | _KD),
     "distill_student": RuleSpec("student_distill", ("data", "io", "models", "training", "distill"), _TRAIN | _KD),
     "prune": RuleSpec("prune", ("data", "io", "models", "training", "prune"),
-                      {"scheme": "prune.schemes.{prune}", "fine_tune": "prune.fine_tune"}),
+                      {"scheme": "prune.schemes.{prune}", "fine_tune": "prune.fine_tune",
+                       "precision": "train.precision"}),
     "convert": RuleSpec("quantize", ("data", "io", "models", "quantize"),
                         {"schemes": "quantize.schemes.{ptq}"}),
     "qat": RuleSpec("quantize", ("data", "io", "models", "training", "quantize"),
@@ -88,7 +89,8 @@ def params_for(rule: str, cfg: dict, wildcards: dict) -> dict:
 
 
 def code_for(rule: str) -> list[str]:
-    return [f"src/compressbench/{m}.py" for m in RULES[rule].code]
+    # Every script runs through runner (logging, threads, the error line).
+    return [f"src/compressbench/{m}.py" for m in ("runner", *RULES[rule].code)]
 
 
 def rules_of(phase: str) -> list[str]:

@@ -15,14 +15,23 @@ from . import io
 log = logging.getLogger("compressbench")
 
 
-def configure(seed: int, threads: int) -> None:
-    """Bit-identical reruns on one machine, and no more CPU threads than the job owns.
+PRECISIONS = ("float32", "mixed_bfloat16")
 
-    Must run before TensorFlow executes its first op."""
+
+def configure(seed: int, threads: int, precision: str = "float32") -> None:
+    """Bit-identical reruns on one machine, no more CPU threads than the job owns,
+    and the compute precision of the models built (or cloned) afterwards.
+
+    mixed_bfloat16 keeps float32 weights and runs convolutions and matmuls in
+    bfloat16 (oneDNN's AVX-512-BF16 kernels). Must run before TensorFlow
+    executes its first op."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: allowed {', '.join(PRECISIONS)}")
     tf.config.threading.set_intra_op_parallelism_threads(max(1, threads))
     tf.config.threading.set_inter_op_parallelism_threads(1)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy(precision)
 
 
 def _augment(image, flip: bool):

@@ -22,7 +22,7 @@ rule prepare:
         code=code_of("prepare"),
     output:
         data=M.prepared("{dataset}"),
-        facts=record(M.prepared("{dataset}")),
+        facts=M.record(M.prepared("{dataset}")),
     params:
         **params_of("prepare"),
     log:

@@ -3,7 +3,7 @@
 rule evaluate:
     input:
         tflite=M.tflite("{dataset}", "{seed}", "{base}", "{prune}", "{quant}"),
-        info=record(M.tflite("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")),
+        info=M.record(M.tflite("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")),
         data=M.prepared("{dataset}"),
         code=code_of("evaluate"),
     output:

@@ -10,7 +10,7 @@ rule prune:
         code=code_of("prune"),
     output:
         model=M.model("{dataset}", "{seed}", "{base}", "{prune}"),
-        metrics=record(M.model("{dataset}", "{seed}", "{base}", "{prune}")),
+        metrics=M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}")),
     wildcard_constraints:
         prune="|".join(PRUNE_SCHEMES) or "^$",
     params:

@@ -12,7 +12,7 @@ def source_model(w):
 
 def exported(quant):
     path = M.tflite("{dataset}", "{seed}", "{base}", "{prune}", quant)
-    return [path, record(path)]
+    return [path, M.record(path)]
 
 
 if PTQ:

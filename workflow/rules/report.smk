@@ -11,11 +11,11 @@ def stage_metrics():
     for ds in config["matrix"]["datasets"]:
         for seed in config["seeds"]:
             for b in M.needed_bases(config):
-                out.append(record(M.model(ds, seed, b)))
+                out.append(M.record(M.model(ds, seed, b)))
     for c in M.cells(config):
         if c.prune != "none":
-            out.append(record(M.model(c.dataset, c.seed, c.base, c.prune)))
-        out.append(record(M.tflite(c.dataset, c.seed, c.base, c.prune, c.quant)))
+            out.append(M.record(M.model(c.dataset, c.seed, c.base, c.prune)))
+        out.append(M.record(M.tflite(c.dataset, c.seed, c.base, c.prune, c.quant)))
     return sorted(set(out))
 
 
@@ -23,7 +23,7 @@ rule report:
     input:
         metrics=rules.phase_evaluate.input,
         stages=stage_metrics(),
-        facts=expand(record(M.prepared("{dataset}")), dataset=config["matrix"]["datasets"]),
+        facts=expand(M.record(M.prepared("{dataset}")), dataset=config["matrix"]["datasets"]),
         reference="reports/reference/arxiv-2305.08075.yaml",
         code=code_of("report"),
     output:

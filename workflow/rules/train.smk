@@ -21,6 +21,7 @@ rule train_teacher:
     output:
         **trained("teacher", True),
     params:
+        base="teacher",
         **params_of("train_teacher", base="teacher"),
     log:
         train_log("train_baseline", "teacher", "log"),
@@ -38,6 +39,7 @@ rule train_student_scratch:
     output:
         **trained("student-scratch", False),
     params:
+        base="student-scratch",
         **params_of("train_student_scratch", base="student-scratch"),
     log:
         train_log("train_baseline", "student-scratch", "log"),
@@ -56,6 +58,7 @@ rule distill_ta:
     output:
         **trained("ta", True),
     params:
+        base="ta",
         **params_of("distill_ta", base="ta"),
     log:
         train_log("teacher_assistant", "ta", "log"),
@@ -76,6 +79,7 @@ rule distill_student:
     wildcard_constraints:
         base="student-kd|student-takd",
     params:
+        base=lambda w: w.base,
         **params_of("distill_student"),
     log:
         train_log("student_distill", "{base}", "log"),

@@ -7,12 +7,13 @@ def main(smk, threads):
 
     w, p = smk.wildcards, smk.params
     seed = int(w.seed)
-    training.configure(seed, threads)
+    training.configure(seed, threads, p.precision)
     arrays = data.load_prepared(smk.input.data)
     source = models.load(smk.input.model)
     with training.Timer() as timer:
         pruned, history, skipped = prune.prune(source, arrays, p.scheme, p.fine_tune, seed=seed,
                                                label=f"{w.dataset}/{w.base}+{w.prune}")
+    pruned = models.clone(pruned, "float32")  # measured and saved as deployed
     accuracy = training.accuracy(pruned, arrays["x_test"], arrays["y_test"])
     n_params, nonzero = models.count_params(pruned)
     sparsity = prune.overall_sparsity(pruned)
@@ -26,7 +27,8 @@ def main(smk, threads):
         "test_accuracy": round(accuracy, 6), "kernel_sparsity": round(sparsity, 6),
         "layer_sparsity": {k: round(v, 6) for k, v in prune.layer_sparsity(pruned).items()},
         "skipped_layers": skipped, "params": n_params, "nonzero_params": nonzero,
-        "epochs": int(len(history)), "wall_seconds": timer.seconds, "threads": threads})
+        "epochs": int(len(history)), "wall_seconds": timer.seconds, "threads": threads,
+        "precision": p.precision})
 
 
 runner.run(snakemake, main)  # noqa: F821

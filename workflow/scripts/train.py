@@ -1,6 +1,4 @@
 """train / distill: one base model (teacher, TA, students) from its params."""
-import numpy as np
-
 from compressbench import runner
 
 
@@ -8,10 +6,8 @@ def main(smk, threads):
     from compressbench import data, distill, io, models, training
 
     w, p = smk.wildcards, smk.params
-    base = smk.rule.replace("train_", "").replace("distill_", "").replace("_", "-")
-    base = w.get("base", base)
-    seed = int(w.seed)
-    training.configure(seed, threads)
+    base, seed = p.base, int(w.seed)
+    training.configure(seed, threads, p.precision)
     arrays = data.load_prepared(smk.input.data)
     model = models.build(p.arch, models.INPUT_SHAPES[w.dataset], name=base)
     fit_args = dict(epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer,
@@ -23,6 +19,7 @@ def main(smk, threads):
                                               alpha=p.alpha, temperature=p.temperature, **fit_args)
         else:
             history = training.train_supervised(model, arrays, **fit_args)
+    model = models.clone(model, "float32")  # measured, distilled from and saved as deployed
     accuracy = training.accuracy(model, arrays["x_test"], arrays["y_test"])
     n_params, _ = models.count_params(model)
     runner.log.info("test accuracy %.4f, %d parameters, %.1f s", accuracy, n_params, timer.seconds)
@@ -34,7 +31,7 @@ def main(smk, threads):
     io.write_json(smk.output.metrics, {
         "dataset": w.dataset, "seed": seed, "base": base, "test_accuracy": round(accuracy, 6),
         "params": n_params, "epochs": int(len(history)), "wall_seconds": timer.seconds,
-        "threads": threads, "distilled_from": smk.input.get("teacher_logits")})
+        "threads": threads, "precision": p.precision, "distilled_from": smk.input.get("teacher_logits")})
 
 
 runner.run(snakemake, main)  # noqa: F821
