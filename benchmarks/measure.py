@@ -2,14 +2,15 @@
 """Benchmark harness: how long the workflow takes, and where the time goes.
 
     python benchmarks/measure.py [--root .] [--out reports] [--skip-noop] [--skip-incremental]
-                                 [--wall-seconds N] [--peak-rss-mb N]
+                                 [--wall-seconds N] [--peak-rss-mb N] [--baseline DIR]
 
 Writes <out>/benchmarks.md and <out>/benchmarks.csv (section, name, value, unit,
 note; one row per measured quantity). Sections: full run per stage kind (the
 Snakemake benchmark files and log), process start-up share, no-op runs,
 incremental reruns (dry runs with one changed param, against counts computed
-from the matrix), inference latency ratios (reports/results.csv) and the
-targets. Only the no-op and incremental sections run Snakemake / DVC, always
+from the matrix, and the measured seconds of the jobs they would rerun),
+inference latency ratios (reports/results.csv), before/after against a
+previous run (--baseline) and the targets. Only the no-op and incremental sections run Snakemake / DVC, always
 as dry runs or status queries: nothing in --root is built or changed.
 """
 from __future__ import annotations
@@ -196,17 +197,58 @@ def _params(rule: str, cfg: dict, wildcards: tuple):
     return S.params_for(rule, cfg, dict(wildcards)) if rule in S.RULES else None
 
 
-def expected_rerun_counts(old: dict, new: dict) -> dict[str, int]:
-    """Rule -> jobs that rerun when params change from `old` to `new` (same matrix).
+def rerun_jobs(old: dict, new: dict) -> dict[tuple, Job]:
+    """The jobs that rerun when params change from `old` to `new` (same matrix).
 
     A job reruns when a param it tracks (stages.RULES) resolves differently, or
     when an upstream job reruns."""
-    jobs, rerun = dag(old), set()
+    jobs, rerun = dag(old), {}
     for jid, job in jobs.items():
         if _params(job.rule, old, job.wildcards) != _params(job.rule, new, job.wildcards) \
                 or any(d in rerun for d in job.deps):
-            rerun.add(jid)
-    return _count(jobs[j].rule for j in rerun)
+            rerun[jid] = job
+    return rerun
+
+
+def expected_rerun_counts(old: dict, new: dict) -> dict[str, int]:
+    """Rule -> number of jobs that rerun (see rerun_jobs)."""
+    return _count(j.rule for j in rerun_jobs(old, new).values())
+
+
+def bench_path(job: Job) -> str | None:
+    """The benchmark file a job writes (workflow/rules/*.smk); None for the `all` target."""
+    w = dict(job.wildcards)
+    cell = f"{w.get('dataset')}/s{w.get('seed')}"
+    if job.rule == "download":
+        return f"logs/download/{w['dataset']}.bench.tsv"
+    if job.rule == "prepare":
+        return f"logs/download/{w['dataset']}.prepare.bench.tsv"
+    if job.rule in TRAIN_RULE.values():
+        phase = {"train_teacher": "train_baseline", "train_student_scratch": "train_baseline",
+                 "distill_ta": "teacher_assistant", "distill_student": "student_distill"}[job.rule]
+        return f"logs/{phase}/{cell}/{w['base']}.bench.tsv"
+    if job.rule == "prune":
+        return f"logs/prune/{cell}/{w['base']}+{w['prune']}.bench.tsv"
+    if job.rule == "convert":
+        return f"logs/quantize/{cell}/{w['base']}+{w['prune']}.convert.bench.tsv"
+    if job.rule == "qat":
+        return f"logs/quantize/{cell}/{w['base']}+{w['prune']}+{w['quant']}.bench.tsv"
+    if job.rule == "evaluate":
+        return f"logs/evaluate/{cell}/{w['base']}+{w['prune']}+{w['quant']}.bench.tsv"
+    if job.rule == "report":
+        return "logs/report/report.bench.tsv"
+    return None
+
+
+def rerun_seconds(root: Path, jobs) -> tuple[float, int]:
+    """Sum of the measured seconds of `jobs` (their benchmark files), and how many had one."""
+    total, found = 0.0, 0
+    for job in jobs:
+        path = bench_path(job)
+        rec = read_bench(root / path) if path and (root / path).exists() else None
+        if rec:
+            total, found = total + rec["s"], found + 1
+    return total, found
 
 
 def get_dotted(cfg: dict, key: str):
@@ -260,6 +302,39 @@ def latency_ratios(rows: list[dict]) -> list[dict]:
                 out.append({"dataset": ds, "by": by, "group": group, "n": sum(r[by] == group for r in sub),
                             "ratio": med / ref if ref > 0 else float("nan")})
     return out
+
+
+# ---- section 6: before / after ---------------------------------------------------
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def stage_totals(bench_rows: list[dict]) -> dict[str, float]:
+    """Kind -> total job seconds, from a benchmarks.csv written by this script."""
+    return {r["name"].rsplit(".", 1)[0]: float(r["value"]) for r in bench_rows
+            if r["section"] == "full_run" and r["name"].endswith(".total") and _num(r["value"]) is not None}
+
+
+def accuracy_deltas(before: list[dict], after: list[dict]) -> list[dict]:
+    """Cells present in both results.csv files, with accuracy after - before in points (pp)."""
+    key = lambda r: (r["dataset"], r["seed"], r["variant"])  # noqa: E731
+    old = {key(r): float(r["accuracy"]) for r in before}
+    out = []
+    for r in after:
+        if key(r) in old:
+            a, b = float(r["accuracy"]), old[key(r)]
+            out.append({"dataset": r["dataset"], "variant": r["variant"], "base": r["base"], "prune": r["prune"],
+                        "quant": r["quant"], "before": b, "after": a, "delta_pp": 100.0 * (a - b)})
+    return out
+
+
+def delta_summary(deltas: list[dict]) -> dict:
+    d = [x["delta_pp"] for x in deltas]
+    return {"cells": len(d), "mean": statistics.fmean(d), "median_abs": statistics.median(abs(x) for x in d),
+            "max_abs": max(abs(x) for x in d), "within_half": sum(abs(x) <= 0.5 for x in d),
+            "within_one": sum(abs(x) <= 1.0 for x in d)}
 
 
 # ---- running things -------------------------------------------------------------
@@ -339,6 +414,8 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-incremental", action="store_true", help="do not run the one-param dry runs")
     ap.add_argument("--wall-seconds", type=float, help="wall time of the full run, measured by the caller")
     ap.add_argument("--peak-rss-mb", type=float, help="peak RSS of the full run, measured by the caller")
+    ap.add_argument("--baseline", help="folder with a previous run's benchmarks.csv and results.csv "
+                                       "(section 6 compares against it)")
     args = ap.parse_args(argv)
     root = Path(args.root).resolve()
     out = Path(args.out) if Path(args.out).is_absolute() else root / args.out
@@ -498,7 +575,9 @@ def main(argv=None) -> int:
         for label, key, change, desc in CHANGES:
             old_v = get_dotted(cfg, key)
             new_v = change(old_v)
-            expected = expected_rerun_counts(cfg, set_dotted(cfg, key, new_v))
+            changed = rerun_jobs(cfg, set_dotted(cfg, key, new_v))
+            expected = _count(j.rule for j in changed.values())
+            cost, with_bench = rerun_seconds(root, [j for j in changed.values() if j.rule != "all"])
             with tempfile.TemporaryDirectory() as tmp:
                 override = Path(tmp) / "override.yaml"
                 override.write_text(yaml.safe_dump(nested(key, new_v), sort_keys=False))
@@ -515,8 +594,12 @@ def main(argv=None) -> int:
                 rep.row("incremental", f"{label}.{rule}", obs, "jobs", f"{note}; expected {expected.get(rule, 0)}")
             rep.row("incremental", f"{label}.exact", int(equal), "bool", note)
             rep.row("incremental", f"{label}.dry_run", f2(secs), "s", "one dry run")
+            rep.row("incremental", f"{label}.rerun_job_seconds", f1(cost), "s",
+                    f"sum of the last measured run of the {with_bench} rerun jobs (bench files)")
             rep.line(f"- `{key}` {desc} ({old_v} → {new_v}): dry run {secs:.2f} s, "
-                     f"{'exact' if equal else 'NOT exact'}"
+                     f"{'exact' if equal else 'NOT exact'}; the {sum(expected.values()) - expected.get('all', 0)} "
+                     f"jobs it reruns took {cost:.0f} job-seconds in the measured run "
+                     f"(≈ {cost / 60 / max(1, os.cpu_count() or 1):.1f} min on {os.cpu_count()} cores)"
                      + ("" if proc.returncode == 0 else f" (snakemake exit {proc.returncode}: "
                         f"{(proc.stderr.strip().splitlines() or [''])[-1][:200]})"))
         rep.line()
@@ -546,7 +629,60 @@ def main(argv=None) -> int:
         rep.line()
 
     # 6 ---------------------------------------------------------------------------
-    rep.line("## 6. Targets")
+    rep.line("## 6. Before and after")
+    rep.line()
+    base_dir = Path(args.baseline) if args.baseline else None
+    if base_dir is None:
+        rep.line("Skipped (no --baseline).")
+        rep.line()
+    else:
+        before_bench = read_csv(base_dir / "benchmarks.csv")
+        before_tot = stage_totals(before_bench)
+        before_wall = next((float(r["value"]) for r in before_bench
+                            if r["section"] == "full_run" and r["name"] == "wall"), None)
+        rep.line(f"Source: `{base_dir.relative_to(root) if base_dir.is_relative_to(root) else base_dir}` "
+                 "(a previous run's benchmarks.csv and results.csv; its README says how it was made) "
+                 "against section 1 and `reports/results.csv` of this run.")
+        rep.line()
+        rows = []
+        for kind in KINDS + ["all"]:
+            b = before_tot.get(kind)
+            a = total_s if kind == "all" else (summary.get(kind) or {}).get("total_s")
+            if a is None and b is None:
+                continue
+            rows.append([kind, f1(b), f1(a), "n/a" if not a or not b else f"{b / a:.2f}×"])
+            rep.row("before_after", f"{kind}.job_seconds", f1(a), "s", f"before {f1(b)} s")
+        if before_wall is not None or wall is not None:
+            rows.append(["**wall**", f1(before_wall), f1(wall),
+                         "n/a" if not wall or not before_wall else f"{before_wall / wall:.2f}×"])
+            rep.row("before_after", "wall", f1(wall), "s", f"before {f1(before_wall)} s")
+        rep.table(["stage kind", "before: job s", "after: job s", "speed-up"], rows)
+        if results.exists():
+            deltas = accuracy_deltas(read_csv(base_dir / "results.csv"), read_csv(results))
+            if deltas:
+                rep.line("Test accuracy of every cell present in both runs (LiteRT, full test set), after − "
+                         "before in percentage points:")
+                rep.line()
+                rows = []
+                for ds in dict.fromkeys(d["dataset"] for d in deltas):
+                    sm = delta_summary([d for d in deltas if d["dataset"] == ds])
+                    rows.append([ds, sm["cells"], f"{sm['mean']:+.2f}", f"{sm['median_abs']:.2f}",
+                                 f"{sm['max_abs']:.2f}", f"{sm['within_half']}/{sm['cells']}",
+                                 f"{sm['within_one']}/{sm['cells']}"])
+                    for k in ("mean", "median_abs", "max_abs"):
+                        rep.row("before_after", f"{ds}.accuracy_delta.{k}", f2(sm[k]), "pp",
+                                f"{sm['cells']} cells, after - before")
+                rep.table(["dataset", "cells", "mean Δ pp", "median |Δ| pp", "max |Δ| pp", "|Δ| ≤ 0.5 pp",
+                           "|Δ| ≤ 1 pp"], rows)
+                rep.line("The base models as deployed (`<base>+none+float32`):")
+                rep.line()
+                rep.table(["dataset", "base", "before %", "after %", "Δ pp"],
+                          [[d["dataset"], d["base"], f"{100 * d['before']:.2f}", f"{100 * d['after']:.2f}",
+                            f"{d['delta_pp']:+.2f}"] for d in deltas
+                           if d["prune"] == "none" and d["quant"] == "float32"])
+
+    # 7 ---------------------------------------------------------------------------
+    rep.line("## 7. Targets")
     rep.line()
     rep.table(["target", "goal", "measured", "verdict"], [list(t) for t in targets])
     for name, goal, measured, v in targets:

@@ -78,7 +78,7 @@ SMALL = {
     "data": {"val_size": 10, "split_seed": 0},
     "zoo": {ds: {"teacher": [{"conv": 4}], "ta": [{"conv": 2}], "student": [{"conv": 2}]}
             for ds in ("mnist", "cifar10")},
-    "train": {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 8, "augment": False,
+    "train": {"precision": "float32", "optimizer": "adam", "learning_rate": 0.001, "batch_size": 8, "augment": False,
               "epochs": {ds: {b: 1 for b in ("teacher", "ta", "student-scratch", "student-kd", "student-takd")}
                          for ds in ("mnist", "cifar10")}},
     "distill": {"alpha": 0.1, "temperature": 10.0},
@@ -200,3 +200,47 @@ def test_startup_share_counts_tf_jobs_at_the_tf_import_cost():
                                       heavy_s=5.0, light_s=0.5, total_job_s=100.0)
     assert secs == pytest.approx(3 * 5.0 + 5 * 0.5)
     assert pct == pytest.approx(17.5)
+
+
+def test_every_job_of_the_dag_names_a_bench_file_of_its_own_stage_kind():
+    kinds = {"download": "download", "prepare": "prepare", "train_teacher": "train", "distill_student": "distill",
+             "prune": "prune", "convert": "convert", "qat": "qat", "evaluate": "evaluate", "report": "report"}
+    jobs = [j for j in measure.dag(SMALL).values() if j.rule != "all"]
+    paths = [measure.bench_path(j) for j in jobs]
+    assert len(set(paths)) == len(jobs)  # one file per job
+    for job, path in zip(jobs, paths):
+        assert measure.stage_kind(path) == kinds[job.rule], (job, path)
+
+
+def test_rerun_cost_sums_the_bench_files_of_exactly_the_rerun_jobs(tmp_path):
+    for job in measure.dag(SMALL).values():
+        if job.rule != "all":
+            _bench(tmp_path, measure.bench_path(job), 100.0 if job.rule == "convert" else 1.0)
+    changed = measure.rerun_jobs(SMALL, measure.set_dotted(SMALL, "quantize.schemes.ptq-int8.calibration_samples", 9))
+    cost, found = measure.rerun_seconds(tmp_path, [j for j in changed.values() if j.rule != "all"])
+    assert found == 12 + 24 + 1  # convert, evaluate, report (see the hand counts above)
+    assert cost == 12 * 100.0 + 24 * 1.0 + 1.0
+
+
+def test_accuracy_deltas_pair_cells_by_dataset_seed_and_variant_in_points():
+    row = lambda ds, v, acc: {"dataset": ds, "seed": "0", "variant": v, "base": v.split("+")[0],  # noqa: E731
+                              "prune": v.split("+")[1], "quant": v.split("+")[2], "accuracy": str(acc)}
+    before = [row("mnist", "teacher+none+float32", 0.9894), row("mnist", "ta+none+qat", 0.98),
+              row("cifar10", "teacher+none+float32", 0.7335)]
+    after = [row("cifar10", "teacher+none+float32", 0.7245), row("mnist", "teacher+none+float32", 0.9899),
+             row("mnist", "student-kd+none+float32", 0.97)]  # no partner: left out
+    deltas = measure.accuracy_deltas(before, after)
+    assert [(d["dataset"], d["variant"]) for d in deltas] == [("cifar10", "teacher+none+float32"),
+                                                             ("mnist", "teacher+none+float32")]
+    assert [round(d["delta_pp"], 6) for d in deltas] == [-0.9, 0.05]
+    summary = measure.delta_summary(deltas)
+    assert summary["cells"] == 2 and summary["within_half"] == 1 and summary["within_one"] == 2
+    assert round(summary["max_abs"], 6) == 0.9 and round(summary["mean"], 6) == -0.425
+
+
+def test_stage_totals_read_back_what_the_harness_wrote():
+    rows = [{"section": "full_run", "name": "prune.total", "value": "5306.1"},
+            {"section": "full_run", "name": "prune.mean", "value": "88.4"},
+            {"section": "full_run", "name": "all.total", "value": "14392.7"},
+            {"section": "startup", "name": "total", "value": "1131.3"}]
+    assert measure.stage_totals(rows) == {"prune": 5306.1, "all": 14392.7}
