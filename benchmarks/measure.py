@@ -95,6 +95,15 @@ def collect_bench(root: Path) -> dict[str, list[dict]]:
     return out
 
 
+def machine_memory_mb() -> float | None:
+    try:
+        with open("/proc/meminfo") as f:
+            kb = next(int(l.split()[1]) for l in f if l.startswith("MemTotal:"))
+        return kb / 1024
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
 def summarize_bench(bench: dict[str, list[dict]]) -> dict[str, dict]:
     """Per kind: jobs, total/mean/max seconds, peak max_rss (MB). Kinds without jobs are left out."""
     out = {}
@@ -455,6 +464,17 @@ def main(argv=None) -> int:
     rep.line(f"Benchmark files found for {total_jobs} of the {expected_jobs} jobs a full run of "
              f"`params.yaml` has.")
     rep.line()
+    peaks = sorted((r["max_rss"] for recs in collect_bench(root).values() for r in recs
+                    if r["max_rss"] is not None), reverse=True)
+    cores, mem = os.cpu_count() or 1, machine_memory_mb()
+    if peaks and mem:
+        worst = sum(peaks[:cores])
+        rep.line(f"- Memory: `--cores 4` runs at most {cores} one-thread jobs at once here (one `cpus` each); "
+                 f"even the {cores} largest per-job peaks together take {worst:.0f} MB of the machine's "
+                 f"{mem:.0f} MB ({100 * worst / mem:.0f} %).")
+        rep.line()
+        rep.row("full_run", "worst_concurrent_rss", f1(worst), "MB",
+                f"sum of the {cores} largest job max_rss; machine {mem:.0f} MB")
 
     wall, wall_src, wall_full = None, None, None
     log = completed_log(root)

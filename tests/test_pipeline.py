@@ -65,7 +65,7 @@ def test_data_stages_under_dvc_repro_then_snakemake_finds_nothing_to_do(tmp_path
 def full_run(tmp_path_factory, mirror):
     """Every pruning and quantization scheme on a teacher and a TA-distilled student."""
     repo = new_repo(tmp_path_factory.mktemp("full"), bases=("teacher", "student-takd"))
-    snakemake(repo, **mirror)
+    snakemake(repo, "--cores", "4", **mirror)  # as the README says, whatever the machine has
     return repo
 
 
@@ -81,6 +81,28 @@ def test_whole_matrix_runs_end_to_end_and_results_have_one_row_per_cell(full_run
     assert int(int8["tflite_bytes"]) * 3 < int(teacher["tflite_bytes"])
     for name in ("report.md", "summary.json", "figures/mnist-pareto.png", "plots/mnist.csv"):
         assert (full_run / "reports" / name).stat().st_size > 0
+
+
+def concurrency(log: str) -> int:
+    """Most jobs running at once, replaying a Snakemake log's job starts and finishes in order."""
+    running = peak = 0
+    for line in log.splitlines():
+        if line.startswith(("rule ", "localrule ")) and not line.startswith(("localrule all:", "localrule phase_")):
+            running += 1
+            peak = max(peak, running)
+        elif line.startswith("Finished jobid:") and "Rule: all)" not in line and "Rule: phase_" not in line:
+            running -= 1
+    return peak
+
+
+def test_cores_4_on_this_machine_runs_at_most_one_single_threaded_job_per_core(full_run):
+    log = max((full_run / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime).read_text()
+    assert "Provided cores: 4" in log
+    assert concurrency(log) <= (os.cpu_count() or 1)
+    if (os.cpu_count() or 1) > 1:
+        assert concurrency(log) > 1  # and the cores are used
+    records = [json.loads(p.read_text()) for p in (full_run / "models").rglob("*.json")]
+    assert records and {r["threads"] for r in records} == {1}  # one TensorFlow thread per job
 
 
 def test_report_tables_match_the_csv(full_run):
