@@ -1,0 +1,53 @@
+#!/usr/bin/env python
+"""Test accuracy of one model trained from scratch with one seed and one precision.
+
+    python benchmarks/seed_noise.py --dataset cifar10 --base student-scratch --precision float32 --seed 1
+
+Trains exactly as the workflow's train job does (params.yaml, the prepared
+data, one thread), measures the float32 copy on the full test set and prints
+one markdown table row. Several seeds per precision give the seed-to-seed
+spread that a float32-vs-bfloat16 difference has to be compared with
+(reports/seed-noise.md).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", choices=["mnist", "cifar10"], required=True)
+    ap.add_argument("--base", choices=["teacher", "student-scratch"], required=True,
+                    help="a base trained on the labels alone")
+    ap.add_argument("--precision", choices=["float32", "mixed_bfloat16"], required=True)
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+
+    import yaml
+
+    from compressbench import data, matrix, models, training
+
+    cfg = yaml.safe_load(Path(args.params).read_text())
+    t = cfg["train"]
+    training.configure(args.seed, 1, args.precision)
+    arrays = data.load_prepared(matrix.prepared(args.dataset))
+    model = models.build_for(cfg, args.dataset, matrix.BASES[args.base].arch)
+    start = time.perf_counter()
+    training.train_supervised(model, arrays, epochs=t["epochs"][args.dataset][args.base],
+                              batch_size=t["batch_size"], optimizer_name=t["optimizer"],
+                              learning_rate=t["learning_rate"], augment=t["augment"], seed=args.seed,
+                              label=f"{args.dataset}/{args.base}")
+    seconds = time.perf_counter() - start
+    accuracy = training.accuracy(models.clone(model, "float32"), arrays["x_test"], arrays["y_test"])
+    print(f"| {args.dataset} | {args.base} | {args.precision} | {args.seed} | {100 * accuracy:.2f} | {seconds:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
