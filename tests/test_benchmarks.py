@@ -244,3 +244,19 @@ def test_stage_totals_read_back_what_the_harness_wrote():
             {"section": "full_run", "name": "all.total", "value": "14392.7"},
             {"section": "startup", "name": "total", "value": "1131.3"}]
     assert measure.stage_totals(rows) == {"prune": 5306.1, "all": 14392.7}
+
+
+def test_seed_noise_summary_gives_mean_std_and_the_precision_difference():
+    spec = importlib.util.spec_from_file_location("seed_noise", ROOT / "benchmarks" / "seed_noise.py")
+    seed_noise = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(seed_noise)
+    rows = ["| cifar10 | student-scratch | float32 | 1 | 66.00 | 90 |",
+            "| cifar10 | student-scratch | float32 | 0 | 64.00 | 91 |",
+            "| cifar10 | student-scratch | mixed_bfloat16 | 0 | 64.50 | 80 |",
+            "| cifar10 | student-scratch | mixed_bfloat16 | 1 | 65.50 | 81 |",
+            "log lines are ignored"]
+    text = seed_noise.summarize(rows)
+    assert "| cifar10 | student-scratch | float32 | 2 | 65.00 | 1.41 |" in text
+    assert "| cifar10 | student-scratch | mixed_bfloat16 | 2 | 65.00 | 0.71 |" in text
+    assert "| cifar10 | student-scratch | +0.00 | 1.41 |" in text
+    assert text.index("| float32 | 0 |") < text.index("| float32 | 1 |")  # runs sorted by seed
