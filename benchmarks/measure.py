@@ -225,28 +225,19 @@ def expected_rerun_counts(old: dict, new: dict) -> dict[str, int]:
 
 
 def bench_path(job: Job) -> str | None:
-    """The benchmark file a job writes (workflow/rules/*.smk); None for the `all` target."""
+    """The benchmark file a job writes (workflow/rules/*.smk): logs/<its phase>/...;
+    None for the `all` target."""
+    if job.rule not in S.RULES:
+        return None
     w = dict(job.wildcards)
-    cell = f"{w.get('dataset')}/s{w.get('seed')}"
-    if job.rule == "download":
-        return f"logs/download/{w['dataset']}.bench.tsv"
-    if job.rule == "prepare":
-        return f"logs/download/{w['dataset']}.prepare.bench.tsv"
-    if job.rule in TRAIN_RULE.values():
-        phase = {"train_teacher": "train_baseline", "train_student_scratch": "train_baseline",
-                 "distill_ta": "teacher_assistant", "distill_student": "student_distill"}[job.rule]
-        return f"logs/{phase}/{cell}/{w['base']}.bench.tsv"
-    if job.rule == "prune":
-        return f"logs/prune/{cell}/{w['base']}+{w['prune']}.bench.tsv"
-    if job.rule == "convert":
-        return f"logs/quantize/{cell}/{w['base']}+{w['prune']}.convert.bench.tsv"
-    if job.rule == "qat":
-        return f"logs/quantize/{cell}/{w['base']}+{w['prune']}+{w['quant']}.bench.tsv"
-    if job.rule == "evaluate":
-        return f"logs/evaluate/{cell}/{w['base']}+{w['prune']}+{w['quant']}.bench.tsv"
+    phase = S.RULES[job.rule].phase
+    if job.rule in ("download", "prepare"):
+        return f"logs/{phase}/{w['dataset']}" + (".prepare" if job.rule == "prepare" else "") + ".bench.tsv"
     if job.rule == "report":
-        return "logs/report/report.bench.tsv"
-    return None
+        return f"logs/{phase}/report.bench.tsv"
+    stem = "+".join(w[k] for k in ("base", "prune", "quant") if k in w)
+    suffix = ".convert" if job.rule == "convert" else ""
+    return f"logs/{phase}/{w['dataset']}/s{w['seed']}/{stem}{suffix}.bench.tsv"
 
 
 def rerun_seconds(root: Path, jobs) -> tuple[float, int]:
@@ -437,7 +428,8 @@ def main(argv=None) -> int:
     rep.line()
 
     # 1 ---------------------------------------------------------------------------
-    summary = summarize_bench(collect_bench(root))
+    bench = collect_bench(root)
+    summary = summarize_bench(bench)
     full = full_run_counts(cfg)
     rep.line("## 1. Full run, per stage kind")
     rep.line()
@@ -464,7 +456,7 @@ def main(argv=None) -> int:
     rep.line(f"Benchmark files found for {total_jobs} of the {expected_jobs} jobs a full run of "
              f"`params.yaml` has.")
     rep.line()
-    peaks = sorted((r["max_rss"] for recs in collect_bench(root).values() for r in recs
+    peaks = sorted((r["max_rss"] for recs in bench.values() for r in recs
                     if r["max_rss"] is not None), reverse=True)
     cores, mem = os.cpu_count() or 1, machine_memory_mb()
     if peaks and mem:

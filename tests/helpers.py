@@ -1,6 +1,7 @@
 """Running the workflow in a throw-away copy of the repository."""
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -57,6 +58,23 @@ def read_params(repo: Path) -> dict:
 
 def write_params(repo: Path, cfg: dict) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def change(repo: Path, path: str, value) -> None:
+    """Set one dotted key of the repo's params.yaml."""
+    cfg = read_params(repo)
+    *parents, last = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    node[last] = value
+    write_params(repo, cfg)
+
+
+def results(repo: Path, drop=()) -> list[dict]:
+    """reports/results.csv rows, without the `drop` columns."""
+    with (repo / "reports/results.csv").open() as f:
+        return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
 
 
 def planned_jobs(repo: Path, *targets, **extra) -> dict[str, int]:

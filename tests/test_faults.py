@@ -1,5 +1,4 @@
 """Faults a real run meets: a job killed midway, damaged inputs, reruns, several seeds."""
-import csv
 import os
 import shutil
 import signal
@@ -9,14 +8,9 @@ import time
 import pytest
 
 from fixtures import new_repo
-from helpers import BIN, copy_repo, env, planned_jobs, read_params, snakemake, write_params
+from helpers import BIN, copy_repo, env, planned_jobs, read_params, results, snakemake, write_params
 
 pytestmark = pytest.mark.slow
-
-
-def results(repo, drop=()):
-    with (repo / "reports/results.csv").open() as f:
-        return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
 
 
 def test_training_killed_midway_leaves_no_model_and_the_rerun_completes(tmp_path, mirror):

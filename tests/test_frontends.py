@@ -10,9 +10,7 @@ import pytest
 
 from fixtures import new_repo
 from compressbench import stages
-from helpers import BIN, dvc, env, planned_jobs, snakemake
-from test_faults import results
-from test_pipeline import change
+from helpers import BIN, change, dvc, env, planned_jobs, results, snakemake
 
 pytestmark = pytest.mark.slow
 

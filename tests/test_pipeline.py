@@ -10,23 +10,13 @@ import pytest
 
 from fixtures import new_repo
 from compressbench import stages
-from helpers import BIN, ROOT, dvc, env, planned_jobs, read_params, snakemake, write_params
+from helpers import BIN, ROOT, change, dvc, env, planned_jobs, read_params, snakemake, write_params
 
 pytestmark = pytest.mark.slow
 
 RESULT_COLUMNS = ["dataset", "variant", "base", "prune", "quant", "accuracy", "accuracy_delta_pp",
                   "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params",
                   "sparsity", "latency_ms", "efficiency"]
-
-
-def change(repo, path, value):
-    cfg = read_params(repo)
-    *parents, last = path.split(".")
-    node = cfg
-    for p in parents:
-        node = node[p]
-    node[last] = value
-    write_params(repo, cfg)
 
 
 # ---- data stages (issue: foundation) -----------------------------------------------
