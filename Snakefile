@@ -28,6 +28,16 @@ validate(config, "workflow/schemas/params.schema.yaml")
 if "cpus" not in workflow.global_resources:
     workflow.register_resource("cpus", os.cpu_count() or 1)
 
+# Snakemake's default job-rate limit (100 jobs per 1 s) re-runs job selection
+# every second while jobs wait for a core: input stats, param re-evaluation and
+# the ILP over every ready job, ~30 % of one core on this DAG, taken from the two
+# jobs running. Local jobs need no rate limit, so locally the scheduler wakes only
+# when a job ends; cluster executors keep theirs. (onstart runs after the
+# scheduler exists and before it schedules anything.)
+onstart:
+    if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
+        workflow.scheduler.job_rate_limiter = None
+
 for _dirs in S.PHASE_DIRS.values():
     for _d in _dirs:
         os.makedirs(_d, exist_ok=True)

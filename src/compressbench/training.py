@@ -52,7 +52,13 @@ def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = Fa
         flip = x.shape[-1] == 3
         ds = ds.map(lambda a, b: (_augment(a, flip), b), num_parallel_calls=1, deterministic=True)
     ds = ds.batch(batch_size).map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    # No autotuning: its model thread makes every iterator's destructor (once per
+    # epoch, evaluate and predict) wait up to its optimisation period, tens of
+    # seconds when another job holds the other core. A fixed prefetch of 2 batches
+    # keeps the single compute thread fed.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(2).with_options(options)
 
 
 def scale(x: np.ndarray) -> np.ndarray:
