@@ -2,7 +2,7 @@
 """Benchmark harness: how long the workflow takes, and where the time goes.
 
     python benchmarks/measure.py [--root .] [--out reports] [--skip-noop] [--skip-incremental]
-                                 [--wall-seconds N] [--peak-rss-mb N] [--baseline DIR]
+                                 [--wall-seconds N] [--peak-rss-mb N] [--baseline DIR ...]
 
 Writes <out>/benchmarks.md and <out>/benchmarks.csv (section, name, value, unit,
 note; one row per measured quantity). Sections: full run per stage kind (the
@@ -85,12 +85,24 @@ def read_bench(path: Path) -> dict | None:
     return {"s": statistics.fmean(secs), "max_rss": max(rss) if rss else None}
 
 
+# A fit's progress line (training.ProgressLog): "... epoch 2/5 accuracy=... (43.2 s)".
+_EPOCH = re.compile(r" epoch \d+/\d+ .*\(([\d.]+) s\)\s*$", re.M)
+
+
+def epoch_seconds(log_text: str) -> float:
+    """Seconds a job spent inside training epochs (steps and per-epoch validation), from its log."""
+    return sum(float(v) for v in _EPOCH.findall(log_text))
+
+
 def collect_bench(root: Path) -> dict[str, list[dict]]:
+    """Bench records per stage kind; each also carries `epoch_s` from the job's log beside it."""
     out: dict[str, list[dict]] = {k: [] for k in KINDS}
     for path in sorted(root.glob("logs/**/*.bench.tsv")):
         kind = stage_kind(path.relative_to(root))
         rec = read_bench(path) if kind else None
         if rec:
+            log = path.with_name(path.name.removesuffix(".bench.tsv") + ".log")
+            rec["epoch_s"] = epoch_seconds(log.read_text(errors="replace")) if log.is_file() else 0.0
             out[kind].append(rec)
     return out
 
@@ -114,7 +126,8 @@ def summarize_bench(bench: dict[str, list[dict]]) -> dict[str, dict]:
         secs = [r["s"] for r in recs]
         rss = [r["max_rss"] for r in recs if r["max_rss"] is not None]
         out[kind] = {"jobs": len(recs), "total_s": sum(secs), "mean_s": sum(secs) / len(secs),
-                     "max_s": max(secs), "peak_rss_mb": max(rss) if rss else None}
+                     "max_s": max(secs), "peak_rss_mb": max(rss) if rss else None,
+                     "epoch_s": sum(r.get("epoch_s", 0.0) for r in recs)}
     return out
 
 
@@ -131,6 +144,31 @@ def log_wall(text: str) -> dict | None:
     cmd = re.search(r"^\s*Command: (.*)$", text, re.M)
     return {"seconds": (stamps[-1] - stamps[0]).total_seconds(), "steps": int(done.group(2)),
             "command": cmd.group(1).strip() if cmd else None}
+
+
+def core_use(text: str, cores: int) -> dict | None:
+    """Replay a Snakemake log's job starts and finishes (1 s timestamps): the mean number of
+    jobs running and the core-seconds left idle between the first and last timestamp."""
+    events, now = [], None
+    for line in text.splitlines():
+        m = _TS.match(line)
+        if m:
+            now = datetime.strptime(" ".join(m.group(1).split()), "%a %b %d %H:%M:%S %Y")
+        elif now is not None and line.startswith(("rule ", "localrule ")) \
+                and not line.startswith(("localrule all:", "localrule phase_")):
+            events.append((now, +1))
+        elif now is not None and line.startswith("Finished jobid:") \
+                and "Rule: all)" not in line and "Rule: phase_" not in line:
+            events.append((now, -1))
+    if len(events) < 2:
+        return None
+    start, end = events[0][0], events[-1][0]
+    busy = running = 0
+    for (t, step), (t_next, _) in zip(events, events[1:] + [(end, 0)]):
+        running += step
+        busy += min(running, cores) * (t_next - t).total_seconds()
+    wall = (end - start).total_seconds()
+    return {"mean_running": busy / wall if wall else 0.0, "idle_core_s": cores * wall - busy, "wall": wall}
 
 
 def completed_log(root: Path) -> tuple[Path, dict] | None:
@@ -406,6 +444,59 @@ def verdict(ok):
     return "not measured" if ok is None else ("met" if ok else "not met")
 
 
+def before_after(rep: "Report", base_dir: Path, root: Path, summary: dict, total_s: float,
+                 wall: float | None, results: Path) -> None:
+    """Section 6 against one previous run: job seconds per stage kind and wall, and the accuracy
+    change of every cell present in both runs. CSV rows are named `<baseline folder>.<quantity>`."""
+    label = base_dir.name
+    before_bench = read_csv(base_dir / "benchmarks.csv")
+    before_tot = stage_totals(before_bench)
+    before_wall = next((float(r["value"]) for r in before_bench
+                        if r["section"] == "full_run" and r["name"] == "wall"), None)
+    shown = base_dir.relative_to(root) if base_dir.is_relative_to(root) else base_dir
+    rep.line(f"### Against `{shown}`")
+    rep.line()
+    rep.line(f"Source: `{shown}` (a previous run's benchmarks.csv and results.csv; its README says how it "
+             "was made) against section 1 and `reports/results.csv` of this run.")
+    rep.line()
+    rows = []
+    for kind in KINDS + ["all"]:
+        b = before_tot.get(kind)
+        a = total_s if kind == "all" else (summary.get(kind) or {}).get("total_s")
+        if a is None and b is None:
+            continue
+        rows.append([kind, f1(b), f1(a), "n/a" if not a or not b else f"{b / a:.2f}×"])
+        rep.row("before_after", f"{label}.{kind}.job_seconds", f1(a), "s", f"before {f1(b)} s")
+    if before_wall is not None or wall is not None:
+        rows.append(["**wall**", f1(before_wall), f1(wall),
+                     "n/a" if not wall or not before_wall else f"{before_wall / wall:.2f}×"])
+        rep.row("before_after", f"{label}.wall", f1(wall), "s", f"before {f1(before_wall)} s")
+    rep.table(["stage kind", "before: job s", "after: job s", "speed-up"], rows)
+    deltas = accuracy_deltas(read_csv(base_dir / "results.csv"), read_csv(results)) if results.exists() else []
+    if not deltas:
+        return
+    rep.line("Test accuracy of every cell present in both runs (LiteRT, full test set), after − "
+             "before in percentage points:")
+    rep.line()
+    rows = []
+    for ds in dict.fromkeys(d["dataset"] for d in deltas):
+        sm = delta_summary([d for d in deltas if d["dataset"] == ds])
+        rows.append([ds, sm["cells"], f"{sm['mean']:+.2f}", f"{sm['median_abs']:.2f}",
+                     f"{sm['max_abs']:.2f}", f"{sm['within_half']}/{sm['cells']}",
+                     f"{sm['within_one']}/{sm['cells']}"])
+        for k in ("mean", "median_abs", "max_abs"):
+            rep.row("before_after", f"{label}.{ds}.accuracy_delta.{k}", f2(sm[k]), "pp",
+                    f"{sm['cells']} cells, after - before")
+    rep.table(["dataset", "cells", "mean Δ pp", "median |Δ| pp", "max |Δ| pp", "|Δ| ≤ 0.5 pp",
+               "|Δ| ≤ 1 pp"], rows)
+    rep.line("The base models as deployed (`<base>+none+float32`):")
+    rep.line()
+    rep.table(["dataset", "base", "before %", "after %", "Δ pp"],
+              [[d["dataset"], d["base"], f"{100 * d['before']:.2f}", f"{100 * d['after']:.2f}",
+                f"{d['delta_pp']:+.2f}"] for d in deltas
+               if d["prune"] == "none" and d["quant"] == "float32"])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", default=".", help="workflow root (default: .)")
@@ -414,8 +505,9 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-incremental", action="store_true", help="do not run the one-param dry runs")
     ap.add_argument("--wall-seconds", type=float, help="wall time of the full run, measured by the caller")
     ap.add_argument("--peak-rss-mb", type=float, help="peak RSS of the full run, measured by the caller")
-    ap.add_argument("--baseline", help="folder with a previous run's benchmarks.csv and results.csv "
-                                       "(section 6 compares against it)")
+    ap.add_argument("--baseline", action="append", metavar="DIR",
+                    help="folder with a previous run's benchmarks.csv and results.csv; section 6 "
+                         "compares against each one given (repeatable)")
     args = ap.parse_args(argv)
     root = Path(args.root).resolve()
     out = Path(args.out) if Path(args.out).is_absolute() else root / args.out
@@ -435,23 +527,37 @@ def main(argv=None) -> int:
     rep.line()
     rep.line("Source: Snakemake benchmark files `logs/**/*.bench.tsv` (one per job that ran; "
              "`s` = job wall seconds, `max_rss` = the job's peak resident memory). "
-             "They hold the latest run of each job, whichever invocation ran it.")
+             "They hold the latest run of each job, whichever invocation ran it. `in epochs s` sums the "
+             "`(N s)` of the epoch lines in each job's log beside its benchmark file.")
     rep.line()
     rows = []
     for kind, s in summary.items():
-        rows.append([kind, s["jobs"], f1(s["total_s"]), f1(s["mean_s"]), f1(s["max_s"]), f1(s["peak_rss_mb"])])
+        rows.append([kind, s["jobs"], f1(s["total_s"]), f1(s["epoch_s"]), f1(s["mean_s"]), f1(s["max_s"]),
+                     f1(s["peak_rss_mb"])])
         for name, val, unit in [("jobs", s["jobs"], "jobs"), ("total", f1(s["total_s"]), "s"),
                                 ("mean", f1(s["mean_s"]), "s"), ("max", f1(s["max_s"]), "s"),
                                 ("peak_max_rss", f1(s["peak_rss_mb"]), "MB")]:
             rep.row("full_run", f"{kind}.{name}", val, unit, "logs/**/*.bench.tsv")
+        rep.row("full_run", f"{kind}.epoch_s", f1(s["epoch_s"]), "s", "epoch lines of logs/**/*.log")
     total_jobs = sum(s["jobs"] for s in summary.values())
     total_s = sum(s["total_s"] for s in summary.values())
+    total_epoch = sum(s["epoch_s"] for s in summary.values())
     peak = max((s["peak_rss_mb"] for s in summary.values() if s["peak_rss_mb"] is not None), default=None)
-    rows.append(["**all**", total_jobs, f1(total_s), f1(total_s / total_jobs if total_jobs else None),
+    rows.append(["**all**", total_jobs, f1(total_s), f1(total_epoch),
+                 f1(total_s / total_jobs if total_jobs else None),
                  f1(max((s["max_s"] for s in summary.values()), default=None)), f1(peak)])
-    rep.table(["kind", "jobs", "total s", "mean s", "max s", "peak max_rss MB"], rows)
+    rep.table(["kind", "jobs", "total s", "in epochs s", "mean s", "max s", "peak max_rss MB"], rows)
     rep.row("full_run", "all.jobs", total_jobs, "jobs", "logs/**/*.bench.tsv")
     rep.row("full_run", "all.total", f1(total_s), "s", "sum of job seconds (logs/**/*.bench.tsv)")
+    rep.row("full_run", "all.epoch_s", f1(total_epoch), "s", "epoch lines of logs/**/*.log")
+    if total_s:
+        floor = total_epoch / (os.cpu_count() or 1)
+        rep.line(f"- In epochs: {total_epoch:.0f} of the {total_s:.0f} job seconds ({100 * total_epoch / total_s:.0f} %) "
+                 "are spent inside training epochs (steps and per-epoch validation; the `(N s)` of each job log's "
+                 f"epoch lines). On {os.cpu_count() or 1} cores those epochs alone need at least "
+                 f"**{floor / 60:.1f} min** of wall, whatever the rest costs.")
+        rep.line()
+        rep.row("full_run", "epoch_floor", f1(floor), "s", "in-epoch seconds / cores: the wall the epochs alone need")
     expected_jobs = sum(n for r, n in full.items() if r != "all")
     rep.line(f"Benchmark files found for {total_jobs} of the {expected_jobs} jobs a full run of "
              f"`params.yaml` has.")
@@ -484,6 +590,13 @@ def main(argv=None) -> int:
     else:
         rep.line("- Wall time of the run: not available (no `.snakemake/log/*.snakemake.log` reached "
                  "\"steps (100%) done\" and no `--wall-seconds` was given).")
+    use = core_use(log[0].read_text(errors="replace"), os.cpu_count() or 1) if log else None
+    if use:
+        rep.line(f"- Core use: on average {use['mean_running']:.2f} jobs ran on the {os.cpu_count() or 1} cores; "
+                 f"{use['idle_core_s']:.0f} core-seconds ({100 * use['idle_core_s'] / ((os.cpu_count() or 1) * use['wall']):.1f} %) "
+                 f"went without a job. Source: job starts and finishes in `.snakemake/log/{log[0].name}`.")
+        rep.row("full_run", "mean_jobs_running", f2(use["mean_running"]), "jobs", log[0].name)
+        rep.row("full_run", "idle_core_seconds", f1(use["idle_core_s"]), "s", log[0].name)
     if args.peak_rss_mb is not None:
         rep.line(f"- Peak RSS of the run: **{args.peak_rss_mb:.1f} MB**. Source: --peak-rss-mb "
                  "(measured by the caller).")
@@ -643,55 +756,11 @@ def main(argv=None) -> int:
     # 6 ---------------------------------------------------------------------------
     rep.line("## 6. Before and after")
     rep.line()
-    base_dir = Path(args.baseline) if args.baseline else None
-    if base_dir is None:
+    if not args.baseline:
         rep.line("Skipped (no --baseline).")
         rep.line()
-    else:
-        before_bench = read_csv(base_dir / "benchmarks.csv")
-        before_tot = stage_totals(before_bench)
-        before_wall = next((float(r["value"]) for r in before_bench
-                            if r["section"] == "full_run" and r["name"] == "wall"), None)
-        rep.line(f"Source: `{base_dir.relative_to(root) if base_dir.is_relative_to(root) else base_dir}` "
-                 "(a previous run's benchmarks.csv and results.csv; its README says how it was made) "
-                 "against section 1 and `reports/results.csv` of this run.")
-        rep.line()
-        rows = []
-        for kind in KINDS + ["all"]:
-            b = before_tot.get(kind)
-            a = total_s if kind == "all" else (summary.get(kind) or {}).get("total_s")
-            if a is None and b is None:
-                continue
-            rows.append([kind, f1(b), f1(a), "n/a" if not a or not b else f"{b / a:.2f}×"])
-            rep.row("before_after", f"{kind}.job_seconds", f1(a), "s", f"before {f1(b)} s")
-        if before_wall is not None or wall is not None:
-            rows.append(["**wall**", f1(before_wall), f1(wall),
-                         "n/a" if not wall or not before_wall else f"{before_wall / wall:.2f}×"])
-            rep.row("before_after", "wall", f1(wall), "s", f"before {f1(before_wall)} s")
-        rep.table(["stage kind", "before: job s", "after: job s", "speed-up"], rows)
-        if results.exists():
-            deltas = accuracy_deltas(read_csv(base_dir / "results.csv"), read_csv(results))
-            if deltas:
-                rep.line("Test accuracy of every cell present in both runs (LiteRT, full test set), after − "
-                         "before in percentage points:")
-                rep.line()
-                rows = []
-                for ds in dict.fromkeys(d["dataset"] for d in deltas):
-                    sm = delta_summary([d for d in deltas if d["dataset"] == ds])
-                    rows.append([ds, sm["cells"], f"{sm['mean']:+.2f}", f"{sm['median_abs']:.2f}",
-                                 f"{sm['max_abs']:.2f}", f"{sm['within_half']}/{sm['cells']}",
-                                 f"{sm['within_one']}/{sm['cells']}"])
-                    for k in ("mean", "median_abs", "max_abs"):
-                        rep.row("before_after", f"{ds}.accuracy_delta.{k}", f2(sm[k]), "pp",
-                                f"{sm['cells']} cells, after - before")
-                rep.table(["dataset", "cells", "mean Δ pp", "median |Δ| pp", "max |Δ| pp", "|Δ| ≤ 0.5 pp",
-                           "|Δ| ≤ 1 pp"], rows)
-                rep.line("The base models as deployed (`<base>+none+float32`):")
-                rep.line()
-                rep.table(["dataset", "base", "before %", "after %", "Δ pp"],
-                          [[d["dataset"], d["base"], f"{100 * d['before']:.2f}", f"{100 * d['after']:.2f}",
-                            f"{d['delta_pp']:+.2f}"] for d in deltas
-                           if d["prune"] == "none" and d["quant"] == "float32"])
+    for base in args.baseline or ():
+        before_after(rep, Path(base), root, summary, total_s, wall, results)
 
     # 7 ---------------------------------------------------------------------------
     rep.line("## 7. Targets")

@@ -59,6 +59,32 @@ def test_bench_files_map_to_stage_kinds_and_sum(tmp_path):
     assert sum(s["total_s"] for s in summary.values()) == pytest.approx(57.0)
 
 
+def test_epoch_seconds_come_from_the_log_beside_each_bench_file(tmp_path):
+    _bench(tmp_path, "logs/prune/mnist/s0/teacher+global.bench.tsv", 100.0)
+    (tmp_path / "logs/prune/mnist/s0/teacher+global.log").write_text(
+        "12:00:00 INFO prune [dataset=mnist] start\n"
+        "12:00:50 INFO mnist/teacher+global epoch 1/2 accuracy=0.9709 val_loss=0.0442 (43.5 s)\n"
+        "12:01:35 INFO mnist/teacher+global epoch 2/2 accuracy=0.9757 val_loss=0.0416 (44.0 s)\n"
+        "12:01:40 INFO test accuracy 0.9880, 140.1 s\n")
+    _bench(tmp_path, "logs/quantize/mnist/s0/teacher+none.convert.bench.tsv", 7.0)  # no epochs, no log
+    summary = measure.summarize_bench(measure.collect_bench(tmp_path))
+    assert summary["prune"]["epoch_s"] == pytest.approx(87.5)
+    assert summary["convert"]["epoch_s"] == 0.0
+
+
+def test_core_use_replays_job_starts_and_finishes():
+    log = ("[Thu Jan  1 10:00:00 2026]\nlocalrule train_teacher:\n    jobid: 1\n"
+           "[Thu Jan  1 10:00:00 2026]\nlocalrule train_student_scratch:\n    jobid: 2\n"
+           "[Thu Jan  1 10:00:10 2026]\nFinished jobid: 2 (Rule: train_student_scratch)\n"
+           "[Thu Jan  1 10:00:40 2026]\nFinished jobid: 1 (Rule: train_teacher)\n"
+           "[Thu Jan  1 10:00:40 2026]\nlocalrule all:\n"
+           "[Thu Jan  1 10:00:40 2026]\nFinished jobid: 0 (Rule: all)\n")
+    use = measure.core_use(log, cores=2)
+    # 2 jobs for 10 s, then 1 for 30 s: 50 busy core-seconds of 80.
+    assert use["wall"] == 40 and use["idle_core_s"] == 30 and use["mean_running"] == pytest.approx(1.25)
+    assert measure.core_use("no jobs here", cores=2) is None
+
+
 def test_wall_time_comes_from_first_and_last_log_timestamps(tmp_path):
     log_dir = tmp_path / ".snakemake/log"
     log_dir.mkdir(parents=True)
@@ -244,6 +270,34 @@ def test_stage_totals_read_back_what_the_harness_wrote():
             {"section": "full_run", "name": "all.total", "value": "14392.7"},
             {"section": "startup", "name": "total", "value": "1131.3"}]
     assert measure.stage_totals(rows) == {"prune": 5306.1, "all": 14392.7}
+
+
+def _run_dir(path: Path, prune_total: float, wall: float, teacher_acc: float) -> Path:
+    path.mkdir(parents=True)
+    (path / "benchmarks.csv").write_text(
+        "section,name,value,unit,note\n"
+        f"full_run,prune.total,{prune_total},s,\nfull_run,all.total,{prune_total},s,\nfull_run,wall,{wall},s,\n")
+    (path / "results.csv").write_text("dataset,seed,variant,base,prune,quant,accuracy\n"
+                                      f"mnist,0,teacher+none+float32,teacher,none,float32,{teacher_acc}\n")
+    return path
+
+
+def test_each_baseline_gets_its_own_before_after_table_and_csv_rows(tmp_path):
+    first = _run_dir(tmp_path / "baseline-float32", 400.0, 1000.0, 0.99)
+    second = _run_dir(tmp_path / "baseline-bf16", 300.0, 800.0, 0.985)
+    results = _run_dir(tmp_path / "now", 0, 0, 0.98) / "results.csv"
+    rep = measure.Report()
+    for base in (first, second):
+        measure.before_after(rep, base, tmp_path, {"prune": {"total_s": 200.0}}, 200.0, 400.0, results)
+    md = "\n".join(rep.md)
+    assert md.index("### Against `baseline-float32`") < md.index("### Against `baseline-bf16`")
+    assert "| prune | 400.0 | 200.0 | 2.00× |" in md and "| prune | 300.0 | 200.0 | 1.50× |" in md
+    assert "| **wall** | 1000.0 | 400.0 | 2.50× |" in md and "| **wall** | 800.0 | 400.0 | 2.00× |" in md
+    rows = {(r[1]): (r[2], r[4]) for r in rep.rows}
+    assert rows["baseline-float32.wall"] == ("400.0", "before 1000.0 s")
+    assert rows["baseline-bf16.prune.job_seconds"] == ("200.0", "before 300.0 s")
+    assert rows["baseline-bf16.mnist.accuracy_delta.mean"][0] == "-0.50"
+    assert len(rows) == len(rep.rows)  # no name written twice
 
 
 def test_seed_noise_summary_gives_mean_std_and_the_precision_difference():
