@@ -31,8 +31,8 @@ def test_dataset_shuffle_is_a_seeded_permutation_that_changes_each_epoch():
 
 def test_dataset_does_not_autotune_so_iterator_teardown_never_waits_for_its_model_thread():
     # With autotuning on, destroying an iterator (every epoch, evaluate and predict) joins
-    # the autotuner's thread, which sleeps up to its optimisation period: 5-37 s per epoch
-    # were measured on this 2-core machine while another job ran (benchmarks/README.md).
+    # the autotuner's thread, which sleeps up to its optimisation period: up to 40 s after
+    # a 42 s epoch on this 2-core machine while the other core was busy (benchmarks/README.md).
     x, y = _images()
     ds = training.dataset(x, y, 16, shuffle=True)
     assert ds.options().autotune.enabled is False
