@@ -135,9 +135,13 @@ _TS = re.compile(r"^\[(\w{3} \w{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4})\]\s*$", re.
 _STEPS = re.compile(r"^(\d+) of (\d+) steps \(100%\) done", re.M)
 
 
+def _stamp(text: str) -> datetime:
+    return datetime.strptime(" ".join(text.split()), "%a %b %d %H:%M:%S %Y")
+
+
 def log_wall(text: str) -> dict | None:
     """Wall seconds between the first and last timestamp of a completed Snakemake log."""
-    stamps = [datetime.strptime(" ".join(t.split()), "%a %b %d %H:%M:%S %Y") for t in _TS.findall(text)]
+    stamps = [_stamp(t) for t in _TS.findall(text)]
     done = _STEPS.search(text)
     if not stamps or not done:
         return None
@@ -147,13 +151,13 @@ def log_wall(text: str) -> dict | None:
 
 
 def core_use(text: str, cores: int) -> dict | None:
-    """Replay a Snakemake log's job starts and finishes (1 s timestamps): the mean number of
-    jobs running and the core-seconds left idle between the first and last timestamp."""
+    """Replay a Snakemake log's job starts and finishes (1 s timestamps): the most and the mean
+    number of jobs running, and the core-seconds left idle between the first and last timestamp."""
     events, now = [], None
     for line in text.splitlines():
         m = _TS.match(line)
         if m:
-            now = datetime.strptime(" ".join(m.group(1).split()), "%a %b %d %H:%M:%S %Y")
+            now = _stamp(m.group(1))
         elif now is not None and line.startswith(("rule ", "localrule ")) \
                 and not line.startswith(("localrule all:", "localrule phase_")):
             events.append((now, +1))
@@ -163,22 +167,25 @@ def core_use(text: str, cores: int) -> dict | None:
     if len(events) < 2:
         return None
     start, end = events[0][0], events[-1][0]
-    busy = running = 0
+    busy = running = peak = 0
     for (t, step), (t_next, _) in zip(events, events[1:] + [(end, 0)]):
         running += step
+        peak = max(peak, running)
         busy += min(running, cores) * (t_next - t).total_seconds()
     wall = (end - start).total_seconds()
-    return {"mean_running": busy / wall if wall else 0.0, "idle_core_s": cores * wall - busy, "wall": wall}
+    return {"peak_running": peak, "mean_running": busy / wall if wall else 0.0,
+            "idle_core_s": cores * wall - busy, "wall": wall}
 
 
-def completed_log(root: Path) -> tuple[Path, dict] | None:
-    """The newest .snakemake/log/*.snakemake.log that reached "steps (100%) done"."""
+def completed_log(root: Path, cores: int = os.cpu_count() or 1) -> tuple[Path, dict] | None:
+    """The newest .snakemake/log/*.snakemake.log that reached "steps (100%) done": its wall
+    (log_wall) and, under "use", its core use (core_use)."""
     for path in sorted(root.glob(".snakemake/log/*.snakemake.log"), reverse=True):
         text = path.read_text(errors="replace")
         if "steps (100%) done" in text:
             info = log_wall(text)
             if info:
-                return path, info
+                return path, {**info, "use": core_use(text, cores)}
     return None
 
 
@@ -522,6 +529,7 @@ def main(argv=None) -> int:
     # 1 ---------------------------------------------------------------------------
     bench = collect_bench(root)
     summary = summarize_bench(bench)
+    cores = os.cpu_count() or 1
     full = full_run_counts(cfg)
     rep.line("## 1. Full run, per stage kind")
     rep.line()
@@ -551,10 +559,10 @@ def main(argv=None) -> int:
     rep.row("full_run", "all.total", f1(total_s), "s", "sum of job seconds (logs/**/*.bench.tsv)")
     rep.row("full_run", "all.epoch_s", f1(total_epoch), "s", "epoch lines of logs/**/*.log")
     if total_s:
-        floor = total_epoch / (os.cpu_count() or 1)
+        floor = total_epoch / cores
         rep.line(f"- In epochs: {total_epoch:.0f} of the {total_s:.0f} job seconds ({100 * total_epoch / total_s:.0f} %) "
                  "are spent inside training epochs (steps and per-epoch validation; the `(N s)` of each job log's "
-                 f"epoch lines). On {os.cpu_count() or 1} cores those epochs alone need at least "
+                 f"epoch lines). On {cores} cores those epochs alone need at least "
                  f"**{floor / 60:.1f} min** of wall, whatever the rest costs.")
         rep.line()
         rep.row("full_run", "epoch_floor", f1(floor), "s", "in-epoch seconds / cores: the wall the epochs alone need")
@@ -564,7 +572,7 @@ def main(argv=None) -> int:
     rep.line()
     peaks = sorted((r["max_rss"] for recs in bench.values() for r in recs
                     if r["max_rss"] is not None), reverse=True)
-    cores, mem = os.cpu_count() or 1, machine_memory_mb()
+    mem = machine_memory_mb()
     if peaks and mem:
         worst = sum(peaks[:cores])
         rep.line(f"- Memory: `--cores 4` runs at most {cores} one-thread jobs at once here (one `cpus` each); "
@@ -575,7 +583,7 @@ def main(argv=None) -> int:
                 f"sum of the {cores} largest job max_rss; machine {mem:.0f} MB")
 
     wall, wall_src, wall_full = None, None, None
-    log = completed_log(root)
+    log = completed_log(root, cores)
     if args.wall_seconds is not None:
         wall, wall_src, wall_full = args.wall_seconds, "--wall-seconds (measured by the caller)", True
     elif log:
@@ -590,10 +598,10 @@ def main(argv=None) -> int:
     else:
         rep.line("- Wall time of the run: not available (no `.snakemake/log/*.snakemake.log` reached "
                  "\"steps (100%) done\" and no `--wall-seconds` was given).")
-    use = core_use(log[0].read_text(errors="replace"), os.cpu_count() or 1) if log else None
+    use = log[1]["use"] if log else None
     if use:
-        rep.line(f"- Core use: on average {use['mean_running']:.2f} jobs ran on the {os.cpu_count() or 1} cores; "
-                 f"{use['idle_core_s']:.0f} core-seconds ({100 * use['idle_core_s'] / ((os.cpu_count() or 1) * use['wall']):.1f} %) "
+        rep.line(f"- Core use: on average {use['mean_running']:.2f} jobs ran on the {cores} cores; "
+                 f"{use['idle_core_s']:.0f} core-seconds ({100 * use['idle_core_s'] / (cores * use['wall']):.1f} %) "
                  f"went without a job. Source: job starts and finishes in `.snakemake/log/{log[0].name}`.")
         rep.row("full_run", "mean_jobs_running", f2(use["mean_running"]), "jobs", log[0].name)
         rep.row("full_run", "idle_core_seconds", f1(use["idle_core_s"]), "s", log[0].name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -75,6 +76,20 @@ def results(repo: Path, drop=()) -> list[dict]:
     """reports/results.csv rows, without the `drop` columns."""
     with (repo / "reports/results.csv").open() as f:
         return [{k: v for k, v in row.items() if k not in drop} for row in csv.DictReader(f)]
+
+
+def load_benchmark(name: str):
+    """A script of benchmarks/ as a module (they are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+def latest_log(repo: Path) -> str:
+    """The text of the repo's newest Snakemake log."""
+    return max((repo / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime).read_text()
 
 
 def planned_jobs(repo: Path, *targets, **extra) -> dict[str, int]:

@@ -1,19 +1,14 @@
 """benchmarks/measure.py: its pure parts, on synthetic inputs (fast, no Snakemake run)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from compressbench import stages
+from helpers import load_benchmark
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("measure", ROOT / "benchmarks" / "measure.py")
-measure = importlib.util.module_from_spec(_spec)
-sys.modules["measure"] = measure  # dataclasses look their module up while it loads
-_spec.loader.exec_module(measure)
+measure = load_benchmark("measure")
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -82,6 +77,7 @@ def test_core_use_replays_job_starts_and_finishes():
     use = measure.core_use(log, cores=2)
     # 2 jobs for 10 s, then 1 for 30 s: 50 busy core-seconds of 80.
     assert use["wall"] == 40 and use["idle_core_s"] == 30 and use["mean_running"] == pytest.approx(1.25)
+    assert use["peak_running"] == 2
     assert measure.core_use("no jobs here", cores=2) is None
 
 
@@ -301,9 +297,7 @@ def test_each_baseline_gets_its_own_before_after_table_and_csv_rows(tmp_path):
 
 
 def test_seed_noise_summary_gives_mean_std_and_the_precision_difference():
-    spec = importlib.util.spec_from_file_location("seed_noise", ROOT / "benchmarks" / "seed_noise.py")
-    seed_noise = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(seed_noise)
+    seed_noise = load_benchmark("seed_noise")
     rows = ["| cifar10 | student-scratch | float32 | 1 | 66.00 | 90 |",
             "| cifar10 | student-scratch | float32 | 0 | 64.00 | 91 |",
             "| cifar10 | student-scratch | mixed_bfloat16 | 0 | 64.50 | 80 |",

@@ -10,7 +10,8 @@ import pytest
 
 from fixtures import new_repo
 from compressbench import stages
-from helpers import BIN, ROOT, change, dvc, env, planned_jobs, read_params, snakemake, write_params
+from helpers import (BIN, ROOT, change, dvc, env, latest_log, load_benchmark, planned_jobs, read_params,
+                     snakemake, write_params)
 
 pytestmark = pytest.mark.slow
 
@@ -74,24 +75,13 @@ def test_whole_matrix_runs_end_to_end_and_results_have_one_row_per_cell(full_run
         assert (full_run / "reports" / name).stat().st_size > 0
 
 
-def concurrency(log: str) -> int:
-    """Most jobs running at once, replaying a Snakemake log's job starts and finishes in order."""
-    running = peak = 0
-    for line in log.splitlines():
-        if line.startswith(("rule ", "localrule ")) and not line.startswith(("localrule all:", "localrule phase_")):
-            running += 1
-            peak = max(peak, running)
-        elif line.startswith("Finished jobid:") and "Rule: all)" not in line and "Rule: phase_" not in line:
-            running -= 1
-    return peak
-
-
 def test_cores_4_on_this_machine_runs_at_most_one_single_threaded_job_per_core(full_run):
-    log = max((full_run / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime).read_text()
+    log = latest_log(full_run)
     assert "Provided cores: 4" in log
-    assert concurrency(log) <= (os.cpu_count() or 1)
+    peak = load_benchmark("measure").core_use(log, cores=os.cpu_count() or 1)["peak_running"]
+    assert peak <= (os.cpu_count() or 1)
     if (os.cpu_count() or 1) > 1:
-        assert concurrency(log) > 1  # and the cores are used
+        assert peak > 1  # and the cores are used
     records = [json.loads(p.read_text()) for p in (full_run / "models").rglob("*.json")]
     assert records and {r["threads"] for r in records} == {1}  # one TensorFlow thread per job
 
@@ -99,7 +89,7 @@ def test_cores_4_on_this_machine_runs_at_most_one_single_threaded_job_per_core(f
 def test_a_local_run_selects_jobs_only_when_one_ends(full_run):
     # Snakemake's default job-rate limit re-runs job selection every second while jobs
     # wait for a core (~30 % of a core on the default DAG); the Snakefile lifts it locally.
-    log = max((full_run / ".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime).read_text()
+    log = latest_log(full_run)
     selections, finished = log.count("Ready jobs:"), log.count("Finished jobid:")
     assert finished > 50 and 0 < selections <= finished + 1
 
