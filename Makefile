@@ -1,5 +1,5 @@
 # Two entry points, each creating the environment from the pins when it is missing:
-#   make run    the full default matrix: snakemake --cores 4
+#   make run    the full default matrix: snakemake --cores all
 #   make test   the test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores 4
+	PATH="$(CURDIR)/$(BIN):$$PATH" snakemake --cores all
 
 test: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" pytest -q

@@ -1,64 +1,69 @@
-# compressbench: the fine-grained DAG. `dvc.yaml` runs its eight phase targets.
-import os
-import sys
+# compressbench: the fine-grained DAG. Every rule's phase, script, code, params,
+# outputs, log and benchmark come from one table, src/compressbench/rules.py;
+# dvc.yaml, generated from the same table, runs the eight phase targets.
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version
 
-from snakemake.utils import min_version, validate
+from compressbench import matrix as M, params as P, rules as R, workspace
 
 min_version("9.0")
 
-# Jobs import the library from this checkout, installed or not.
-_src = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, _src)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_src, os.environ.get("PYTHONPATH")]))
-from compressbench import matrix as M, params as P, stages as S
+if workspace.dvc_running():
+    raise WorkflowError(f"dvc repro is running in this workspace ({workspace.DVC_LOCK} is held): "
+                        "wait for it to finish or stop it, then run snakemake again")
+
+# The project's loader reads params.yaml before Snakemake's does: it refuses
+# duplicate keys (YAML keeps the last one silently) and documents that expand
+# past a bound (an alias bomb), naming the key.
+P.load_yaml("params.yaml")
+
 
 configfile: "params.yaml"
 
-# Duplicate keys are invisible once YAML is parsed: check the files themselves.
-for _f in workflow.overwrite_configfiles or ["params.yaml"]:
+
+def command_line_configfiles():
+    """The files given with --configfile. Snakemake has no documented accessor;
+    this attribute (Snakemake 9.27, pinned) is read here only, and a missing one
+    means none are checked beyond Snakemake's own parse."""
+    return list(getattr(workflow, "overwrite_configfiles", None) or [])
+
+
+for _f in command_line_configfiles():
     P.load_yaml(_f)
-P.validate(config)  # messages name the key and the allowed values
-validate(config, "workflow/schemas/params.schema.yaml")
+# --config values arrive as strings where the schema wants numbers or lists:
+# coerce them by the schema, then one validation whose messages name the key.
+P.validate(P.coerce(config, ["params.yaml", *command_line_configfiles()]))
 
-# Every job claims `cpus` equal to its threads (profiles/default), and there
-# are only as many as the machine has (unless --resources cpus=N says otherwise): `--cores 4` on a
-# 2-core machine then runs two 1-thread jobs, never four threads on 2 cores.
-# One thread per job is the fastest use of a small CPU (two 1-thread trainings
-# beat one 2-thread training); raise it per rule with --set-threads.
-if "cpus" not in workflow.global_resources:
-    workflow.register_resource("cpus", os.cpu_count() or 1)
-
-# Snakemake's default job-rate limit (100 jobs per 1 s) re-runs job selection
-# every second while jobs wait for a core: input stats, param re-evaluation and
-# the ILP over every ready job, ~30 % of one core on this DAG, taken from the two
-# jobs running. Local jobs need no rate limit, so locally the scheduler wakes only
-# when a job ends; cluster executors keep theirs. (onstart runs after the
-# scheduler exists and before it schedules anything.)
-onstart:
-    if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
-        workflow.scheduler.job_rate_limiter = None
-
-for _dirs in S.PHASE_DIRS.values():
-    for _d in _dirs:
-        os.makedirs(_d, exist_ok=True)
 
 wildcard_constraints:
-    dataset="mnist|cifar10",
+    dataset="|".join(M.DATASETS),
     seed=r"\d+",
     base=r"[a-z0-9-]+",
     prune=r"[a-z0-9-]+",
     quant=r"[a-z0-9-]+",
 
 
-def params_of(rule, **fixed):
-    """The rule's params from stages.RULES: Snakemake reruns a job when one changes."""
-    def value(template):
-        return lambda w: S.resolve(config, template, {**dict(w.items()), **fixed})
-    return {name: value(t) for name, t in S.RULES[rule].params.items()}
+# Snakemake's job-rate limit (default 100 jobs/1 s) schedules a re-selection one
+# timespan after every job selection, and each re-selection schedules the next:
+# after N finished jobs, N timers fire every timespan, so selection runs grow with
+# the run (49,320 for 159 jobs in the tests' matrix). A longer timespan keeps the
+# process alive that long after the last job (a non-daemon timer). No documented
+# setting turns it off (benchmarks/README.md has the measurements), so local runs
+# drop it here; this is the one Snakemake internal the workflow writes, guarded,
+# on the pinned Snakemake 9.27. Cluster executors keep their limit.
+onstart:
+    if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
+        workflow.scheduler.job_rate_limiter = None
 
 
-def code_of(rule):
-    return S.code_for(rule)
+def params_of(rule):
+    """The rule's params, each a lookup into the config: a job reruns when the
+    value it reads changes (Snakemake's params rerun trigger)."""
+    return {name: lookup(dpath=dpath, within=config) for name, dpath in R.RULES[rule].params.items()}
+
+
+def script_of(rule):
+    return f"../scripts/{R.RULES[rule].script}.py"  # relative to workflow/rules/
 
 
 include: "workflow/rules/data.smk"

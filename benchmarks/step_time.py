@@ -1,42 +1,73 @@
 #!/usr/bin/env python
 """Training step time of one model, one precision, one kind of step, on one thread.
 
-    python benchmarks/step_time.py --dataset mnist --arch teacher --precision mixed_bfloat16 --kind prune
+    python benchmarks/step_time.py --dataset mnist --arch teacher --precision mixed_bfloat16 --kind prune \
+        [--onednn 0|1] [--csv reports/step-times.csv]
 
 Prints one markdown table row: ms per step (median of --repeats timed fits of
---steps batches after a warm-up fit, so tracing is excluded). Random images of
-the dataset's shape: step time does not depend on the pixel values. Used to
-decide train.precision (see benchmarks/README.md); each call is its own process
-because TensorFlow's thread count and precision policy are per process.
+--steps batches after a warm-up fit, so tracing is excluded); with --csv also
+appends it to that CSV (the step-time table of benchmarks/measure.py), with the
+CPU it ran on (compressbench.machine.cpu(): model, flags, oneDNN setting).
+Random images of the dataset's shape: step time does not depend on the pixel
+values. TensorFlow fixes its thread count, precision policy and oneDNN use per
+process, so each call is its own process, and --onednn reruns this script in a
+child process with TF_ENABLE_ONEDNN_OPTS set (read once, at TensorFlow import).
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import os
 import statistics
+import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+COLUMNS = ["dataset", "arch", "kind", "precision", "onednn", "ms_per_step", "steps", "repeats", "batch_size",
+           "cpu", "date"]
 
-def main(argv=None) -> int:
+
+def parse(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", choices=["mnist", "cifar10"], required=True)
     ap.add_argument("--arch", choices=["teacher", "ta", "student"], required=True)
     ap.add_argument("--precision", choices=["float32", "mixed_bfloat16"], required=True)
     ap.add_argument("--kind", choices=["train", "prune", "qat"], default="train")
+    ap.add_argument("--onednn", choices=["0", "1"], help="TF_ENABLE_ONEDNN_OPTS for this measurement "
+                    "(default: the package's setting, compressbench/__init__.py)")
+    ap.add_argument("--csv", type=Path, help="append the result to this CSV (created with a header)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def in_child(args) -> bool:
+    """True when oneDNN must be set before TensorFlow loads: this process cannot measure."""
+    return args.onednn is not None and (os.environ.get("TF_ENABLE_ONEDNN_OPTS") != args.onednn
+                                        or "tensorflow" in sys.modules)
+
+
+def append_csv(path: Path, row: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+def step_ms(args, cfg: dict) -> float:
+    """Median ms per step of `args.repeats` fits of `args.steps` batches, after a warm-up."""
     import numpy as np
-    import yaml
 
     from compressbench import models, prune, quantize, training
 
-    cfg = yaml.safe_load(Path(args.params).read_text())
     training.configure(0, 1, args.precision)
     model = models.build_for(cfg, args.dataset, args.arch)
     callbacks = []
@@ -47,18 +78,38 @@ def main(argv=None) -> int:
         model, _ = quantize.qat_model(model)  # float32 only: fake-quant ops reject bfloat16
     training.compile_supervised(model, "adam", 1e-3)
     batch = cfg["train"]["batch_size"]
-    shape = models.INPUT_SHAPES[args.dataset]
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (batch * args.steps, *shape), dtype=np.uint8)
-    y = rng.integers(0, 10, batch * args.steps)
-    data = training.dataset(x, y, batch)
-    model.fit(data.take(5), verbose=0, callbacks=callbacks)  # trace and warm up
+    x = rng.integers(0, 256, (batch * args.steps, *models.INPUT_SHAPES[args.dataset]), dtype=np.uint8)
+    data = training.dataset(x, rng.integers(0, 10, batch * args.steps), batch)
+    model.fit(data.take(min(5, args.steps)), verbose=0, callbacks=callbacks)  # trace and warm up
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
         model.fit(data, verbose=0, callbacks=callbacks)
         times.append((time.perf_counter() - start) / args.steps * 1000)
-    print(f"| {args.dataset} | {args.arch} | {args.kind} | {args.precision} | {statistics.median(times):.1f} |")
+    return statistics.median(times)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse(argv)
+    if in_child(args):
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": args.onednn}
+        return subprocess.run([sys.executable, str(Path(__file__).resolve()), *argv], env=env).returncode
+
+    import yaml
+
+    from compressbench import machine
+
+    cfg = yaml.safe_load(Path(args.params).read_text())
+    ms = step_ms(args, cfg)
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
+    print(f"| {args.dataset} | {args.arch} | {args.kind} | {args.precision} | {onednn} | {ms:.1f} |")
+    if args.csv:
+        append_csv(args.csv, {"dataset": args.dataset, "arch": args.arch, "kind": args.kind,
+                              "precision": args.precision, "onednn": onednn, "ms_per_step": f"{ms:.2f}",
+                              "steps": args.steps, "repeats": args.repeats, "batch_size": cfg["train"]["batch_size"],
+                              "cpu": machine.cpu(), "date": date.today().isoformat()})
     return 0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from compressbench import stages
+from compressbench import rules
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -94,4 +94,4 @@ def latest_log(repo: Path) -> str:
 
 def planned_jobs(repo: Path, *targets, **extra) -> dict[str, int]:
     """Rule -> number of jobs a dry run would execute."""
-    return stages.planned_jobs(snakemake(repo, "-n", "--quiet", "rules", "--", *targets, **extra).stdout)
+    return rules.planned_jobs(snakemake(repo, "-n", "--quiet", "rules", "--", *targets, **extra).stdout)

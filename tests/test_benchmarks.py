@@ -1,71 +1,98 @@
-"""benchmarks/measure.py: its pure parts, on synthetic inputs (fast, no Snakemake run)."""
+"""benchmarks/measure.py and its measurements (benchmarks/harness/): on bench files, logs
+and records the tests write, and dry runs of a tiny copied repo marked up to date with
+`snakemake --touch` (nothing is trained)."""
 from __future__ import annotations
 
+import csv
+import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from compressbench import stages
-from helpers import load_benchmark
+from compressbench import progress, rules as R
+from fixtures import new_repo
+from helpers import ROOT, load_benchmark, snakemake
 
-measure = load_benchmark("measure")
+measure = load_benchmark("measure")  # puts benchmarks/ on sys.path
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from harness import commands, compare, incremental, jobs, render, snakelog, steptimes  # noqa: E402
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+CPU = "Test CPU 9000 [avx2 fma] oneDNN=1"
+WC = {"dataset": "mnist", "seed": "0", "base": "teacher", "prune": "global", "quant": "ptq-int8"}
 
 
-def _bench(root: Path, rel: str, seconds: float, rss="100.00"):
+def write_bench(root: Path, rel: str, seconds: float, rss="100.00") -> None:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + f"{seconds}\t0:00:00\t{rss}\t1.0\t1.0\t1.0\t0.0\t0.0\t0.0\t0.0\n")
 
 
-def test_bench_files_map_to_stage_kinds_and_sum(tmp_path):
-    files = {
-        "logs/download/mnist.bench.tsv": (1.0, "download"),
-        "logs/download/mnist.prepare.bench.tsv": (2.0, "prepare"),
-        "logs/train_baseline/mnist/s0/teacher.bench.tsv": (10.0, "train"),
-        "logs/train_baseline/mnist/s0/student-scratch.bench.tsv": (4.0, "train"),
-        "logs/teacher_assistant/mnist/s0/ta.bench.tsv": (6.0, "distill"),
-        "logs/student_distill/mnist/s0/student-kd.bench.tsv": (3.0, "distill"),
-        "logs/prune/mnist/s0/teacher+global.bench.tsv": (5.0, "prune"),
-        "logs/quantize/mnist/s0/teacher+none.convert.bench.tsv": (7.0, "convert"),
-        "logs/quantize/mnist/s0/teacher+none+qat.bench.tsv": (8.0, "qat"),
-        "logs/evaluate/mnist/s0/teacher+none+float32.bench.tsv": (0.5, "evaluate"),
-        "logs/evaluate/mnist/s0/teacher+none+qat.bench.tsv": (1.5, "evaluate"),
-        "logs/report/report.bench.tsv": (9.0, "report"),
-    }
-    for rel, (secs, kind) in files.items():
-        assert measure.stage_kind(rel) == kind, rel
-        _bench(tmp_path, rel, secs, rss="NA" if kind == "report" else f"{100 + secs:.2f}")
-    (tmp_path / "logs/download/mnist.log").write_text("not a benchmark")
-
-    summary = measure.summarize_bench(measure.collect_bench(tmp_path))
-
-    assert {k: s["jobs"] for k, s in summary.items()} == {
-        "download": 1, "prepare": 1, "train": 2, "distill": 2, "prune": 1,
-        "convert": 1, "qat": 1, "evaluate": 2, "report": 1}
-    assert summary["train"]["total_s"] == pytest.approx(14.0)
-    assert summary["train"]["mean_s"] == pytest.approx(7.0)
-    assert summary["train"]["max_s"] == pytest.approx(10.0)
-    assert summary["train"]["peak_rss_mb"] == pytest.approx(110.0)
-    assert summary["distill"]["total_s"] == pytest.approx(9.0)
-    assert summary["evaluate"]["total_s"] == pytest.approx(2.0)
-    assert summary["report"]["peak_rss_mb"] is None  # NA is not a number
-    assert sum(s["total_s"] for s in summary.values()) == pytest.approx(57.0)
+def write_job(root: Path, rule: str, wc: dict, seconds: float, epochs=(), rss="100.00") -> str:
+    """A job's bench file, its log with `epochs` (seconds each) and, if it has one, its record."""
+    spec, wc = R.RULES[rule], {k: wc[k] for k in jobs.BENCH[rule].groupindex}
+    write_bench(root, spec.benchmark.format(**wc), seconds, rss)
+    log = root / spec.log.format(**wc)
+    log.write_text(f"12:00:00 INFO {rule} start\n" + "".join(
+        f"12:00:01 INFO {progress.format_epoch('x', i + 1, len(epochs), {'loss': 0.5}, s)}\n"
+        for i, s in enumerate(epochs)))
+    record = spec.outputs.get("record") or spec.outputs.get("metrics")
+    if record:
+        path = root / record.format(**wc)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"rule": rule, "wildcards": wc, "cpu": CPU, "threads": 1}))
+    return spec.benchmark.format(**wc)
 
 
-def test_epoch_seconds_come_from_the_log_beside_each_bench_file(tmp_path):
-    _bench(tmp_path, "logs/prune/mnist/s0/teacher+global.bench.tsv", 100.0)
-    (tmp_path / "logs/prune/mnist/s0/teacher+global.log").write_text(
-        "12:00:00 INFO prune [dataset=mnist] start\n"
-        "12:00:50 INFO mnist/teacher+global epoch 1/2 accuracy=0.9709 val_loss=0.0442 (43.5 s)\n"
-        "12:01:35 INFO mnist/teacher+global epoch 2/2 accuracy=0.9757 val_loss=0.0416 (44.0 s)\n"
-        "12:01:40 INFO test accuracy 0.9880, 140.1 s\n")
-    _bench(tmp_path, "logs/quantize/mnist/s0/teacher+none.convert.bench.tsv", 7.0)  # no epochs, no log
-    summary = measure.summarize_bench(measure.collect_bench(tmp_path))
-    assert summary["prune"]["epoch_s"] == pytest.approx(87.5)
-    assert summary["convert"]["epoch_s"] == 0.0
+# ---- jobs: bench files -> rules, epochs, records -------------------------------------
 
+@pytest.mark.parametrize("rule", list(R.RULES))
+def test_each_rules_bench_pattern_matches_back_to_its_rule_and_wildcards(rule):
+    wc = {k: WC[k] for k in jobs.BENCH[rule].groupindex}
+    assert jobs.match(R.RULES[rule].benchmark.format(**wc)) == (rule, wc)
+
+
+def test_bench_files_of_the_old_layout_match_no_rule():
+    for old in ["logs/quantize/mnist/s0/teacher+none.convert.bench.tsv", "logs/download/mnist.prepare.bench.tsv",
+                "logs/train_baseline/mnist/s0/teacher.bench.tsv", "logs/report/report.bench.tsv"]:
+        assert jobs.match(old) is None, old
+
+
+def test_jobs_carry_seconds_epochs_and_the_cpu_of_their_record_and_sum_per_rule(tmp_path):
+    write_job(tmp_path, "train_teacher", WC, 10.0, epochs=(3.0, 4.5), rss="150.00")
+    write_job(tmp_path, "train_teacher", {**WC, "dataset": "cifar10"}, 4.0)
+    write_job(tmp_path, "prune", WC, 5.0, epochs=(2.0,))
+    write_job(tmp_path, "convert", WC, 7.0)
+    write_job(tmp_path, "report", {}, 9.0, rss="NA")
+    write_bench(tmp_path, "logs/quantize/mnist/s0/teacher+none.convert.bench.tsv", 99.0)  # old layout
+    run, stale = jobs.collect(tmp_path)
+    assert stale == ["logs/quantize/mnist/s0/teacher+none.convert.bench.tsv"]
+    rows = {r["rule"]: r for r in jobs.per_rule(run)}
+    assert list(rows) == ["train_teacher", "prune", "convert", "report", "all"]  # rule-table order
+    assert rows["train_teacher"] == {
+        "rule": "train_teacher", "phase": "train_baseline", "jobs": 2, "total": 14.0, "epoch_s": 7.5,
+        "other_s": 6.5, "mean": 7.0, "max": 10.0, "peak_max_rss": 150.0}
+    assert rows["report"]["peak_max_rss"] is None  # NA is not a number
+    assert rows["all"]["total"] == 35.0 and rows["all"]["epoch_s"] == 9.5
+    convert = next(j for j in run if j.rule == "convert")
+    assert (convert.wildcards, convert.cpu, convert.threads) == (WC, CPU, 1)
+    assert jobs.run_machine(run)[0] == CPU and jobs.machine(CPU) == "Test CPU 9000 [avx2 fma]"
+    # A file of a current rule that is not a job the workflow has now is stale too.
+    planned = {j.bench for j in run if j.rule != "convert"}
+    assert len(jobs.collect(tmp_path, planned)[1]) == 2
+
+
+def test_rerun_seconds_are_measured_or_taken_from_the_same_job_of_another_seed(tmp_path):
+    measured = write_job(tmp_path, "convert", WC, 7.0)
+    write_job(tmp_path, "convert", {**WC, "seed": "1"}, 9.0)
+    run, _ = jobs.collect(tmp_path)
+    new_seed = R.RULES["convert"].benchmark.format(**{**WC, "seed": "2"})
+    unknown = R.RULES["convert"].benchmark.format(**{**WC, "base": "ta"})
+    assert jobs.seconds_of([measured, new_seed, unknown], run) == (7.0 + 8.0, 1, 1)
+
+
+# ---- the Snakemake log ----------------------------------------------------------------
 
 def test_core_use_replays_job_starts_and_finishes():
     log = ("[Thu Jan  1 10:00:00 2026]\nlocalrule train_teacher:\n    jobid: 1\n"
@@ -74,174 +101,129 @@ def test_core_use_replays_job_starts_and_finishes():
            "[Thu Jan  1 10:00:40 2026]\nFinished jobid: 1 (Rule: train_teacher)\n"
            "[Thu Jan  1 10:00:40 2026]\nlocalrule all:\n"
            "[Thu Jan  1 10:00:40 2026]\nFinished jobid: 0 (Rule: all)\n")
-    use = measure.core_use(log, cores=2)
+    use = snakelog.core_use(log, cores=2)
     # 2 jobs for 10 s, then 1 for 30 s: 50 busy core-seconds of 80.
     assert use["wall"] == 40 and use["idle_core_s"] == 30 and use["mean_running"] == pytest.approx(1.25)
-    assert use["peak_running"] == 2
-    assert measure.core_use("no jobs here", cores=2) is None
+    assert use["peak_running"] == 2 and measure.core_use is snakelog.core_use
+    assert snakelog.core_use("no jobs here", cores=2) is None
 
 
-def test_wall_time_comes_from_first_and_last_log_timestamps(tmp_path):
+def test_wall_time_comes_from_the_newest_completed_log(tmp_path):
     log_dir = tmp_path / ".snakemake/log"
     log_dir.mkdir(parents=True)
     (log_dir / "2026-01-01T100000.000000.snakemake.log").write_text(
         "[Thu Jan  1 10:00:00 2026]\nrule a:\n[Thu Jan  1 10:30:00 2026]\n3 of 3 steps (100%) done\n")
     (log_dir / "2026-01-02T100000.000000.snakemake.log").write_text(
         "[Fri Jan  2 10:00:00 2026]\n1 of 3 steps (33%) done\n")  # newer, unfinished
-    path, info = measure.completed_log(tmp_path)
-    assert path.name.startswith("2026-01-01")
-    assert info["seconds"] == 1800 and info["steps"] == 3
+    (log_dir / "2026-01-03T100000.000000.snakemake.log").write_text(  # newer, ran no job
+        "  Command: snakemake --cores 2 --touch --forceall\n[Sat Jan  3 10:00:00 2026]\n"
+        "[Sat Jan  3 10:00:09 2026]\n3 of 3 steps (100%) done\n")
+    path, info = snakelog.completed_log(tmp_path)
+    assert path.name.startswith("2026-01-01") and info["seconds"] == 1800 and info["steps"] == 3
 
 
-SMALL = {
-    "seeds": [0],
-    "matrix": {"datasets": ["mnist", "cifar10"], "bases": ["teacher", "student-kd"],
-               "prune": ["none", "global", "filters"], "quant": ["float32", "ptq-int8", "qat"]},
-    "data": {"val_size": 10, "split_seed": 0},
-    "zoo": {ds: {"teacher": [{"conv": 4}], "ta": [{"conv": 2}], "student": [{"conv": 2}]}
-            for ds in ("mnist", "cifar10")},
-    "train": {"precision": "float32", "optimizer": "adam", "learning_rate": 0.001, "batch_size": 8, "augment": False,
-              "epochs": {ds: {b: 1 for b in ("teacher", "ta", "student-scratch", "student-kd", "student-takd")}
-                         for ds in ("mnist", "cifar10")}},
-    "distill": {"alpha": 0.1, "temperature": 10.0},
-    "prune": {"fine_tune": {"epochs": 1, "batch_size": 8, "learning_rate": 0.001},
-              "schemes": {"global": {"method": "global", "layers": "all", "sparsity": 0.8},
-                          "filters": {"method": "filters", "layers": "conv", "fraction": 0.5}}},
-    "quantize": {"schemes": {"float32": {"method": "float32"},
-                             "ptq-int8": {"method": "int8", "calibration_samples": 500},
-                             "qat": {"method": "qat", "epochs": 1}}},
-    "evaluate": {"batch_size": 10, "latency_runs": 1, "warmup_runs": 1},
-}
+# ---- commands -------------------------------------------------------------------------
+
+def test_a_dry_runs_listing_gives_each_planned_jobs_benchmark_file():
+    out = ("rule convert:\n    input: a\n    log: logs/x.log\n    jobid: 3\n"
+           "    benchmark: logs/quantize/convert/mnist/s0/teacher+none+float32.bench.tsv\n"
+           "    wildcards: dataset=mnist\nlocalrule all:\n    jobid: 0\n")
+    assert commands.planned_benches(out) == ["logs/quantize/convert/mnist/s0/teacher+none+float32.bench.tsv"]
 
 
-def _rerun(key, value):
-    return measure.expected_rerun_counts(SMALL, measure.set_dotted(SMALL, key, value))
+def test_noop_times_each_command_against_its_target(tmp_path, monkeypatch):
+    py = Path(sys.executable).name
+    monkeypatch.setattr(commands, "NOOP", [("idle", [py, "-c", "print('Nothing to be done')"], "Nothing", 60.0),
+                                           ("busy", [py, "-c", "print('work')"], "Nothing", 60.0),
+                                           ("slow", [py, "-c", "import time; time.sleep(0.3)"], "x", 0.1)])
+    rows = {r["command"]: r for r in commands.noop(tmp_path)}
+    assert rows["idle"]["outcome"] == "exit 0; nothing to do" and rows["idle"]["ok"]
+    assert rows["busy"]["outcome"] == "exit 0; reports work to do"
+    assert rows["slow"]["seconds"] >= 0.3 and not rows["slow"]["ok"]
+    targets = commands.noop_section(list(rows.values())).targets
+    assert [t.ok for t in targets] == [True, True, False]
 
 
-def test_expected_incremental_counts_for_a_small_matrix_match_hand_counts():
-    # 2 datasets x 1 seed x 2 bases x 3 prune variants = 12 models; 2 PTQ-converted
-    # schemes in one convert job per model, 1 QAT scheme.
-    assert measure.full_run_counts(SMALL) == {
-        "all": 1, "convert": 12, "distill_student": 2, "download": 2, "evaluate": 36, "prepare": 2,
-        "prune": 8, "qat": 12, "report": 1, "train_teacher": 2}
-    # Quantization param: every convert job, and the evaluate of its 2 PTQ schemes.
-    assert _rerun("quantize.schemes.ptq-int8.calibration_samples", 600) == {
-        "all": 1, "convert": 12, "evaluate": 24, "report": 1}
-    # Pruning param of one scheme: 2 datasets x 2 bases pruned, converted, QAT'd; 3 quant each.
-    assert _rerun("prune.schemes.global.sparsity", 0.7) == {
-        "all": 1, "convert": 4, "evaluate": 12, "prune": 4, "qat": 4, "report": 1}
-    # KD alpha: the student-kd of each dataset and everything downstream of it.
-    assert _rerun("distill.alpha", 0.2) == {
-        "all": 1, "convert": 6, "distill_student": 2, "evaluate": 18, "prune": 4, "qat": 6, "report": 1}
-    # A scheme outside the matrix changes nothing.
-    assert _rerun("prune.schemes.filters.layers", "conv") == {}
+def test_a_jobs_start_up_kind_follows_the_library_modules_its_rule_runs():
+    kinds = {rule: commands.start_kind(rule) for rule in R.RULES}
+    assert kinds == {"download": "python", "prepare": "python", "train_teacher": "tensorflow",
+                     "train_student_scratch": "tensorflow", "distill_ta": "tensorflow",
+                     "distill_student": "tensorflow", "prune": "tensorflow", "convert": "tensorflow",
+                     "qat": "tensorflow", "evaluate": "litert", "report": "python"}
 
 
-def test_expected_kd_counts_include_ta_and_both_students_for_the_default_bases():
-    cfg = {**SMALL, "matrix": {**SMALL["matrix"], "datasets": ["mnist"],
-                               "bases": ["teacher", "ta", "student-scratch", "student-kd", "student-takd"]}}
-    got = measure.expected_rerun_counts(cfg, measure.set_dotted(cfg, "distill.alpha", 0.2))
-    # ta, student-kd, student-takd: 3 bases x 3 prune variants = 9 models.
-    assert got == {"all": 1, "convert": 9, "distill_student": 2, "distill_ta": 1, "evaluate": 27,
-                   "prune": 6, "qat": 9, "report": 1}
+# ---- incremental: which changes -------------------------------------------------------
+
+def test_one_change_per_scheme_family_from_the_repos_params(cfg):
+    found, skipped = incremental.changes(cfg)
+    assert [(c.family, c.key, c.old, c.new) for c in found] == [
+        ("KD", "distill.alpha", 0.1, 0.2),
+        ("prune: magnitude", "prune.schemes.local-all.sparsity", 0.8, 0.7),
+        ("prune: global", "prune.schemes.global.sparsity", 0.8, 0.7),
+        ("prune: m_by_n", "prune.schemes.nm-2-4.n", 4, 8),
+        ("prune: filters", "prune.schemes.filters.fraction", 0.5, 0.4),
+        ("quantize: int8", "quantize.schemes.ptq-int8.calibration_samples", 500, 600),
+        ("quantize: qat", "quantize.schemes.qat.epochs", 1, 2),
+        ("a training seed", "seeds", [0], [0, 1])]
+    assert skipped == [f"quantize method `{m}`: no params" for m in ("float32", "dynamic", "float16")]
+    # 2 datasets x 1 seed x 5 bases x 5 quant schemes use one pruning scheme; x 7 prune one quant scheme.
+    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 50, 50, 50, 50, 70, 70, None]
 
 
-def test_override_file_holds_just_the_nested_key():
-    assert measure.nested("distill.alpha", 0.2) == {"distill": {"alpha": 0.2}}
-    assert measure.set_dotted(SMALL, "distill.alpha", 0.2)["distill"] == {"alpha": 0.2, "temperature": 10.0}
-    assert SMALL["distill"]["alpha"] == 0.1  # the original is untouched
+def test_a_changed_copy_leaves_the_params_untouched(cfg):
+    new = incremental.changed(cfg, "distill.alpha", 0.2)
+    assert new["distill"] == {"alpha": 0.2, "temperature": 10.0} and cfg["distill"]["alpha"] == 0.1
+    assert incremental.changed(cfg, "seeds", [0, 1])["seeds"] == [0, 1] and cfg["seeds"] == [0]
 
 
-# Captured from `snakemake -n --quiet rules` (Snakemake 9.27) on the default matrix.
-DRY_RUN = """\
-Building DAG of jobs...
-Job stats:
-job                      count
----------------------  -------
-download                     2
-prepare                      2
-train_student_scratch        2
-train_teacher                2
-convert                     70
-distill_student              4
-distill_ta                   2
-prune                       60
-qat                         70
-evaluate                   350
-report                       1
-all                          1
-total                      566
+# ---- step times, comparisons, rendering -----------------------------------------------
 
-Reasons:
-    (check individual jobs above for details)
-    input files updated by another job:
-        all, convert, distill_student, distill_ta, evaluate, prepare, prune, qat, report
-This was a dry-run (flag -n). The order of jobs does not reflect the order of execution.
-"""
+def _step_row(precision, onednn, ms, cpu="Test CPU 9000 [avx2 fma]", kind="train"):
+    return {"dataset": "mnist", "arch": "teacher", "kind": kind, "precision": precision, "onednn": onednn,
+            "ms_per_step": str(ms), "steps": "3", "repeats": "1", "batch_size": "128",
+            "cpu": f"{cpu} oneDNN={onednn}", "date": "2026-12-01"}
 
 
-def test_job_count_parser_reads_a_captured_dry_run_table():
-    jobs = stages.planned_jobs(DRY_RUN)
-    assert jobs == {"all": 1, "convert": 70, "distill_student": 4, "distill_ta": 2, "download": 2,
-                    "evaluate": 350, "prepare": 2, "prune": 60, "qat": 70, "report": 1,
-                    "train_student_scratch": 2, "train_teacher": 2}
-    assert "total" not in jobs
-    assert stages.planned_jobs("Building DAG of jobs...\nNothing to be done.\n") == {}
+def test_step_times_of_the_runs_machine_per_setting_with_speedups(tmp_path):
+    step_time = load_benchmark("step_time")
+    path = tmp_path / "step-times.csv"
+    for row in [_step_row("float32", "0", 90.0), _step_row("float32", "1", 60.0),
+                _step_row("float32", "1", 30.0), _step_row("mixed_bfloat16", "1", 20.0),  # newest wins
+                _step_row("float32", "1", 5.0, cpu="Other CPU [avx512f]"), _step_row("float32", "1", 70.0, kind="qat")]:
+        step_time.append_csv(path, row)
+    rows = steptimes.table_rows(steptimes.read(path), CPU)
+    assert rows == [{"dataset": "mnist", "arch": "teacher", "kind": "train", "f32_off": 90.0, "f32_on": 30.0,
+                     "bf16": 20.0, "onednn_x": 3.0, "bf16_x": 1.5},
+                    {"dataset": "mnist", "arch": "teacher", "kind": "qat", "f32_on": 70.0, "onednn_x": None,
+                     "bf16_x": None}]
+    other = steptimes.section(path, "step-times.csv", "Unseen CPU [avx2] oneDNN=1", "records")
+    assert not other.tables and "Other CPU [avx512f]" in other.notes[0]
 
 
-def test_parsed_dry_run_equals_the_full_run_counts_of_the_default_params(cfg):
-    assert stages.planned_jobs(DRY_RUN) == measure.full_run_counts(cfg)
+def test_step_time_measures_in_a_child_when_onednn_must_be_set_before_tensorflow_loads(monkeypatch):
+    step_time = load_benchmark("step_time")
+    args = step_time.parse(["--dataset", "mnist", "--arch", "student", "--precision", "float32", "--onednn", "0"])
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    assert step_time.in_child(args)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert step_time.in_child(args) == ("tensorflow" in sys.modules)
+    assert not step_time.in_child(step_time.parse(["--dataset", "mnist", "--arch", "ta", "--precision", "float32"]))
 
 
 def _row(ds, base, prune, quant, latency, seed=0):
-    return {"dataset": ds, "base": base, "prune": prune, "quant": quant, "seed": str(seed),
-            "latency_ms": str(latency)}
+    return {"dataset": ds, "base": base, "prune": prune, "quant": quant, "seed": str(seed), "latency_ms": str(latency)}
 
 
 def test_latency_ratios_are_relative_to_the_datasets_float32_teacher():
-    rows = [
-        _row("mnist", "teacher", "none", "float32", 2.0),
-        _row("mnist", "teacher", "none", "float32", 4.0, seed=1),  # reference: median 3.0
-        _row("mnist", "teacher", "global", "float32", 3.0),
-        _row("mnist", "teacher", "none", "ptq-int8", 1.5),
-        _row("mnist", "student-kd", "none", "ptq-int8", 0.3),
-        _row("mnist", "student-kd", "none", "float32", 0.6),
-        _row("cifar10", "teacher", "none", "float32", 10.0),
-        _row("cifar10", "teacher", "none", "ptq-int8", 5.0),
-    ]
-    got = {(r["dataset"], r["by"], r["group"]): r["ratio"] for r in measure.latency_ratios(rows)}
-    assert got[("mnist", "quant", "float32")] == pytest.approx(2.5 / 3.0)    # median(2, 4, 3, 0.6)
-    assert got[("mnist", "quant", "ptq-int8")] == pytest.approx(0.9 / 3.0)   # median(1.5, 0.3)
+    rows = [_row("mnist", "teacher", "none", "float32", 2.0), _row("mnist", "teacher", "none", "float32", 4.0, 1),
+            _row("mnist", "teacher", "global", "float32", 3.0), _row("mnist", "teacher", "none", "ptq-int8", 1.5),
+            _row("mnist", "student-kd", "none", "ptq-int8", 0.3), _row("mnist", "student-kd", "none", "float32", 0.6),
+            _row("cifar10", "teacher", "none", "float32", 10.0), _row("cifar10", "teacher", "none", "ptq-int8", 5.0)]
+    got = {(r["dataset"], r["by"], r["group"]): r["ratio"] for r in compare.latency_ratios(rows)}
+    assert got[("mnist", "quant", "float32")] == pytest.approx(2.5 / 3.0)    # median(2, 4, 3, 0.6) / 3
+    assert got[("mnist", "quant", "ptq-int8")] == pytest.approx(0.9 / 3.0)
     assert got[("mnist", "base", "student-kd")] == pytest.approx(0.45 / 3.0)
-    assert got[("cifar10", "quant", "ptq-int8")] == pytest.approx(0.5)
     assert got[("cifar10", "base", "teacher")] == pytest.approx(7.5 / 10.0)
-
-
-def test_startup_share_counts_tf_jobs_at_the_tf_import_cost():
-    secs, pct = measure.startup_share({"train": 2, "convert": 1, "evaluate": 4, "report": 1},
-                                      heavy_s=5.0, light_s=0.5, total_job_s=100.0)
-    assert secs == pytest.approx(3 * 5.0 + 5 * 0.5)
-    assert pct == pytest.approx(17.5)
-
-
-def test_every_job_of_the_dag_names_a_bench_file_of_its_own_stage_kind():
-    kinds = {"download": "download", "prepare": "prepare", "train_teacher": "train", "distill_student": "distill",
-             "prune": "prune", "convert": "convert", "qat": "qat", "evaluate": "evaluate", "report": "report"}
-    jobs = [j for j in measure.dag(SMALL).values() if j.rule != "all"]
-    paths = [measure.bench_path(j) for j in jobs]
-    assert len(set(paths)) == len(jobs)  # one file per job
-    for job, path in zip(jobs, paths):
-        assert measure.stage_kind(path) == kinds[job.rule], (job, path)
-
-
-def test_rerun_cost_sums_the_bench_files_of_exactly_the_rerun_jobs(tmp_path):
-    for job in measure.dag(SMALL).values():
-        if job.rule != "all":
-            _bench(tmp_path, measure.bench_path(job), 100.0 if job.rule == "convert" else 1.0)
-    changed = measure.rerun_jobs(SMALL, measure.set_dotted(SMALL, "quantize.schemes.ptq-int8.calibration_samples", 9))
-    cost, found = measure.rerun_seconds(tmp_path, [j for j in changed.values() if j.rule != "all"])
-    assert found == 12 + 24 + 1  # convert, evaluate, report (see the hand counts above)
-    assert cost == 12 * 100.0 + 24 * 1.0 + 1.0
 
 
 def test_accuracy_deltas_pair_cells_by_dataset_seed_and_variant_in_points():
@@ -251,60 +233,159 @@ def test_accuracy_deltas_pair_cells_by_dataset_seed_and_variant_in_points():
               row("cifar10", "teacher+none+float32", 0.7335)]
     after = [row("cifar10", "teacher+none+float32", 0.7245), row("mnist", "teacher+none+float32", 0.9899),
              row("mnist", "student-kd+none+float32", 0.97)]  # no partner: left out
-    deltas = measure.accuracy_deltas(before, after)
-    assert [(d["dataset"], d["variant"]) for d in deltas] == [("cifar10", "teacher+none+float32"),
-                                                             ("mnist", "teacher+none+float32")]
-    assert [round(d["delta_pp"], 6) for d in deltas] == [-0.9, 0.05]
-    summary = measure.delta_summary(deltas)
-    assert summary["cells"] == 2 and summary["within_half"] == 1 and summary["within_one"] == 2
-    assert round(summary["max_abs"], 6) == 0.9 and round(summary["mean"], 6) == -0.425
+    deltas = compare.accuracy_deltas(before, after)
+    assert [(d["dataset"], round(d["delta_pp"], 6)) for d in deltas] == [("cifar10", -0.9), ("mnist", 0.05)]
+    s = compare.delta_summary(deltas)
+    assert (s["cells"], s["within_half"], s["within_one"], round(s["mean"], 6)) == (2, 1, 2, -0.425)
 
 
-def test_stage_totals_read_back_what_the_harness_wrote():
+def test_stage_totals_read_old_per_kind_and_new_per_rule_files_alike():
     rows = [{"section": "full_run", "name": "prune.total", "value": "5306.1"},
+            {"section": "full_run", "name": "train_teacher.total", "value": "10"},
+            {"section": "full_run", "name": "train_student_scratch.total", "value": "5"},
             {"section": "full_run", "name": "prune.mean", "value": "88.4"},
-            {"section": "full_run", "name": "all.total", "value": "14392.7"},
-            {"section": "startup", "name": "total", "value": "1131.3"}]
-    assert measure.stage_totals(rows) == {"prune": 5306.1, "all": 14392.7}
+            {"section": "startup", "name": "tensorflow.total", "value": "1131.3"}]
+    assert compare.stage_totals(rows) == {"prune": 5306.1, "train": 15.0}
 
 
-def _run_dir(path: Path, prune_total: float, wall: float, teacher_acc: float) -> Path:
-    path.mkdir(parents=True)
-    (path / "benchmarks.csv").write_text(
-        "section,name,value,unit,note\n"
-        f"full_run,prune.total,{prune_total},s,\nfull_run,all.total,{prune_total},s,\nfull_run,wall,{wall},s,\n")
-    (path / "results.csv").write_text("dataset,seed,variant,base,prune,quant,accuracy\n"
-                                      f"mnist,0,teacher+none+float32,teacher,none,float32,{teacher_acc}\n")
-    return path
+def test_the_renderer_writes_every_shown_number_once_to_the_csv_and_gathers_the_targets(tmp_path):
+    cols = [render.Col("rule", "rule"), render.Col("jobs", "jobs", "jobs"), render.Col("total", "total s", "s"),
+            render.Col("ok", "", "bool")]
+    sec = render.Section("full_run", "Full run", "the bench files",
+                         tables=[render.Table(cols, [{"rule": "prune", "jobs": 2, "total": 3.25, "ok": True}],
+                                              ("rule",), "bench")],
+                         facts=[render.Fact("wall", 61.0, "s", "Wall: **1.0 min**.", "log")],
+                         targets=[render.Target("Wall", "≤ 1 min", "1.0 min", False)])
+    render.write(tmp_path, "Benchmarks", "Intro.", [sec, render.Section("noop", "No-op", notes=["Skipped."])])
+    md = (tmp_path / "benchmarks.md").read_text()
+    assert "## 1. Full run" in md and "## 2. No-op" in md and "## 3. Targets" in md and "Skipped." in md
+    assert "| prune  | 2      | 3.2       |" in md and "- Wall: **1.0 min**." in md and "**not met**" in md
+    rows = list(csv.reader((tmp_path / "benchmarks.csv").open()))
+    assert rows == [render.CSV_HEADER, ["full_run", "prune.jobs", "2", "jobs", "bench"],
+                    ["full_run", "prune.total", "3.2", "s", "bench"], ["full_run", "prune.ok", "1", "bool", "bench"],
+                    ["full_run", "wall", "61.0", "s", "log"], ["targets", "Wall", "1.0 min", "", "≤ 1 min; not met"]]
 
 
-def test_each_baseline_gets_its_own_before_after_table_and_csv_rows(tmp_path):
-    first = _run_dir(tmp_path / "baseline-float32", 400.0, 1000.0, 0.99)
-    second = _run_dir(tmp_path / "baseline-bf16", 300.0, 800.0, 0.985)
-    results = _run_dir(tmp_path / "now", 0, 0, 0.98) / "results.csv"
-    rep = measure.Report()
-    for base in (first, second):
-        measure.before_after(rep, base, tmp_path, {"prune": {"total_s": 200.0}}, 200.0, 400.0, results)
-    md = "\n".join(rep.md)
-    assert md.index("### Against `baseline-float32`") < md.index("### Against `baseline-bf16`")
-    assert "| prune | 400.0 | 200.0 | 2.00× |" in md and "| prune | 300.0 | 200.0 | 1.50× |" in md
-    assert "| **wall** | 1000.0 | 400.0 | 2.50× |" in md and "| **wall** | 800.0 | 400.0 | 2.00× |" in md
-    rows = {(r[1]): (r[2], r[4]) for r in rep.rows}
-    assert rows["baseline-float32.wall"] == ("400.0", "before 1000.0 s")
-    assert rows["baseline-bf16.prune.job_seconds"] == ("200.0", "before 300.0 s")
-    assert rows["baseline-bf16.mnist.accuracy_delta.mean"][0] == "-0.50"
-    assert len(rows) == len(rep.rows)  # no name written twice
+# ---- the whole harness on a tiny repo marked up to date -------------------------------
+
+SECONDS = {"download": 1, "prepare": 2, "train_teacher": 30, "distill_student": 20, "prune": 10,
+           "convert": 2, "qat": 8, "evaluate": 1, "report": 3}
+EPOCHS = {"train_teacher": (12.0, 13.0), "distill_student": (15.0,), "prune": (6.0,), "qat": (5.0,)}
 
 
-def test_seed_noise_summary_gives_mean_std_and_the_precision_difference():
-    seed_noise = load_benchmark("seed_noise")
-    rows = ["| cifar10 | student-scratch | float32 | 1 | 66.00 | 90 |",
-            "| cifar10 | student-scratch | float32 | 0 | 64.00 | 91 |",
-            "| cifar10 | student-scratch | mixed_bfloat16 | 0 | 64.50 | 80 |",
-            "| cifar10 | student-scratch | mixed_bfloat16 | 1 | 65.50 | 81 |",
-            "log lines are ignored"]
-    text = seed_noise.summarize(rows)
-    assert "| cifar10 | student-scratch | float32 | 2 | 65.00 | 1.41 |" in text
-    assert "| cifar10 | student-scratch | mixed_bfloat16 | 2 | 65.00 | 0.71 |" in text
-    assert "| cifar10 | student-scratch | +0.00 | 1.41 |" in text
-    assert text.index("| float32 | 0 |") < text.index("| float32 | 1 |")  # runs sorted by seed
+def _touched_repo(path: Path) -> Path:
+    """A tiny repo whose every output exists (records with their CPU) and is marked up to
+    date by `snakemake --touch`; then a bench file and log per job, and two stale files."""
+    repo = new_repo(path, bases=("teacher", "student-kd"), prune=("none", "global", "filters"),
+                    quant=("float32", "ptq-int8", "qat"))
+    listing = snakemake(repo, "-n", "--forceall").stdout
+    for line in listing.splitlines():
+        if line.startswith("    output: "):
+            for out in line.split(": ", 1)[1].split(", "):
+                target = repo / out
+                target.mkdir(parents=True) if not target.suffix else target.parent.mkdir(parents=True, exist_ok=True)
+                if target.suffix:
+                    target.write_text("{}")
+    for bench in commands.planned_benches(listing):
+        rule, wc = jobs.match(bench)
+        record = R.RULES[rule].outputs.get("record") or R.RULES[rule].outputs.get("metrics")
+        if record:
+            (repo / record.format(**wc)).write_text(json.dumps({"rule": rule, "wildcards": wc, "cpu": CPU}))
+    snakemake(repo, "--touch", "--forceall")  # every job, so each records its params
+    for bench in commands.planned_benches(listing):
+        rule, wc = jobs.match(bench)
+        write_bench(repo, bench, SECONDS[rule])
+        (repo / R.RULES[rule].log.format(**wc)).write_text("".join(
+            progress.format_epoch("x", i, 2, {}, s) + "\n" for i, s in enumerate(EPOCHS.get(rule, ()), 1)))
+    write_bench(repo, "logs/quantize/mnist/s0/teacher+none.convert.bench.tsv", 500)  # an older layout
+    write_bench(repo, R.RULES["prune"].benchmark.format(**{**WC, "prune": "local-all"}), 500)  # not in the matrix
+    return repo
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    repo = _touched_repo(tmp_path_factory.mktemp("touched"))
+    step_time = load_benchmark("step_time")
+    steps = repo / "step-times.csv"
+    for row in (_step_row("float32", "0", 90.0), _step_row("float32", "1", 30.0), _step_row("mixed_bfloat16", "1", 20.0)):
+        step_time.append_csv(steps, row)
+    base = repo / "before"
+    base.mkdir()
+    (base / "benchmarks.csv").write_text("section,name,value,unit,note\nfull_run,train.total,60.0,s,\n"
+                                         "full_run,all.total,372.0,s,\nfull_run,wall,200.0,s,\n")
+    (base / "results.csv").write_text("dataset,seed,variant,base,prune,quant,accuracy\n")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(commands, "IMPORTS", {"tensorflow": "pass", "litert": "pass", "python": "pass"})
+    try:
+        assert measure.main(["--root", str(repo), "--out", "out", "--skip-noop", "--wall-seconds", "100",
+                             "--cores", "2", "--step-times", str(steps), "--baseline", "before"]) == 0
+    finally:
+        mp.undo()
+    rows = list(csv.DictReader((repo / "out/benchmarks.csv").open()))
+    return (repo / "out/benchmarks.md").read_text(), {(r["section"], r["name"]): r for r in rows}
+
+
+def value(rows, section, name):
+    return rows[(section, name)]["value"]
+
+
+def test_full_run_sums_each_rules_jobs_and_drops_stale_files(measured):
+    md, rows = measured
+    # 1 dataset, 1 seed, teacher + student-kd; 2 pruned variants each; 2 PTQ schemes + QAT.
+    jobs_per_rule = {"download": 1, "prepare": 1, "train_teacher": 1, "distill_student": 1, "prune": 4,
+                     "convert": 12, "qat": 6, "evaluate": 18, "report": 1}
+    for rule, n in jobs_per_rule.items():
+        assert value(rows, "full_run", f"{rule}.jobs") == str(n), rule
+        assert float(value(rows, "full_run", f"{rule}.total")) == n * SECONDS[rule], rule
+    assert value(rows, "full_run", "all.total") == "186.0" and value(rows, "full_run", "all.epoch_s") == "94.0"
+    assert rows[("full_run", "jobs_found")]["note"] == "of 45 planned" and value(rows, "full_run", "stale_files") == "2"
+
+
+def test_wall_is_set_against_the_epoch_floor_and_the_rest_is_the_non_epoch_share(measured):
+    md, rows = measured
+    assert value(rows, "full_run", "epoch_floor") == "47.0"                 # 94 epoch s / 2 cores
+    assert value(rows, "full_run", "wall_over_epoch_floor") == "2.13"       # 100 s / 47 s
+    assert value(rows, "full_run", "non_epoch_share") == "49.5"             # 92 of 186 job-seconds
+    assert value(rows, "startup", "tensorflow.jobs") == "24"                # train, distill, prune, convert, qat
+    assert "Wall / (epoch seconds / cores): **2.13**" in md
+
+
+@pytest.mark.parametrize("change,jobs_,job_s,ok", [
+    ("kd", 22, 20 + 2 * 10 + 6 * 2 + 3 * 8 + 9 + 3, None),
+    # A pruning scheme: its 2 pruned models, their 4 PTQ exports and 2 QAT, 6 evaluations, the
+    # report: 15 = 2 x 6 cells + 2 pruned models + 1.
+    ("prune.global", 15, 2 * 10 + 4 * 2 + 2 * 8 + 6 + 3, "1"),
+    ("prune.filters", 15, 2 * 10 + 4 * 2 + 2 * 8 + 6 + 3, "1"),
+    ("quantize.ptq-int8", 13, 6 * 2 + 6 + 3, "1"),                          # its exports, evaluations, report
+    ("quantize.qat", 13, 6 * 8 + 6 + 3, "1"),
+    ("seeds", 43, 186 - 3, None),                                           # all but download and prepare
+])
+def test_each_changes_rerun_comes_from_snakemakes_dry_run_and_its_measured_jobs(measured, change, jobs_, job_s, ok):
+    _, rows = measured
+    assert value(rows, "incremental", f"{change}.jobs") == str(jobs_)
+    assert float(value(rows, "incremental", f"{change}.job_s")) == job_s
+    assert rows[("incremental", f"{change}.ok")]["value"] == (ok or "n/a")
+
+
+def test_the_report_has_step_times_before_after_and_only_current_targets(measured):
+    md, rows = measured
+    assert value(rows, "step_time", "mnist.teacher.train.onednn_x") == "3.00"
+    assert value(rows, "step_time", "mnist.teacher.train.bf16_x") == "1.50"
+    assert value(rows, "before_after", "before.train.before") == "60.0"
+    assert value(rows, "before_after", "before.train.after") == "30.0"      # the trainers per kind
+    assert value(rows, "before_after", "before.distill.after") == "20.0"
+    assert value(rows, "before_after", "before.wall.speedup") == "2.00"
+    targets = {name: r["value"] for (section, name), r in rows.items() if section == "targets"}
+    assert targets == {"One-scheme change reruns ≤ 2 × its cells (+ its pruned models) + 1 jobs": "4 of 4",
+                       "No-op snakemake -n": "n/a", "No-op dvc status": "n/a"}
+    assert "45 min" not in md and "start-up share" not in md.lower()
+
+
+def test_no_rerun_verdict_while_jobs_are_pending():
+    row = {"id": "quantize.ptq-int8", "key": "k", "error": "", "bound": 13, "ok": False}
+    pending = commands.DryRun("snakemake -n --", 1.0, 0, {"evaluate": 3, "all": 1})
+    s = incremental.section(pending, [row], [], cores=2)
+    assert "3 jobs pending" in s.notes[0] and s.tables[0].rows[0]["verdict"] == "—"
+    assert s.targets[0].ok is None and row["ok"] is False  # the measurement's rows stay as measured
+    done = incremental.section(commands.DryRun("snakemake -n --", 1.0, 0, {}), [row], [], cores=2)
+    assert done.tables[0].rows[0]["verdict"] == "**no**" and done.targets[0].ok is False

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from compressbench import claims as C
-from compressbench import report
+from compressbench import results
 
 PARAMS = {"matrix": {"datasets": ["mnist"], "bases": ["teacher", "student-kd", "student-takd"],
                      "prune": ["none", "local-conv", "local-dense"], "quant": ["float32", "ptq-int8", "qat"]}}
@@ -34,7 +34,7 @@ def records(acc=None, seeds=(0,), tflite=None):
 
 
 def verdict(recs, cid, n_test=10_000):
-    frame = report.results_frame(recs, PARAMS)
+    frame = results.results_frame(recs, PARAMS)
     claim = {c.id: c for c in C.evaluate_claims(frame, {"mnist": n_test})}[cid]
     return claim.verdicts["mnist"], claim
 
@@ -74,7 +74,7 @@ def test_multi_seed_uses_the_spread_over_seeds():
             sp[s] if b == "student-takd" else 0.0)
         v, claim = verdict(records(acc, seeds=(0, 1, 2)), "C2")
         assert v == expected
-    stats = C.variant_stats(report.results_frame(records(acc, seeds=(0, 1, 2)), PARAMS))
+    stats = C.variant_stats(results.results_frame(records(acc, seeds=(0, 1, 2)), PARAMS))
     row = stats.set_index("variant").loc["student-takd+none+float32"]
     assert row["n"] == 3 and row["accuracy"] == pytest.approx(0.98)
     assert row["accuracy_std"] == pytest.approx(0.02)
@@ -138,7 +138,7 @@ def test_c1_compressed_beating_teacher():
 
 def test_claims_not_run_without_the_variants():
     recs = [r for r in records() if r["base"] == "teacher" and r["prune"] == "none"]
-    frame = report.results_frame(recs, PARAMS)
+    frame = results.results_frame(recs, PARAMS)
     verdicts = {c.id: c.verdicts["mnist"] for c in C.evaluate_claims(frame, {"mnist": 10_000})}
     assert verdicts["C2"] == verdicts["C3"] == verdicts["C5"] == C.NOT_RUN
     assert set(verdicts.values()) <= set(C.VERDICTS)

@@ -82,11 +82,15 @@ class _Server:
     def __init__(self, root: Path):
         self.root = root
         self.requests: list[str] = []
-        log = self.requests
+        self.errors: dict[str, list[int]] = {}  # path -> statuses to answer before serving it
+        log, errors = self.requests, self.errors
 
         class Handler(SimpleHTTPRequestHandler):
             def do_GET(self):
                 log.append(self.path)
+                if errors.get(self.path):
+                    self.send_error(errors[self.path].pop(0))
+                    return
                 super().do_GET()
 
             def log_message(self, *args):  # keep test output quiet
@@ -226,6 +230,59 @@ def test_download_cifar_rejects_archive_with_corrupted_member(server, cifar_fixt
     assert list((tmp_path / "raw2").iterdir()) == []
 
 
+def test_download_retries_server_errors_but_not_client_errors(server, mnist_fixture, tmp_path, monkeypatch):
+    waits = []
+    monkeypatch.setattr("time.sleep", waits.append)  # pooch's back-off, without the wait
+    name = next(iter(mnist_fixture["blobs"]))
+    server.put("flaky", name, mnist_fixture["blobs"][name])
+    server.errors[f"/flaky/{name}"] = [503]  # a transient error, then the file
+    [p] = data.download("mnist", tmp_path / "a", [server.base("flaky")], None,
+                        files={name: mnist_fixture["md5s"][name]})
+    assert p.read_bytes() == mnist_fixture["blobs"][name]
+    assert server.requests == [f"/flaky/{name}"] * 2 and len(waits) == 1
+
+    server.requests.clear()
+    server.errors[f"/down/{name}"] = [503] * 10
+    sources = [server.base("missing"), server.base("down")]
+    with pytest.raises(DataError) as err:
+        data.download("mnist", tmp_path / "b", sources, None, files={name: mnist_fixture["md5s"][name]})
+    # A 404 is asked for once; a 503 once plus each retry, then the error names both.
+    assert server.requests == [f"/missing/{name}"] + [f"/down/{name}"] * (1 + data._HTTP_RETRIES)
+    assert "HTTP 404" in str(err.value) and "503" in str(err.value)
+    assert list((tmp_path / "b").iterdir()) == []
+
+
+def test_download_replaces_a_stale_present_file(server, mnist_fixture, cifar_fixture, tmp_path):
+    name, blob = next(iter(mnist_fixture["blobs"].items()))
+    server.put("good", name, blob)
+    server.put("good", data.CIFAR_ARCHIVE, cifar_fixture["good"])
+    dest = tmp_path / "raw"
+    dest.mkdir()
+    (dest / name).write_bytes(blob[:-1])
+    (dest / data.CIFAR_ARCHIVE).write_bytes(cifar_fixture["bad"])
+    data.download("mnist", dest, [server.base("good")], None, files={name: mnist_fixture["md5s"][name]})
+    data.download("cifar10", dest, [server.base("good")], None, members=cifar_fixture["members"])
+    assert (dest / name).read_bytes() == blob
+    assert (dest / data.CIFAR_ARCHIVE).read_bytes() == cifar_fixture["good"]
+    assert leftovers(dest, {name, data.CIFAR_ARCHIVE}) == set()
+
+
+def test_download_interrupted_leaves_nothing(server, mnist_fixture, tmp_path, monkeypatch):
+    import pooch
+
+    def interrupted(self, url, output_file, pup, check_only=False):
+        Path(output_file).write_bytes(b"half a file")
+        raise KeyboardInterrupt  # Ctrl-C in the middle of the transfer
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", interrupted)
+    name = next(iter(mnist_fixture["blobs"]))
+    server.put("good", name, mnist_fixture["blobs"][name])
+    dest = tmp_path / "raw"
+    with pytest.raises(KeyboardInterrupt):
+        data.download("mnist", dest, [server.base("good")], None, files={name: mnist_fixture["md5s"][name]})
+    assert list(dest.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- #
 # Mirror folder
 # --------------------------------------------------------------------------- #
@@ -263,6 +320,17 @@ def test_download_truncated_mirror_file_falls_back_to_url(server, mnist_fixture,
                         members=cifar_fixture["members"])
     assert c.read_bytes() == cifar_fixture["good"]
     assert server.requests == [f"/good/{name}", f"/good/{data.CIFAR_ARCHIVE}"]
+
+
+def test_download_http_mirror_is_tried_before_base_urls(server, mnist_fixture, tmp_path):
+    name, blob = next(iter(mnist_fixture["blobs"].items()))
+    server.put("mirror/mnist", name, blob)
+    server.put("good", name, blob)
+    mirror = server.base("mirror").rstrip("/")
+    [p] = data.download("mnist", tmp_path / "a", [server.base("good")], mirror,
+                        files={name: mnist_fixture["md5s"][name]})
+    assert p.read_bytes() == blob
+    assert server.requests == [f"/mirror/mnist/{name}"]
 
 
 def test_download_unknown_dataset_raises(tmp_path):
@@ -329,11 +397,18 @@ def test_split_is_deterministic_disjoint_and_complete():
         data.split(x, y, 100, seed=0)
 
 
+def prepared(raw_dir, out_npz, val_size=10, split_seed=0) -> dict:
+    """data.prepare plus the record beside the npz, as the prepare job writes it."""
+    facts = data.prepare("mnist", raw_dir, out_npz, val_size, split_seed)
+    out_npz.with_suffix(".json").write_text(json.dumps(facts))
+    return facts
+
+
 def test_prepare_writes_npz_and_facts(mnist_fixture, tmp_path):
     raw_dir = tmp_path / "raw"
     write_mnist(raw_dir, mnist_fixture)
     out_npz, out_json = tmp_path / "prep" / "mnist.npz", tmp_path / "prep" / "mnist.json"
-    facts = data.prepare("mnist", raw_dir, out_npz, out_json, val_size=10, split_seed=0)
+    facts = prepared(raw_dir, out_npz)
 
     assert facts["dataset"] == "mnist"
     assert facts["counts"] == {"train": 30, "val": 10, "test": 10}
@@ -355,10 +430,33 @@ def test_prepare_writes_npz_and_facts(mnist_fixture, tmp_path):
     assert sorted(map(bytes, both)) == sorted(map(bytes, orig))
 
     # Same seed, same split (identical content checksums); another seed differs.
-    again = data.prepare("mnist", raw_dir, tmp_path / "p2.npz", tmp_path / "p2.json", 10, 0)
-    other = data.prepare("mnist", raw_dir, tmp_path / "p3.npz", tmp_path / "p3.json", 10, 1)
+    again = data.prepare("mnist", raw_dir, tmp_path / "p2.npz", 10, 0)
+    other = data.prepare("mnist", raw_dir, tmp_path / "p3.npz", 10, 1)
     assert again["sha256"] == facts["sha256"]
     assert other["sha256"]["y_val"] != facts["sha256"]["y_val"] or other["sha256"]["x_val"] != facts["sha256"]["x_val"]
+
+
+def test_load_prepared_loads_only_the_splits_asked_for(mnist_fixture, tmp_path):
+    write_mnist(tmp_path / "raw", mnist_fixture)
+    prepared(tmp_path / "raw", tmp_path / "mnist.npz")
+    assert set(data.load_prepared(tmp_path / "mnist.npz", keys=("x_test", "y_test"))) == {"x_test", "y_test"}
+
+
+def test_load_prepared_refuses_arrays_that_differ_from_their_recorded_sha256(mnist_fixture, tmp_path):
+    write_mnist(tmp_path / "raw", mnist_fixture)
+    npz = tmp_path / "mnist.npz"
+    prepared(tmp_path / "raw", npz)
+    arrays = data.load_prepared(npz)
+    arrays["x_test"] = arrays["x_test"].copy()
+    arrays["x_test"][0, 0, 0, 0] ^= 1  # one pixel changed, the file still a valid npz
+    with npz.open("wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(DataError, match=r"mnist\.npz: x_test differ from the sha256 in mnist\.json.*--forcerun prepare"):
+        data.load_prepared(npz)
+    assert set(data.load_prepared(npz, keys=("x_train",))) == {"x_train"}  # the intact split still loads
+    npz.with_suffix(".json").unlink()
+    with pytest.raises(DataError, match=r"mnist\.json: no readable checksums"):
+        data.load_prepared(npz)
 
 
 def test_load_prepared_corrupt_or_missing_file_names_it(tmp_path):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from fixtures import new_repo
-from compressbench import stages
+from compressbench import rules
 from helpers import BIN, change, dvc, env, planned_jobs, results, snakemake
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def stage_logs(out: str) -> dict[str, str]:
 def jobs_run(log: str) -> dict[str, int]:
     """The real jobs in a stage's log: a phase target with nothing in it (an empty
     phase: no TA in this matrix) is a no-op Snakemake always "executes"."""
-    return {rule: n for rule, n in stages.planned_jobs(log).items() if not rule.startswith("phase_")}
+    return {rule: n for rule, n in rules.planned_jobs(log).items() if not rule.startswith("phase_")}
 
 
 def assert_up_to_date(repo, mirror):
@@ -121,8 +121,8 @@ def test_dvc_repro_after_snakemake_reruns_no_job_and_leaves_every_output_untouch
     run = snakemake_then_dvc
     logs = stage_logs(run.out)
     # No dvc.lock yet, so DVC runs every phase, but the Snakemake inside each finds its jobs done.
-    assert list(logs) == stages.PHASES
-    assert {"models/baseline/mnist/s0/student-scratch.keras", INT8, "reports/results.csv"} <= set(run.before)
+    assert list(logs) == list(rules.PHASES)
+    assert {"models/train_baseline/mnist/s0/student-scratch.keras", INT8, "reports/results.csv"} <= set(run.before)
     for stage, log in logs.items():
         assert jobs_run(log) == {}, (stage, log[-2000:])
     assert run.after == run.before  # no model retrained, nothing rewritten, results.csv identical
@@ -153,9 +153,9 @@ def test_param_change_dvc_repro_one_stage_then_snakemake_the_rest_ends_like_a_cl
     assert "quantize:" in status and "train_baseline:" not in status, status
     logs = stage_logs(dvc_repro(repo, "quantize", mirror=mirror))
     assert list(logs) == ["quantize"]  # the upstream stages did not change
-    assert stages.planned_jobs(logs["quantize"]) == {"convert": 1, "phase_quantize": 1}
+    assert rules.planned_jobs(logs["quantize"]) == {"convert": 1, "phase_quantize": 1}
     # Snakemake picks up after DVC: the new exports' evaluations and the report, nothing before.
-    assert planned_jobs(repo, **mirror) == {"all": 1, "evaluate": 2, "report": 1}
+    assert planned_jobs(repo, **mirror) == {"all": 1, "evaluate": 1, "report": 1}
     snakemake(repo, **mirror)
     assert_ends_like(repo, clean_run_with_new_param, old_tflite)
     # DVC then records what Snakemake made without redoing any of it.
@@ -183,8 +183,8 @@ def test_param_change_snakemake_one_phase_then_dvc_repro_the_rest_ends_like_a_cl
     # exports done; evaluate and report run only what the new exports need.
     assert list(logs) == ["quantize", "evaluate", "report"]
     assert jobs_run(logs["quantize"]) == {}, logs["quantize"][-2000:]
-    assert stages.planned_jobs(logs["evaluate"]) == {"evaluate": 2, "phase_evaluate": 1}
-    assert stages.planned_jobs(logs["report"]) == {"phase_report": 1, "report": 1}
+    assert rules.planned_jobs(logs["evaluate"]) == {"evaluate": 1, "phase_evaluate": 1}
+    assert rules.planned_jobs(logs["report"]) == {"phase_report": 1, "report": 1}
     assert snapshot(repo, ("tflite",)) == exported
     assert snapshot(repo, ("data", "models")) == models_before
     assert_ends_like(repo, clean_run_with_new_param, old_tflite)

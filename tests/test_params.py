@@ -1,10 +1,14 @@
 """Bad parameters stop both front ends before any job runs, naming the key and what is allowed."""
 import copy
+import time
+import tracemalloc
 
 import pytest
 import yaml
+from snakemake.cli import parse_config
+from snakemake.utils import update_config
 
-from compressbench import params
+from compressbench import params, rules
 from helpers import copy_repo, dvc, snakemake
 
 
@@ -67,6 +71,76 @@ CASES = [
 ]
 
 
+def combining(*mutations):
+    def mutate(cfg):
+        for m in mutations:
+            m(cfg)
+    return mutate
+
+
+NAN, INF = float("nan"), float("inf")
+BIG = 1_000_000_000
+# Non-finite numbers (NaN passes every JSON Schema bound) and the upper bounds, each
+# checked on the message: key, what is allowed and, for bounds, the reason from the schema.
+BOUND_CASES = [
+    ("nan learning rate", setting("train.learning_rate", NAN),
+     ["train.learning_rate", "nan is not a finite number", "0 < learning_rate <= 1"]),
+    ("nan alpha", setting("distill.alpha", NAN), ["distill.alpha", "not a finite number", "0 <= alpha <= 1"]),
+    ("infinite temperature", setting("distill.temperature", INF),
+     ["distill.temperature", "inf is not a finite number", "0 < temperature <= 100"]),
+    ("nan sparsity", setting("prune.schemes.local-all.sparsity", NAN),
+     ["prune.schemes.local-all.sparsity", "not a finite number", "0 <= sparsity <= 0.99"]),
+    ("nan qat learning rate", setting("quantize.schemes.qat.learning_rate", NAN),
+     ["quantize.schemes.qat.learning_rate", "not a finite number", "0 < learning_rate <= 1"]),
+    ("infinite epochs", setting("train.epochs.cifar10.teacher", INF),
+     ["train.epochs.cifar10.teacher", "inf is not a finite number", "an integer, 1 <= teacher <= 1000"]),
+    ("negative infinite seed", setting("seeds", [0, -INF]), ["seeds[1]", "-inf is not a finite number", "seeds"]),
+    ("nan dropout", setting("zoo.mnist.teacher", [{"conv": 8}, {"dense": 10}, {"dropout": NAN}]),
+     ["zoo.mnist.teacher[2].dropout", "not a finite number", "0 <= dropout < 1"]),
+    ("nan end fraction", setting("prune.schemes.global.end_fraction", NAN),
+     ["prune.schemes.global.end_fraction", "not a finite number", "0 < end_fraction <= 1"]),
+    ("huge training epochs", setting("train.epochs.mnist.teacher", BIG),
+     ["train.epochs.mnist.teacher", "maximum of 1000", "16 h"]),
+    ("huge fine-tune epochs", setting("prune.fine_tune.epochs", BIG), ["prune.fine_tune.epochs", "maximum of 100", "at most 100"]),
+    ("huge qat epochs", setting("quantize.schemes.qat.epochs", BIG),
+     ["quantize.schemes.qat.epochs", "maximum of 100", "at most 100"]),
+    ("huge training batch", setting("train.batch_size", BIG), ["train.batch_size", "maximum of 60000", "MNIST"]),
+    ("huge fine-tune batch", setting("prune.fine_tune.batch_size", BIG), ["prune.fine_tune.batch_size", "maximum of 60000"]),
+    ("huge qat batch", setting("quantize.schemes.qat.batch_size", BIG), ["quantize.schemes.qat.batch_size", "maximum of 60000"]),
+    ("training batch above the cifar10 split", setting("train.batch_size", 50000),
+     ["train.batch_size", "cifar10 training split", "50000 images - data.val_size 5000", "1 <= batch_size <= 45000"]),
+    ("fine-tune batch above the mnist split", combining(
+        setting("matrix.datasets", ["mnist"]), setting("data.val_size", 20000), setting("prune.fine_tune.batch_size", 40001)),
+     ["prune.fine_tune.batch_size", "mnist training split", "batch_size <= 40000"]),
+    ("qat batch above the split", setting("quantize.schemes.qat.batch_size", 45001),
+     ["quantize.schemes.qat.batch_size", "training split", "batch_size <= 45000"]),
+    ("huge evaluation batch", setting("evaluate.batch_size", BIG), ["evaluate.batch_size", "maximum of 10000", "test split"]),
+    ("huge latency runs", setting("evaluate.latency_runs", BIG), ["evaluate.latency_runs", "maximum of 10000", "at most 10000"]),
+    ("huge warm-up runs", setting("evaluate.warmup_runs", BIG), ["evaluate.warmup_runs", "maximum of 1000"]),
+    ("huge calibration", setting("quantize.schemes.ptq-int8.calibration_samples", BIG),
+     ["quantize.schemes.ptq-int8.calibration_samples", "maximum of 10000", "TFLite"]),
+    ("huge temperature", setting("distill.temperature", 1000.0), ["distill.temperature", "maximum of 100", "Hinton"]),
+    ("sparsity above 0.99", setting("prune.schemes.global.sparsity", 0.995),
+     ["prune.schemes.global.sparsity", "maximum of 0.99", "144 weights"]),
+    ("initial sparsity above 0.99", setting("prune.schemes.local-conv.initial_sparsity", 0.995),
+     ["prune.schemes.local-conv.initial_sparsity", "maximum of 0.99"]),
+    ("huge mask frequency", setting("prune.schemes.global.frequency", BIG),
+     ["prune.schemes.global.frequency", "maximum of 10000", "schedule_steps"]),
+    ("huge m:n group", setting("prune.schemes.nm-2-4.n", BIG), ["prune.schemes.nm-2-4.n", "maximum of 64"]),
+    ("huge conv", setting("zoo.cifar10.student", [{"conv": BIG}]), ["zoo.cifar10.student[0].conv", "maximum of 1024"]),
+    ("huge dense", setting("zoo.mnist.ta", [{"dense": BIG}]), ["zoo.mnist.ta[0].dense", "maximum of 4096"]),
+    ("too many layers", setting("zoo.mnist.student", [{"dense": 8}] * 17),
+     ["zoo.mnist.student", "17 items are too many", "at most 16"]),
+    ("too many seeds", setting("seeds", list(range(101))), ["seeds", "101 items are too many", "at most 100"]),
+    ("seed beyond 32 bits", setting("seeds", [2**32]), ["seeds[0]", "maximum of 4294967295", "NumPy"]),
+    ("split seed beyond 32 bits", setting("data.split_seed", 2**32), ["data.split_seed", "maximum of 4294967295"]),
+]
+ALL_CASES = CASES + BOUND_CASES
+# The front ends get one case of each kind (each run costs a Snakemake start-up).
+FRONTEND_CASES = CASES + [c for c in BOUND_CASES if c[0] in
+                          ("nan alpha", "infinite temperature", "huge latency runs", "training batch above the cifar10 split")]
+
+
 @pytest.fixture(scope="module")
 def default_cfg():
     return params.load_yaml(params.ROOT / "params.yaml")
@@ -76,7 +150,7 @@ def test_default_params_are_valid(default_cfg):
     assert params.validate(copy.deepcopy(default_cfg)) is not None
 
 
-@pytest.mark.parametrize("case,mutate,fragments", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case,mutate,fragments", ALL_CASES, ids=[c[0] for c in ALL_CASES])
 def test_invalid_params_are_rejected_naming_key_and_allowed(default_cfg, case, mutate, fragments):
     cfg = copy.deepcopy(default_cfg)
     mutate(cfg)
@@ -108,7 +182,7 @@ def repo(tmp_path_factory):
     return copy_repo(tmp_path_factory.mktemp("repo"))
 
 
-@pytest.mark.parametrize("case,mutate,fragments", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case,mutate,fragments", FRONTEND_CASES, ids=[c[0] for c in FRONTEND_CASES])
 def test_snakemake_stops_on_invalid_params_before_any_job(repo, default_cfg, case, mutate, fragments):
     cfg = copy.deepcopy(default_cfg)
     mutate(cfg)
@@ -133,3 +207,153 @@ def test_dvc_repro_stops_on_invalid_params_before_any_job(tmp_path, default_cfg,
     for fragment in fragments:
         assert fragment in proc.stderr + proc.stdout, (case, proc.stderr[-2000:])
     assert not (repo / "data" / "raw").exists() and not (repo / "models").exists()
+
+
+def snakemake_config(default_cfg, *entries):
+    """The config Snakemake 9 builds from params.yaml and `--config entries` (its own parser)."""
+    cfg = copy.deepcopy(default_cfg)
+    update_config(cfg, parse_config(list(entries)))
+    return cfg
+
+
+def test_snakemake_passes_list_items_and_nested_values_as_strings(default_cfg):
+    cfg = snakemake_config(default_cfg, "seeds=[0,1,2]", "distill={alpha: 0.5}")
+    assert cfg["seeds"] == ["0", "1", "2"] and cfg["distill"]["alpha"] == "0.5"  # what coerce is for
+    with pytest.raises(params.ParamsError, match=r"seeds\[0\]: '0' is not of type 'integer'"):
+        params.validate(copy.deepcopy(cfg))
+
+
+def test_coerce_turns_integer_lists_from_strings_into_integers(default_cfg):
+    cfg = snakemake_config(default_cfg, "seeds=[0,1,2]")
+    assert params.coerce(cfg) is cfg
+    assert cfg["seeds"] == [0, 1, 2] and all(type(s) is int for s in cfg["seeds"])
+    params.validate(cfg)
+
+
+def test_coerce_parses_a_whole_list_given_as_one_string(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["seeds"] = "[3, 4]"
+    assert params.validate(params.coerce(cfg))["seeds"] == [3, 4]
+
+
+def test_coerce_turns_numbers_from_strings_into_numbers(default_cfg):
+    cfg = snakemake_config(default_cfg, "prune={schemes: {global: {sparsity: 0.7}}}",
+                           "distill={temperature: 4, alpha: 0.25}", "train={epochs: {mnist: {teacher: 7}}}",
+                           "quantize={schemes: {qat: {learning_rate: 0.0002}}}")
+    params.validate(params.coerce(cfg))
+    assert cfg["prune"]["schemes"]["global"] == {**default_cfg["prune"]["schemes"]["global"], "sparsity": 0.7}
+    assert (cfg["distill"], cfg["train"]["epochs"]["mnist"]["teacher"]) == ({"alpha": 0.25, "temperature": 4}, 7)
+    assert cfg["quantize"]["schemes"]["qat"]["learning_rate"] == 0.0002
+
+
+@pytest.mark.parametrize("text,value", [("true", True), ("False", False)])
+def test_coerce_turns_booleans_from_strings_into_booleans(default_cfg, text, value):
+    cfg = snakemake_config(default_cfg, f"train={{augment: {text}}}")
+    assert params.validate(params.coerce(cfg))["train"]["augment"] is value
+
+
+@pytest.mark.parametrize("entry,fragments", [
+    ("train={batch_size: 12.5}", ["train.batch_size", "'12.5' is not of type 'integer'"]),
+    ("train={batch_size: true}", ["train.batch_size", "'true' is not of type 'integer'"]),
+    ("train={augment: 1}", ["train.augment", "'1' is not of type 'boolean'"]),
+    ("seeds=[0, x]", ["seeds[1]", "'x' is not of type 'integer'"]),
+    ("distill={alpha: .nan}", ["distill.alpha", "nan is not a finite number", "0 <= alpha <= 1"]),
+])
+def test_coerce_keeps_strings_that_are_not_the_expected_type(default_cfg, entry, fragments):
+    with pytest.raises(params.ParamsError) as err:
+        params.validate(params.coerce(snakemake_config(default_cfg, entry)))
+    for fragment in fragments:
+        assert fragment in str(err.value), str(err.value)
+
+
+def test_coerce_keeps_scheme_names_that_look_like_numbers(default_cfg):
+    cfg = snakemake_config(default_cfg, "prune={schemes: {'10': {method: filters, layers: conv, fraction: 0.1}}}",
+                           "matrix={prune: [none, 10], quant: [float32]}", "data={mirror: 2024}")
+    params.validate(params.coerce(cfg))
+    assert cfg["matrix"]["prune"] == ["none", "10"] and "10" in cfg["prune"]["schemes"]
+    assert cfg["data"]["mirror"] == "2024"
+    assert cfg["prune"]["schemes"]["10"]["fraction"] == 0.1
+
+
+def test_coerce_keeps_a_quoted_number_of_the_params_file(tmp_path, default_cfg):
+    """A string in params.yaml is what was written; only --config strings are parsed."""
+    cfg = copy.deepcopy(default_cfg)
+    cfg["train"]["batch_size"] = "128"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    written = params.load_yaml(tmp_path / "params.yaml")
+    with pytest.raises(params.ParamsError, match="train.batch_size: '128' is not of type 'integer'"):
+        params.validate(params.coerce(copy.deepcopy(written), files=[tmp_path / "params.yaml"]))
+    update_config(written, parse_config(["train={batch_size: 64}"]))
+    assert params.coerce(written, files=[tmp_path / "params.yaml"])["train"]["batch_size"] == 64
+
+
+def test_coerce_leaves_well_typed_params_alone(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    assert params.coerce(cfg) == default_cfg
+    assert params.coerce(["not", "a", "mapping"]) == ["not", "a", "mapping"]
+
+
+def test_snakemake_command_line_overrides_are_coerced(repo, default_cfg):
+    (repo / "params.yaml").write_text(yaml.safe_dump(default_cfg, sort_keys=False))
+    proc = snakemake(repo, "-n", "--quiet", "rules", "--config", "seeds=[0,1,2]",
+                     "matrix={datasets: [mnist], bases: [student-scratch], quant: [float32]}",
+                     "prune={schemes: {global: {sparsity: 0.7}}}", "train={augment: true}")
+    assert rules.planned_jobs(proc.stdout)["prune"] == 3 * (len(default_cfg["matrix"]["prune"]) - 1)  # per seed
+
+
+def test_alias_bomb_is_refused_fast_naming_file_and_key(tmp_path):
+    lines = ["  - &a0 [0, 0, 0, 0, 0, 0, 0, 0, 0]"]  # 9 levels x 9 aliases: ~430 million nodes
+    lines += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    lines.append(f"  - [{', '.join(['*a8'] * 9)}]")
+    text = (params.ROOT / "params.yaml").read_text().replace("seeds: [0]\n", "seeds:\n" + "\n".join(lines) + "\n", 1)
+    assert "&a8" in text
+    (tmp_path / "params.yaml").write_text(text)
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(params.ParamsError) as err:
+        params.load_yaml(tmp_path / "params.yaml")
+    seconds, (_, peak) = time.perf_counter() - start, tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seconds < 0.5 and peak < 20 * 2**20, (seconds, peak)
+    for fragment in [str(tmp_path / "params.yaml"), "seeds[", "more than 100000 YAML nodes", "at most 100000"]:
+        assert fragment in str(err.value), str(err.value)
+
+
+def test_recursive_alias_is_refused_naming_the_key(tmp_path):
+    (tmp_path / "params.yaml").write_text("seeds: &s [0, *s]\n")
+    with pytest.raises(params.ParamsError, match=r"params.yaml: seeds\[1\]: an alias refers to a node that contains it"):
+        params.load_yaml(tmp_path / "params.yaml")
+
+
+def schema_properties(node, where="schema"):
+    """(where, schema) of every property the schema defines, in $defs too (not the
+    conditions of if/then, which only test a property)."""
+    if isinstance(node, dict):
+        for name, sub in node.get("properties", {}).items():
+            yield f"{where}.{name}", sub
+        for key, sub in node.items():
+            if key != "if":
+                yield from schema_properties(sub, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, sub in enumerate(node):
+            yield from schema_properties(sub, f"{where}[{i}]")
+
+
+def test_every_schema_property_has_a_description():
+    props = list(schema_properties(params.schema()))
+    assert len(props) > 60
+    missing = [where for where, sub in props if not (isinstance(sub.get("description"), str) and sub["description"])]
+    assert not missing, missing
+
+
+def test_every_upper_bound_states_its_reason():
+    def bounded(node, where="schema"):
+        if isinstance(node, dict):
+            if {"maximum", "exclusiveMaximum", "maxItems"} & set(node):
+                yield where, node
+            for key, sub in node.items():
+                yield from bounded(sub, f"{where}.{key}")
+    bounds = list(bounded(params.schema()))
+    assert len(bounds) > 15
+    unexplained = [where for where, sub in bounds if len(sub.get("description", "")) < 15]
+    assert not unexplained, unexplained

@@ -1,4 +1,5 @@
-"""Tests for compressbench.report on synthetic metrics, stage records and facts."""
+"""Tests for compressbench.report (and results, markdown, provenance) on synthetic metrics, stage
+records and facts."""
 from __future__ import annotations
 
 import csv
@@ -9,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from compressbench import matrix, report
+from compressbench import markdown, matrix, provenance, report, results
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ["mnist", "cifar10"]
@@ -27,7 +28,7 @@ PARAMS = {
     "quantize": {"schemes": {"float32": {"method": "float32"},
                              "ptq-int8": {"method": "int8", "calibration_samples": 500}}},
     "evaluate": {"batch_size": 1000, "latency_runs": 10, "warmup_runs": 2},
-    "data.val_size": 5000, "data.split_seed": 0,
+    "val_size": 5000, "split_seed": 0,
 }
 SIZE = {"teacher": 1_000_000, "student-kd": 50_000, "student-takd": 50_000}
 
@@ -46,7 +47,7 @@ def metric(ds, seed, base, prune, quant):
             "quant": quant, "accuracy": acc, "tflite_bytes": size, "gzip_bytes": gz, "latency_ms": 0.1234,
             "efficiency": round(acc / (gz / 1e6), 6), "input_dtype": "float32", "output_dtype": "float32",
             "params": 1000, "nonzero_params": 200 if prune != "none" else 1000,
-            "sparsity": 0.8 if prune != "none" else 0.0, "wall_seconds": 2.0}
+            "sparsity": 0.8 if prune != "none" else 0.0, "wall_seconds": 2.0, "rule": "evaluate"}
 
 
 def write(path: Path, obj) -> str:
@@ -66,15 +67,17 @@ def make_inputs(tmp: Path, seeds=(0,), shuffle=True):
                 phase = matrix.BASES[b].phase
                 stages.append(write(tmp / f"models/{phase}/{ds}/s{s}/{b}.json", {
                     "dataset": ds, "seed": s, "base": b, "test_accuracy": 0.9, "wall_seconds": 10.0,
-                    "distilled_from": "x.logits.npz" if matrix.BASES[b].teacher else None}))
+                    "distilled_from": "x.logits.npz" if matrix.BASES[b].teacher else None,
+                    "rule": matrix.BASES[b].rule}))
                 stages.append(write(tmp / f"models/pruned/{ds}/s{s}/{b}+local-all.json", {
-                    "dataset": ds, "seed": s, "base": b, "prune": "local-all", "wall_seconds": 4.0}))
+                    "dataset": ds, "seed": s, "base": b, "prune": "local-all", "wall_seconds": 4.0,
+                    "rule": "prune"}))
                 for p in PRUNES:
                     for q in QUANTS:
                         metrics.append(write(tmp / f"metrics/{ds}/s{s}/{b}+{p}+{q}.json", metric(ds, s, b, p, q)))
                         stages.append(write(tmp / f"tflite/{ds}/s{s}/{b}+{p}+{q}.json", {
                             "quant": q, "scheme": {"method": "int8" if q == "ptq-int8" else "float32"},
-                            "wall_seconds": 1.0}))
+                            "wall_seconds": 1.0, "rule": "convert"}))
     shutil.copy(ROOT / "reports/reference/arxiv-2305.08075.yaml", tmp / "reference.yaml")
     if shuffle:  # the rule's input order must not matter
         metrics = sorted(metrics, reverse=True)
@@ -98,8 +101,8 @@ def test_results_csv_has_the_columns_one_row_per_metrics_file_in_matrix_order(bu
     tmp, (metrics, *_) = built
     rows = read_csv(tmp / "reports/results.csv")
     header = list(rows[0].keys())
-    assert header[:len(report.COLUMNS)] == report.COLUMNS
-    assert header == report.COLUMNS + report.EXTRAS
+    assert header[:len(results.COLUMNS)] == results.COLUMNS
+    assert header == results.COLUMNS + results.EXTRAS
     assert len(rows) == len(metrics) == 2 * 3 * 2 * 2
     expected = [(ds, f"{b}+{p}+{q}") for ds in DATASETS for b in BASES for p in PRUNES for q in QUANTS]
     assert [(r["dataset"], r["variant"]) for r in rows] == expected
@@ -196,25 +199,25 @@ def test_pareto_marks_on_a_hand_made_frame():
     # d is beaten by c (smaller and more accurate); e by b; a and f tie: neither dominates
     assert pareto_list(frame) == [True, True, True, False, False, True]
     two = pd.concat([frame.assign(dataset="x"), frame.assign(dataset="y", accuracy=frame["accuracy"] - 0.5)])
-    assert report.pareto(two).tolist() == [True, True, True, False, False, True] * 2
+    assert results.pareto(two).tolist() == [True, True, True, False, False, True] * 2
 
 
 def pareto_list(frame):
-    return report.pareto(frame).tolist()
+    return results.pareto(frame).tolist()
 
 
 def test_pareto_and_best_efficiency_marked_in_the_table():
-    frame = report.results_frame([metric("mnist", 0, b, p, q) for b in BASES for p in PRUNES for q in QUANTS],
-                                 PARAMS)
+    frame = results.results_frame([metric("mnist", 0, b, p, q) for b in BASES for p in PRUNES for q in QUANTS],
+                                  PARAMS)
     from compressbench import claims
-    table = report.variant_table(claims.variant_stats(frame))
+    table = markdown.variant_table(claims.variant_stats(frame))
     marks = dict(zip(table["variant"], table["mark"]))
-    assert marks["`teacher+none+float32`"] == report.PARETO_MARK              # the most accurate
-    assert marks["`student-kd+local-all+ptq-int8`"] == report.PARETO_MARK + report.EFFICIENCY_MARK
-    assert marks["`teacher+none+ptq-int8`"] == report.PARETO_MARK               # nothing smaller is as accurate
+    assert marks["`teacher+none+float32`"] == markdown.PARETO_MARK              # the most accurate
+    assert marks["`student-kd+local-all+ptq-int8`"] == markdown.PARETO_MARK + markdown.EFFICIENCY_MARK
+    assert marks["`teacher+none+ptq-int8`"] == markdown.PARETO_MARK               # nothing smaller is as accurate
     assert marks["`student-takd+none+float32`"] == ""                            # student-kd: same size, more accurate
-    assert list(marks.values()).count(report.EFFICIENCY_MARK) + list(marks.values()).count(
-        report.PARETO_MARK + report.EFFICIENCY_MARK) == 1
+    assert list(marks.values()).count(markdown.EFFICIENCY_MARK) + list(marks.values()).count(
+        markdown.PARETO_MARK + markdown.EFFICIENCY_MARK) == 1
 
 
 def test_multi_seed_report_shows_mean_and_std(tmp_path):
@@ -234,13 +237,38 @@ def test_multi_seed_report_shows_mean_and_std(tmp_path):
     assert summary["mnist"]["teacher_float32_accuracy"] == pytest.approx(0.983)
 
 
-def test_stage_kinds():
-    assert report.stage_kind("models/baseline/mnist/s0/teacher.json", {"distilled_from": None}) == "train"
-    assert report.stage_kind("models/ta/mnist/s0/ta.json", {"distilled_from": "a"}) == "distill"
-    assert report.stage_kind("models/pruned/mnist/s0/ta+global.json", {"prune": "global"}) == "prune"
-    assert report.stage_kind("tflite/mnist/s0/ta+none+qat.json", {"quant": "qat", "scheme": {"method": "qat"}}) == "qat"
-    assert report.stage_kind("tflite/mnist/s0/ta+none+ptq-fp16.json",
-                             {"quant": "ptq-fp16", "scheme": {"method": "float16"}}) == "convert"
+def test_job_bookkeeping_of_the_records_is_no_results_column_but_the_cpu_is():
+    rec = {**metric("mnist", 0, "teacher", "none", "float32"), "wildcards": {"dataset": "mnist"},
+           "cpu": "AMD EPYC [avx2 fma] oneDNN=1", "threads": 1, "rule": "evaluate"}
+    frame = results.results_frame([rec], PARAMS)
+    assert list(frame.columns) == results.COLUMNS + results.EXTRAS
+    assert frame["cpu"].tolist() == ["AMD EPYC [avx2 fma] oneDNN=1"]  # latencies depend on it
+
+
+def test_wall_time_table_groups_by_rule(built):
+    tmp, _ = built
+    md = (tmp / "reports/report.md").read_text()
+    section = md.split("\n## Wall time per rule\n", 1)[1]
+    rows = [[c.strip() for c in l.strip("|").split("|")] for l in section.splitlines() if l.startswith("| ")]
+    # 2 datasets x 1 seed: one teacher, two distilled students (kd, takd) per dataset
+    assert rows == [["rule", "jobs", "total s", "mean s", "max s"],
+                    ["train_teacher", "2", "20.0", "10.0", "10.0"],
+                    ["distill_student", "4", "40.0", "10.0", "10.0"],
+                    ["prune", "6", "24.0", "4.0", "4.0"],
+                    ["convert", "24", "24.0", "1.0", "1.0"],
+                    ["evaluate", "24", "48.0", "2.0", "2.0"]]
+
+
+def test_rule_times_in_pipeline_order_then_other_rules_then_unknown():
+    records = [{"rule": "evaluate", "wall_seconds": 2.0}, {"wall_seconds": 5.0},
+               {"rule": "zz_new", "wall_seconds": 1.0}, {"rule": "qat", "wall_seconds": 3.0},
+               {"rule": "train_teacher", "wall_seconds": 7.0}, {"rule": "qat", "wall_seconds": 1.0},
+               {"rule": "prune"}]       # no wall_seconds: left out
+    times = provenance.rule_times(records)
+    assert times["rule"].tolist() == ["train_teacher", "qat", "evaluate", "zz_new", provenance.UNKNOWN]
+    assert times["jobs"].tolist() == [1, 2, 1, 1, 1]
+    assert times.set_index("rule").loc["qat", "total s"] == 4.0
+    assert provenance.rule_times([]).empty
 
 
 def test_report_module_imports_no_tensorflow():

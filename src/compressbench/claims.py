@@ -1,6 +1,6 @@
 """The study's claims (arXiv 2305.08075) tested on our results.
 
-Pure functions over the results frame (`report.results_frame`): one row per
+Pure functions over the results frame (`results.results_frame`): one row per
 metrics JSON with at least dataset, variant, base, prune, quant, seed, accuracy
 (fraction), tflite_bytes and gzip_bytes. Every verdict is computed here from the
 numbers by a stated rule; none is written by hand.
@@ -18,7 +18,8 @@ import math
 from dataclasses import dataclass, field
 
 import pandas as pd
-from tabulate import tabulate
+
+from .tables import table
 
 TEACHER = "teacher+none+float32"   # the uncompressed original every claim compares with
 
@@ -135,10 +136,6 @@ def fmt_acc(row) -> str:
     return text
 
 
-def _table(rows: list[list], headers: list[str]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-
-
 def _outcome(sign: int, plus: str, minus: str) -> str:
     return plus if sign > 0 else minus if sign < 0 else "within noise"
 
@@ -181,9 +178,9 @@ def _c1(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
     text = (f"Of {total} variants smaller than the teacher ({fmt_acc(t)} %), {better} are more accurate "
             f"beyond noise ({100.0 * better / total:.0f} %), {worse} less accurate beyond noise and "
             f"{total - better - worse} within noise. Most accurate compressed variants:\n\n"
-            + _table([[f"`{r['variant']}`", fmt_acc(r), f"{d:+.2f}", f"{nz:.2f}",
-                       f"{float(r['compression_ratio']):.2f}"] for d, nz, r in top],
-                     ["variant", "accuracy %", "Δ pp vs teacher", "noise pp", "compression ×"]))
+            + table([[f"`{r['variant']}`", fmt_acc(r), f"{d:+.2f}", f"{nz:.2f}",
+                      f"{float(r['compression_ratio']):.2f}"] for d, nz, r in top],
+                    ["variant", "accuracy %", "Δ pp vs teacher", "noise pp", "compression ×"]))
     return verdict, text
 
 
@@ -202,7 +199,7 @@ def _c2(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
         if key in kd.index:
             s = compare(takd.loc[key], kd.loc[key], n_test)[2]
             wins, losses, ties = wins + (s > 0), losses + (s < 0), ties + (s == 0)
-    text = (_table([[f"`{C2_TAKD}`", fmt_acc(a)], [f"`{C2_KD}`", fmt_acc(b)]], ["variant", "accuracy %"])
+    text = (table([[f"`{C2_TAKD}`", fmt_acc(a)], [f"`{C2_KD}`", fmt_acc(b)]], ["variant", "accuracy %"])
             + f"\n\nTAKD − KD = {diff:+.2f} pp, noise {noise:.2f} pp: "
             + _outcome(sign, "TA better", "direct KD better") + "."
             + f" Over all {wins + losses + ties} matched pruning × quantization pairs: TAKD better in {wins}, "
@@ -234,8 +231,8 @@ def _c3(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
         verdict = NOT_SHOWN
     text = (f"{total} pairs: pruning conv layers more accurate beyond noise in {wins}, pruning dense "
             f"layers in {losses}, within noise in {total - wins - losses}.\n\n"
-            + _table(rows, ["base", "quant", "conv-pruned %", "dense-pruned %", "Δ pp", "noise pp",
-                            "conv gzip KB", "dense gzip KB", "outcome"]))
+            + table(rows, ["base", "quant", "conv-pruned %", "dense-pruned %", "Δ pp", "noise pp",
+                           "conv gzip KB", "dense gzip KB", "outcome"]))
     return verdict, text
 
 
@@ -264,8 +261,8 @@ def _c4(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
                          f"{sum(losses) / len(losses):+.2f}", f"{max(losses):+.2f}",
                          str(sum(p["ok"] for p in ps))])
     text = (f"{passed} of {len(pairs)} pairs pass ({100.0 * passed / len(pairs):.0f} %).\n\n"
-            + _table(rows, ["scheme", "pairs", "median size ratio ×", "min size ratio ×",
-                            "mean loss pp", "max loss pp", "pass"]))
+            + table(rows, ["scheme", "pairs", "median size ratio ×", "min size ratio ×",
+                           "mean loss pp", "max loss pp", "pass"]))
     failing = [p for p in pairs if not p["ok"]]
     if failing:
         shown = failing[:10]
@@ -294,8 +291,8 @@ def _c5(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
     verdict = _share_verdict(passed, len(rows), C5_CONFIRM_SHARE, C5_REFUTE_SHARE)
     text = (f"Teacher `{TEACHER}`: {fmt_acc(t)} %, {float(t['gzip_bytes']) / 1000:.1f} KB gzip. "
             f"{passed} of {len(rows)} chains pass.\n\n"
-            + _table(rows, ["chain", "accuracy %", "loss pp vs teacher", "noise pp", "gzip compression ×",
-                            "pass"]))
+            + table(rows, ["chain", "accuracy %", "loss pp vs teacher", "noise pp", "gzip compression ×",
+                           "pass"]))
     return verdict, text
 
 

@@ -3,16 +3,18 @@
 Everything that reaches `dest` has been verified first: files are fetched into a
 temporary file beside their target and renamed only once their checksums match,
 so a crash or a bad source never leaves a half-written or wrong file behind.
+pooch does the HTTP downloads (with retries) and the file hashing.
 Nothing here unpickles data: CIFAR-10 is read from its binary (not Python) version.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import json
 import shutil
 import sys
 import tarfile
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -20,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from compressbench.io import atomic_path, write_json
+from compressbench.io import atomic_path
 
 # Published MD5s of the four original MNIST gzip files.
 MNIST_FILES: dict[str, str] = {
@@ -50,8 +52,7 @@ NUM_CLASSES = 10
 ARRAY_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
 _HTTP_TIMEOUT = 60  # seconds without data before a source counts as unreachable
-_HTTP_ATTEMPTS = 3  # transient network errors are retried; 4xx are not
-_CHUNK = 1 << 20
+_HTTP_RETRIES = 2  # pooch retries network errors and 5xx, with back-off; 4xx are final
 
 
 class DataError(RuntimeError):
@@ -62,17 +63,11 @@ class DataError(RuntimeError):
 # Download and verification
 # --------------------------------------------------------------------------- #
 
-def _md5_stream(fileobj) -> str:
-    h = hashlib.md5()
-    for chunk in iter(lambda: fileobj.read(_CHUNK), b""):
-        h.update(chunk)
-    return h.hexdigest()
+def _check_md5(path: Path, md5: str) -> None:
+    import pooch  # lazy: it costs ~0.1 s and only downloads need it
 
-
-def _verify_file(path: Path, md5: str) -> None:
-    with open(path, "rb") as f:
-        got = _md5_stream(f)
-    if got != md5:
+    got = pooch.file_hash(str(path), alg="md5")
+    if got != md5.lower():
         raise DataError(f"md5 mismatch (got {got}, expected {md5})")
 
 
@@ -88,79 +83,59 @@ def _cifar_members(tar: tarfile.TarFile, wanted):
             yield info, base
 
 
-def _verify_cifar_archive(path: Path, members: dict[str, str]) -> None:
+def _check_members(path: Path, members: dict[str, str]) -> None:
     """Check every expected .bin member's md5 inside the tar.gz (streamed, no extraction)."""
     found: dict[str, str] = {}
     try:
         with tarfile.open(path, "r:gz") as tar:
             for info, base in _cifar_members(tar, members):
-                found[base] = _md5_stream(tar.extractfile(info))
+                found[base] = hashlib.file_digest(tar.extractfile(info), "md5").hexdigest()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise DataError(f"unreadable tar.gz ({type(exc).__name__}: {exc})") from exc
     missing = [m for m in members if m not in found]
     if missing:
         raise DataError(f"archive lacks member(s) {', '.join(missing)}")
-    bad = [f"{m} (got {found[m]}, expected {md5})" for m, md5 in members.items() if found[m] != md5]
+    bad = [f"{m} (got {found[m]}, expected {md5})" for m, md5 in members.items() if found[m] != md5.lower()]
     if bad:
         raise DataError("member md5 mismatch: " + "; ".join(bad))
 
 
-def _is_url(source: str) -> bool:
-    return urlparse(source).scheme in ("http", "https", "file")
-
-
-def _local_path(source: str) -> Path:
-    if urlparse(source).scheme == "file":
-        return Path(unquote(urlparse(source).path))
-    return Path(source)
-
-
-def _http_fetch(url: str, out: Path) -> None:
-    import pooch  # lazy: only needed when a source is remote
+def _fetch(source: str, out: Path) -> None:
+    """Download (http(s) URL, by pooch) or copy (path or file:// URL) `source` to `out`."""
+    url = urlparse(source)
+    if url.scheme not in ("http", "https"):  # pooch does not fetch local files
+        shutil.copyfile(unquote(url.path) if url.scheme == "file" else source, out)
+        return
+    import pooch  # lazy: see _check_md5
     import requests
 
     # A progress bar only helps a human watching a terminal; logs stay clean.
-    progress = sys.stderr.isatty()
-    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=_HTTP_TIMEOUT)
-    for attempt in range(1, _HTTP_ATTEMPTS + 1):
+    http = pooch.HTTPDownloader(timeout=_HTTP_TIMEOUT, progressbar=sys.stderr.isatty())
+
+    def downloader(url: str, output_file: str, pup) -> None:
         try:
-            downloader(url, str(out), None)
-            return
+            http(url, output_file, pup)
         except requests.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else None
-            if (status is not None and status < 500) or attempt == _HTTP_ATTEMPTS:
+            status = getattr(exc.response, "status_code", 500)
+            if 400 <= status < 500:  # pooch retries requests' errors only, so this ends the retries
                 raise DataError(f"HTTP {status}") from exc
-        except (requests.RequestException, OSError) as exc:
-            if attempt == _HTTP_ATTEMPTS:
-                raise DataError(f"unreachable ({type(exc).__name__}: {exc})") from exc
-        time.sleep(2 ** (attempt - 1))  # back off before the retry
+            raise
 
-
-def _fetch(source: str, out: Path) -> None:
-    """Copy or download `source` (path, file:// or http(s) URL) to `out`."""
-    scheme = urlparse(source).scheme
-    if scheme in ("http", "https"):
-        _http_fetch(source, out)
-        return
-    path = _local_path(source)
-    if not path.is_file():
-        raise DataError("no such file")
-    try:
-        shutil.copyfile(path, out)
-    except OSError as exc:
-        raise DataError(f"copy failed ({exc})") from exc
+    # No known hash: the caller verifies `out` (an archive's members, not its bytes, are fixed).
+    pup = pooch.create(out.parent, base_url=source, registry={out.name: None}, urls={out.name: source},
+                       retry_if_failed=_HTTP_RETRIES)
+    pup.fetch(out.name, downloader=downloader)
 
 
 def _sources_for(dataset: str, filename: str, sources: list[str], mirror: str | None) -> list[str]:
     """The mirror folder first (no network), then each base URL in the given order."""
     out = []
     if mirror:
-        if _is_url(mirror):
+        if urlparse(mirror).scheme in ("http", "https", "file"):
             out.append(f"{mirror.rstrip('/')}/{dataset}/{filename}")
         else:
             out.append(str(Path(mirror) / dataset / filename))
-    out += [f"{base}{filename}" for base in sources]
-    return out
+    return out + [f"{base}{filename}" for base in sources]
 
 
 def _obtain(target: Path, candidates: list[str], verify) -> Path:
@@ -182,7 +157,7 @@ def _obtain(target: Path, candidates: list[str], verify) -> Path:
             return target
         except DataError as exc:
             failures.append(f"  {source}: {exc}")
-        except OSError as exc:  # e.g. dest not writable, disk full
+        except OSError as exc:  # requests' errors too; also an unwritable dest, a full disk
             failures.append(f"  {source}: {type(exc).__name__}: {exc}")
     tried = "\n".join(failures) if failures else "  (no sources given)"
     raise DataError(f"could not obtain a verified {target.name}; sources tried:\n{tried}")
@@ -202,21 +177,18 @@ def download(
     mnist: the four .gz files, each checked against its md5 (`files` overrides).
     cifar10: the binary archive, checked member by member (`members` overrides).
     """
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
     if dataset == "mnist":
         table = MNIST_FILES if files is None else files
-        out = []
-        for name, md5 in table.items():
-            verify = lambda p, md5=md5: _verify_file(p, md5)
-            out.append(_obtain(dest / name, _sources_for(dataset, name, sources, mirror), verify))
-        return out
-    if dataset == "cifar10":
+        verifiers = {name: functools.partial(_check_md5, md5=md5) for name, md5 in table.items()}
+    elif dataset == "cifar10":
         table = CIFAR_MEMBERS if members is None else members
-        verify = lambda p: _verify_cifar_archive(p, table)
-        cands = _sources_for(dataset, CIFAR_ARCHIVE, sources, mirror)
-        return [_obtain(dest / CIFAR_ARCHIVE, cands, verify)]
-    raise DataError(f"unknown dataset {dataset!r} (expected one of {', '.join(DATASETS)})")
+        verifiers = {CIFAR_ARCHIVE: functools.partial(_check_members, members=table)}
+    else:
+        raise DataError(f"unknown dataset {dataset!r} (expected one of {', '.join(DATASETS)})")
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    return [_obtain(dest / name, _sources_for(dataset, name, sources, mirror), verify)
+            for name, verify in verifiers.items()]
 
 
 # --------------------------------------------------------------------------- #
@@ -338,8 +310,9 @@ def _sha256(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
-def prepare(dataset: str, raw_dir: Path, out_npz: Path, out_json: Path, val_size: int, split_seed: int) -> dict:
-    """Decode, split and save the dataset as one npz, plus a JSON of facts about it."""
+def prepare(dataset: str, raw_dir: Path, out_npz: Path, val_size: int, split_seed: int) -> dict:
+    """Decode, split and save the dataset as one npz; return the facts about it
+    (for its record), among them each array's sha256, which every load checks."""
     raw = load_raw(dataset, raw_dir)
     x_tr, y_tr, x_val, y_val = split(raw["x_train"], raw["y_train"], val_size, split_seed)
     arrays = {"x_train": x_tr, "y_train": y_tr, "x_val": x_val, "y_val": y_val,
@@ -360,21 +333,34 @@ def prepare(dataset: str, raw_dir: Path, out_npz: Path, out_json: Path, val_size
         },
         "sha256": {k: _sha256(a) for k, a in arrays.items()},
     }
-    write_json(out_json, facts)
     return facts
 
 
-def load_prepared(path: Path) -> dict[str, np.ndarray]:
-    """Load a prepared npz fully into memory; DataError names the file if it is unusable."""
+REBUILD = "rebuild it with: snakemake --forcerun prepare"
+
+
+def load_prepared(path: Path, keys=ARRAY_KEYS) -> dict[str, np.ndarray]:
+    """Load the `keys` arrays of a prepared npz (a job loads only the splits it
+    uses), each checked against the sha256 in the record beside it; DataError
+    names the file and what is wrong."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            missing = [k for k in keys if k not in npz.files]
+            arrays = {k: npz[k] for k in keys if k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-        raise DataError(f"{path}: not a readable prepared dataset ({type(exc).__name__}: {exc})") from exc
-    missing = [k for k in ARRAY_KEYS if k not in arrays]
+        raise DataError(f"{path}: not a readable prepared dataset ({type(exc).__name__}: {exc}); {REBUILD}") from exc
     if missing:
-        raise DataError(f"{path}: missing arrays {', '.join(missing)}")
+        raise DataError(f"{path}: missing arrays {', '.join(missing)}; {REBUILD}")
+    record = path.with_suffix(".json")
+    try:
+        expected = json.loads(record.read_text())["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{record}: no readable checksums for {path.name} ({exc}); {REBUILD}") from exc
+    bad = [k for k in keys if expected.get(k) != _sha256(arrays[k])]
+    if bad:
+        raise DataError(f"{path}: {', '.join(bad)} differ from the sha256 in {record.name} "
+                        f"(damaged or changed since prepare); {REBUILD}")
     return arrays
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -46,3 +47,27 @@ def read_json(path) -> dict:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: not a readable JSON file ({exc})") from exc
+
+
+class ArtefactError(RuntimeError):
+    """An artefact differs from the content its record holds."""
+
+
+def sha256(path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def verify(path, record) -> None:
+    """Check `path` against the sha256 its record (the JSON its job wrote beside
+    it) holds for it. No record: nothing to check, and Snakemake reruns a job
+    whose record is missing anyway."""
+    path, record = Path(path), Path(record)
+    if not record.is_file():
+        return
+    rec = read_json(record)
+    expected = (rec.get("sha256") or {}).get(path.name)
+    if expected is not None and sha256(path) != expected:
+        raise ArtefactError(f"{path}: content differs from the sha256 in {record.name} (damaged or changed "
+                            f"since rule {rec.get('rule', '?')} wrote it); rebuild it with: "
+                            f"snakemake --force {path}")

@@ -1,11 +1,14 @@
 """The experiment matrix: base models, variant names and artefact paths.
 
-The one place names and paths are made; the Snakefile, the stages and the
-report all ask here."""
+The one place names and artefact paths are made; the rule table (rules.py),
+the Snakefile and the report all ask here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import product
+
+
+DATASETS = ("mnist", "cifar10")  # models.INPUT_SHAPES and data's decoders know these
 
 
 @dataclass(frozen=True)
@@ -13,15 +16,16 @@ class Base:
     name: str
     arch: str            # key into params.zoo.<dataset>
     teacher: str | None  # base whose logits it is distilled from; None = trained on labels
-    phase: str           # the DVC phase (and models/ folder) that produces it
+    phase: str           # the phase (and models/ folder) that produces it
+    rule: str            # the rule that trains it
 
 
 BASES = {b.name: b for b in [
-    Base("teacher", "teacher", None, "baseline"),
-    Base("student-scratch", "student", None, "baseline"),
-    Base("ta", "ta", "teacher", "ta"),
-    Base("student-kd", "student", "teacher", "distill"),
-    Base("student-takd", "student", "ta", "distill"),
+    Base("teacher", "teacher", None, "train_baseline", "train_teacher"),
+    Base("student-scratch", "student", None, "train_baseline", "train_student_scratch"),
+    Base("ta", "ta", "teacher", "teacher_assistant", "distill_ta"),
+    Base("student-kd", "student", "teacher", "student_distill", "distill_student"),
+    Base("student-takd", "student", "ta", "student_distill", "distill_student"),
 ]}
 TEACHERS = sorted({b.teacher for b in BASES.values() if b.teacher})
 SEP = "+"  # base+prune+quant; names themselves never contain it
@@ -71,7 +75,7 @@ def quant_method(cfg: dict, quant: str) -> str:
 
 
 def ptq_schemes(cfg: dict) -> list[str]:
-    """Post-training schemes in the matrix: converted together, one process per model."""
+    """Post-training schemes in the matrix: one conversion job each per model."""
     return [q for q in cfg["matrix"]["quant"] if quant_method(cfg, q) != "qat"]
 
 
@@ -89,15 +93,20 @@ def prepared(dataset: str) -> str:
     return f"data/prepared/{dataset}.npz"
 
 
-def model_stem(dataset: str, seed, base: str) -> str:
-    return f"models/{BASES[base].phase}/{dataset}/s{seed}/{base}"
+def model_stem(dataset: str, seed, base: str, phase: str | None = None) -> str:
+    """Path without suffix of a base model's files; `phase` for a wildcard `base`."""
+    return f"models/{phase or BASES[base].phase}/{dataset}/s{seed}/{base}"
 
 
 def model(dataset: str, seed, base: str, prune: str = "none") -> str:
     """The Keras model a variant starts from: the base model or its pruned form."""
     if prune == "none":
         return model_stem(dataset, seed, base) + ".keras"
-    return f"models/pruned/{dataset}/s{seed}/{base}{SEP}{prune}.keras"
+    return f"models/prune/{dataset}/s{seed}/{base}{SEP}{prune}.keras"
+
+
+def history(dataset: str, seed, base: str) -> str:
+    return model_stem(dataset, seed, base) + ".history.csv"
 
 
 def logits(dataset: str, seed, base: str) -> str:
@@ -113,5 +122,7 @@ def metrics(dataset: str, seed, base: str, prune: str, quant: str) -> str:
 
 
 def record(path: str) -> str:
-    """The JSON written beside an artefact (its metrics, facts or export record)."""
-    return path.rsplit(".", 1)[0] + ".json"
+    """The JSON written beside an artefact (its metrics, facts or export record);
+    a teacher's logits share its model's record."""
+    stem = path.removesuffix(".logits.npz") if path.endswith(".logits.npz") else path.rsplit(".", 1)[0]
+    return stem + ".json"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import tf_keras as keras
 
-from . import io
+from . import io, matrix
 
 INPUT_SHAPES = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 NUM_CLASSES = 10
@@ -58,6 +58,17 @@ def prunable_kernels(model) -> dict[str, np.ndarray]:
             if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))}
 
 
+def layer_sparsity(model) -> dict[str, float]:
+    """Share of exact zeros in each prunable kernel."""
+    return {n: float(1 - np.count_nonzero(k) / k.size) for n, k in prunable_kernels(model).items()}
+
+
+def kernel_sparsity(model) -> float:
+    """Share of exact zeros over all prunable kernels together."""
+    kernels = prunable_kernels(model).values()
+    return float(1 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels))
+
+
 def count_params(model) -> tuple[int, int]:
     """(parameters, non-zero parameters) over every weight of the model."""
     weights = model.get_weights()
@@ -72,10 +83,12 @@ def save(model, path) -> None:
 
 
 def load(path):
-    """Load a model for inference or fine-tuning; a bad file fails naming it."""
+    """Load a model for inference or fine-tuning, checked against its record's
+    sha256; a bad file fails naming it."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file is missing")
+    io.verify(path, matrix.record(str(path)))
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many kinds for a damaged zip/h5

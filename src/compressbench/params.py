@@ -2,6 +2,8 @@
 a schema cannot express. Every problem is reported with its key and what is allowed."""
 from __future__ import annotations
 
+import functools
+import math
 import os
 from pathlib import Path
 
@@ -11,6 +13,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.yaml"
 MIRROR_ENV = "COMPRESSBENCH_MIRROR"
+# params.yaml expands to ~500 YAML nodes; nested aliases can make billions out of a few lines.
+MAX_NODES = 100_000
+# Official training splits; data.val_size is carved off them.
+TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}
 
 
 class ParamsError(ValueError):
@@ -34,14 +40,60 @@ def _construct_mapping(loader, node, deep=False):
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _path(parts) -> str:
+    where = ""
+    for p in parts:
+        where += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return where.lstrip(".") or "(top level)"
+
+
+def _check_expansion(root, limit=MAX_NODES) -> None:
+    """Count the nodes the composed document expands to, each alias as often as it is
+    used (an alias's size is remembered, so this is fast), before anything is built."""
+    sizes, active, total = {}, set(), 0
+
+    def visit(node, parts):
+        nonlocal total
+        if id(node) in sizes:  # an alias of a node counted before
+            total += sizes[id(node)]
+        elif id(node) in active:
+            raise ParamsError(f"{_path(parts)}: an alias refers to a node that contains it; "
+                              "allowed: aliases of complete nodes only")
+        else:
+            active.add(id(node))
+            start, total = total, total + 1
+            if isinstance(node, yaml.SequenceNode):
+                for i, child in enumerate(node.value):
+                    visit(child, parts + [i])
+            elif isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    visit(key, parts)
+                    visit(value, parts + [key.value if isinstance(key, yaml.ScalarNode) else "?"])
+            active.discard(id(node))
+            sizes[id(node)] = total - start
+        if total > limit:
+            raise ParamsError(f"{_path(parts)}: the document expands to more than {limit} YAML nodes "
+                              f"(aliases repeat what they point at); allowed: at most {limit}")
+
+    visit(root, [])
+
+
 def load_yaml(path) -> dict:
     path = Path(path)
     try:
         with path.open() as f:
-            return yaml.load(f, Loader=_UniqueKeyLoader)
+            loader = _UniqueKeyLoader(f)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    return None
+                _check_expansion(node)
+                return loader.construct_document(node)
+            finally:
+                loader.dispose()
     except ParamsError as exc:
         raise ParamsError(f"{path}: {exc}") from None
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, RecursionError) as exc:
         raise ParamsError(f"{path}: cannot read parameters ({exc})") from None
 
 
@@ -50,10 +102,37 @@ def schema() -> dict:
 
 
 def _where(error) -> str:
-    where = ""
-    for p in error.absolute_path:
-        where += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return where.lstrip(".") or "(top level)"
+    return _path(error.absolute_path)
+
+
+def _nonfinite(x) -> bool:
+    return isinstance(x, float) and not math.isfinite(x)
+
+
+def _types(schema) -> set:
+    t = schema.get("type", []) if isinstance(schema, dict) else []
+    return {t} if isinstance(t, str) else set(t)
+
+
+def _finite_type(validator, types, instance, schema):
+    """JSON Schema takes NaN and infinity for numbers, and NaN passes every bound."""
+    if _nonfinite(instance) and _types(schema) & {"number", "integer"}:
+        yield jsonschema.ValidationError(f"{instance!r} is not a finite number")
+    else:
+        yield from jsonschema.Draft202012Validator.VALIDATORS["type"](validator, types, instance, schema)
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"type": _finite_type})
+
+
+def _allowed_range(schema, name) -> str:
+    lo = (f"{schema['minimum']} <= " if "minimum" in schema
+          else f"{schema['exclusiveMinimum']} < " if "exclusiveMinimum" in schema else "")
+    hi = (f" <= {schema['maximum']}" if "maximum" in schema
+          else f" < {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "")
+    kind = "an integer" if "integer" in _types(schema) else "a finite number"
+    return f"{kind}, {lo}{name}{hi}" if lo or hi else kind
 
 
 def _describe(error) -> str:
@@ -61,6 +140,13 @@ def _describe(error) -> str:
         # Report the alternative that came closest instead of "not valid under any".
         return _describe(jsonschema.exceptions.best_match(error.context))
     msg = error.message
+    if error.validator == "type" and _nonfinite(error.instance):
+        name = next((p for p in reversed(error.absolute_path) if isinstance(p, str)), "value")
+        msg += f"; allowed: {_allowed_range(error.schema, name)}"
+    if error.validator == "maxItems":
+        msg = f"{len(error.instance)} items are too many; allowed: at most {error.validator_value}"
+    if error.validator in ("maximum", "exclusiveMaximum", "maxItems") and "description" in error.schema:
+        msg += f" ({error.schema['description']})"  # the reason for the bound
     if error.validator == "pattern":
         msg = f"{error.instance!r} is not a valid name (lowercase letters, digits and '-')"
     if error.validator == "additionalProperties" and "properties" in error.schema:
@@ -69,8 +155,9 @@ def _describe(error) -> str:
 
 
 def _schema_errors(cfg: dict) -> list[str]:
-    validator = jsonschema.Draft202012Validator(schema())
-    return sorted({_describe(e) for e in validator.iter_errors(cfg)})
+    errors = _Validator(schema()).iter_errors(cfg)
+    # A non-finite number gets one message (from "type"), not one per bound as well.
+    return sorted({_describe(e) for e in errors if not (_nonfinite(e.instance) and e.validator in _BOUNDS)})
 
 
 def _cross_errors(cfg: dict) -> list[str]:
@@ -95,17 +182,120 @@ def _cross_errors(cfg: dict) -> list[str]:
     return errors
 
 
+def _split_errors(cfg: dict) -> list[str]:
+    """Batch sizes no larger than the training split they batch, in every dataset run."""
+    val = cfg["data"]["val_size"]
+    splits = {ds: TRAIN_IMAGES[ds] - val for ds in cfg["matrix"]["datasets"] if ds in TRAIN_IMAGES}
+    if not splits:
+        return []
+    ds = min(splits, key=splits.get)
+    batches = {"train.batch_size": cfg["train"]["batch_size"],
+               "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"]}
+    batches |= {f"quantize.schemes.{name}.batch_size": s["batch_size"]
+                for name, s in cfg["quantize"]["schemes"].items() if s.get("method") == "qat"}
+    return [f"{key}: {batch} exceeds the {ds} training split ({TRAIN_IMAGES[ds]} images - data.val_size "
+            f"{val} = {splits[ds]}); allowed: 1 <= batch_size <= {splits[ds]}"
+            for key, batch in batches.items() if batch > splits[ds]]
+
+
 def validate(cfg: dict) -> dict:
     """Return `cfg` if valid, else raise ParamsError listing every problem."""
     if not isinstance(cfg, dict):
         raise ParamsError("params: expected a mapping at the top level")
     errors = _schema_errors(cfg)
-    try:  # cross-references too, where the parts they need are well-formed
-        errors += [e for e in _cross_errors(cfg) if e not in errors]
-    except (KeyError, TypeError, AttributeError):
-        pass
+    for check in (_cross_errors, _split_errors):
+        try:  # cross-references too, where the parts they need are well-formed
+            errors += [e for e in check(cfg) if e not in errors]
+        except (KeyError, TypeError, AttributeError):
+            pass
     if errors:
         raise ParamsError("invalid parameters:\n  - " + "\n  - ".join(errors))
+    return cfg
+
+
+_UNKNOWN = object()  # a value not known yet: if/then/else cannot be decided
+_PYTHON = {"integer": int, "number": (int, float), "boolean": bool}
+_SCALARS = set(_PYTHON)
+
+
+def _fits(value, types) -> bool:
+    # bool is an int in Python but neither an integer nor a number in JSON Schema
+    return any(isinstance(value, _PYTHON[t]) and (t == "boolean") == isinstance(value, bool)
+               for t in types & _SCALARS)
+
+
+def _applying(subs, value, root, validator) -> list[dict]:
+    """`subs` and every schema they apply to `value` through $ref, allOf/anyOf/oneOf and
+    if/then/else (an if is evaluated only when `value` is known, not for item types)."""
+    out = []
+    for s in subs:
+        if not isinstance(s, dict):
+            continue
+        out.append(s)
+        if "$ref" in s:  # local references only: "#/$defs/..."
+            target = functools.reduce(lambda d, k: d[k], s["$ref"].lstrip("#/").split("/"), root)
+            out += _applying([target], value, root, validator)
+        out += _applying(s.get("allOf", []) + s.get("anyOf", []) + s.get("oneOf", []), value, root, validator)
+        if "if" in s and value is not _UNKNOWN:
+            branch = "then" if validator.evolve(schema=s["if"]).is_valid(value) else "else"
+            out += _applying([s.get(branch)], value, root, validator)
+    return out
+
+
+def _coerce(value, subs, root, validator, written=_UNKNOWN):
+    """`value` as the schemas `subs` want it; `written` is the same place in the params files."""
+    subs = _applying(subs, value, root, validator)
+    types = set().union(*map(_types, subs))
+    items = [s["items"] for s in subs if isinstance(s.get("items"), dict)]
+    item_types = set().union(*map(_types, _applying(items, _UNKNOWN, root, validator)))
+    if isinstance(value, str) and value != written and types and (
+            types <= _SCALARS or (types == {"array"} and item_types and item_types <= _SCALARS)):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = None
+        if _fits(parsed, types) or "array" in types and isinstance(parsed, list):
+            value = parsed  # never a mapping, so the schemas that apply stay the same
+    if isinstance(value, dict):
+        for key in value:
+            child = [s["properties"][key] if key in s.get("properties", {}) else s.get("additionalProperties")
+                     for s in subs]
+            if any(isinstance(c, dict) for c in child):
+                below = written.get(key, _UNKNOWN) if isinstance(written, dict) else _UNKNOWN
+                value[key] = _coerce(value[key], child, root, validator, below)
+    elif isinstance(value, list) and items:
+        below = written if isinstance(written, list) else []
+        value[:] = [_coerce(item, items, root, validator, below[i] if i < len(below) else _UNKNOWN)
+                    for i, item in enumerate(value)]
+    return value
+
+
+def _merged(files) -> dict:
+    """The params files merged as Snakemake merges them: later mappings update earlier ones."""
+    def merge(into, new):
+        for key, value in new.items():
+            old = into.get(key)
+            into[key] = merge(old if isinstance(old, dict) else {}, value) if isinstance(value, dict) else value
+        return into
+    out = {}
+    for f in files:
+        doc = load_yaml(f) if Path(f).is_file() else None
+        if isinstance(doc, dict):
+            out = merge(out, doc)
+    return out
+
+
+def coerce(cfg: dict, files=("params.yaml",)) -> dict:
+    """Convert the strings `snakemake --config` passes (list items, values in mappings)
+    to what the schema expects at their place: only where it says integer, number,
+    boolean or an array of those, and only if YAML then reads a value of that type.
+    Scheme names and other strings stay strings, and so does a string exactly as the
+    params `files` (relative to the working directory; missing ones are skipped) have it
+    at that place: a quoted number in params.yaml is refused by every front end.
+    Mutates and returns `cfg`."""
+    if isinstance(cfg, dict):
+        root = schema()
+        _coerce(cfg, [root], root, _Validator(root), _merged(files))
     return cfg
 
 

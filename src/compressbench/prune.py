@@ -141,15 +141,6 @@ def remove_filters(model, fraction: float):
 
 # ---- the stage ------------------------------------------------------------------------
 
-def layer_sparsity(model) -> dict[str, float]:
-    return {n: float(1 - np.count_nonzero(k) / k.size) for n, k in models.prunable_kernels(model).items()}
-
-
-def overall_sparsity(model) -> float:
-    kernels = models.prunable_kernels(model).values()
-    return float(1 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels))
-
-
 def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str):
     """Prune and fine-tune a copy of `model`; return (pruned model, history, skipped layers)."""
     steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])

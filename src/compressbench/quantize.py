@@ -41,19 +41,13 @@ def convert(model, method: str, calibration=None) -> bytes:
     return conv.convert()
 
 
-def kernel_sparsity(model) -> float:
-    kernels = list(models.prunable_kernels(model).values())
-    return float(1 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels))
-
-
 def qat_model(model):
     """A quantization-aware copy of `model`; (model, scheme name).
 
     On a pruned model the prune-preserving scheme keeps its zeros."""
     q = tfmot.quantization.keras
     copy = models.clone(model)
-    zeros = [1 - np.count_nonzero(k) / k.size for k in models.prunable_kernels(model).values()]
-    if max(zeros) > SPARSE:
+    if max(models.layer_sparsity(model).values()) > SPARSE:
         scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
         return q.quantize_apply(q.quantize_annotate_model(copy), scheme), "prune-preserving"
     return q.quantize_model(copy), "default-8bit"
@@ -61,4 +55,4 @@ def qat_model(model):
 
 def describe(model) -> dict:
     n_params, nonzero = models.count_params(model)
-    return {"params": n_params, "nonzero_params": nonzero, "kernel_sparsity": round(kernel_sparsity(model), 6)}
+    return {"params": n_params, "nonzero_params": nonzero, "kernel_sparsity": round(models.kernel_sparsity(model), 6)}

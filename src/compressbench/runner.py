@@ -1,31 +1,67 @@
-"""The entry every workflow script goes through: logging to the rule's log,
-the CPU share, and one clear error line when a stage fails."""
+"""The entry every workflow script goes through: logging, the CPU share, one
+clear error line when a job fails, and the record beside each artefact naming
+the rule and job that wrote it.
+
+The terminal gets the project's own lines; everything else a job's process
+writes to stderr (TensorFlow's C++ warnings, absl, Python warnings) and every
+traceback goes to the job's log only."""
 from __future__ import annotations
 
 import logging
 import os
 import sys
 
+from . import io, machine
+
 log = logging.getLogger("compressbench")
+_trace = logging.getLogger("compressbench.trace")  # the job's log only
+_terminal = sys.stderr  # where the user-facing lines go (Snakemake's terminal)
 
 
 def setup_logging(logfile: str | None) -> None:
-    handlers = [logging.StreamHandler(sys.stderr)]
+    """Project lines to the terminal and the log; the process's stderr to the log."""
+    terminal = sys.stderr
+    handlers = []
     if logfile:
         os.makedirs(os.path.dirname(logfile) or ".", exist_ok=True)
-        handlers.append(logging.FileHandler(logfile, mode="w"))
+        fd = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        terminal = os.fdopen(os.dup(2), "w", buffering=1)
+        os.dup2(fd, 2)  # C++ libraries write to fd 2 directly
+        os.close(fd)
+        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        handlers.append(logging.StreamHandler(sys.stderr))
+    handlers.insert(0, logging.StreamHandler(terminal))
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    _trace.handlers = handlers[1:] or handlers
+    _trace.propagate = False
+    global _terminal
+    _terminal = terminal
+
+
+def _job(smk) -> str:
+    return ", ".join(f"{k}={v}" for k, v in smk.wildcards.items())
 
 
 def run(smk, main) -> None:
-    """Call main(smk, threads); on failure log the traceback and exit naming the problem."""
+    """Call main(smk, threads); on failure the traceback goes to the log and one
+    line naming the rule, job and problem to the terminal."""
     setup_logging(smk.log[0] if smk.log else None)
-    wildcards = ", ".join(f"{k}={v}" for k, v in smk.wildcards.items())
-    log.info("%s [%s] start", smk.rule, wildcards)
+    log.info("%s [%s] start on %s", smk.rule, _job(smk), machine.cpu())
     try:
         main(smk, max(1, smk.threads))
     except Exception as exc:
-        log.exception("%s [%s] failed", smk.rule, wildcards)
-        raise SystemExit(f"error in {smk.rule} [{wildcards}]: {exc}") from None
-    log.info("%s [%s] done", smk.rule, wildcards)
+        _trace.exception("%s [%s] failed", smk.rule, _job(smk))
+        print(f"error in {smk.rule} [{_job(smk)}]: {exc}", file=_terminal, flush=True)
+        raise SystemExit(1) from None
+    log.info("%s [%s] done", smk.rule, _job(smk))
+
+
+def record(smk, path, fields: dict, artefacts=()) -> None:
+    """Write the JSON beside an artefact: its facts, the sha256 of the
+    `artefacts` the job wrote (checked by every job that loads them), the rule
+    and job (wildcards) that wrote it, and the CPU and threads it ran on."""
+    hashes = {os.path.basename(a): io.sha256(a) for a in artefacts}
+    io.write_json(path, {**fields, **({"sha256": hashes} if hashes else {}), "rule": smk.rule,
+                         "wildcards": dict(smk.wildcards.items()), "cpu": machine.cpu(),
+                         "threads": max(1, smk.threads)})

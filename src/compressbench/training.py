@@ -71,7 +71,8 @@ def optimizer(name: str, learning_rate: float):
 
 
 class ProgressLog(keras.callbacks.Callback):
-    """One log line per epoch, so long runs can be followed with `tail -f`."""
+    """One log line per epoch (progress.format_epoch), so long runs can be followed with
+    `tail -f` and the benchmarks can sum the seconds inside epochs (progress.parse_epochs)."""
 
     def __init__(self, epochs: int, label: str):
         super().__init__()
@@ -81,9 +82,10 @@ class ProgressLog(keras.callbacks.Callback):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        values = " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items()))
-        log.info("%s epoch %d/%d %s (%.1f s)", self.label, epoch + 1, self.epochs, values,
-                 time.perf_counter() - self.start)
+        from .progress import format_epoch  # the line's format lives with its parser
+
+        log.info("%s", format_epoch(self.label, epoch + 1, self.epochs, logs or {},
+                                    time.perf_counter() - self.start))
 
 
 def fit(model, train: tf.data.Dataset, val: tf.data.Dataset | None, *, epochs: int,

@@ -1,17 +1,18 @@
 # Phase `download`: fetch and verify the raw files, decode them into one array file.
 
+
 rule download:
     # No code or params inputs: the files are verified by checksum, so neither
     # the code nor the source list can change what lands here.
     output:
-        directory(M.raw_dir("{dataset}")),
+        directory(R.RULES["download"].outputs["raw"]),
     log:
-        "logs/download/{dataset}.log",
+        R.RULES["download"].log,
     benchmark:
-        "logs/download/{dataset}.bench.tsv"
+        R.RULES["download"].benchmark
     threads: 1
     script:
-        "../scripts/download.py"
+        script_of("download")
 
 
 rule prepare:
@@ -19,19 +20,18 @@ rule prepare:
         # Not ancient(): Snakemake 9.27 then drops every job downstream of a
         # rerunning download from the DAG (and exits 0 with targets missing).
         raw=M.raw_dir("{dataset}"),
-        code=code_of("prepare"),
+        code=R.RULES["prepare"].code_files,
     output:
-        data=M.prepared("{dataset}"),
-        facts=M.record(M.prepared("{dataset}")),
+        **R.RULES["prepare"].outputs,
     params:
         **params_of("prepare"),
     log:
-        "logs/download/{dataset}.prepare.log",
+        R.RULES["prepare"].log,
     benchmark:
-        "logs/download/{dataset}.prepare.bench.tsv"
+        R.RULES["prepare"].benchmark
     threads: 1
     script:
-        "../scripts/prepare.py"
+        script_of("prepare")
 
 
 rule phase_download:

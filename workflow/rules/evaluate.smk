@@ -1,22 +1,23 @@
 # Phase `evaluate`: every .tflite measured with LiteRT (no TensorFlow import).
 
+
 rule evaluate:
     input:
         tflite=M.tflite("{dataset}", "{seed}", "{base}", "{prune}", "{quant}"),
         info=M.record(M.tflite("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")),
         data=M.prepared("{dataset}"),
-        code=code_of("evaluate"),
+        code=R.RULES["evaluate"].code_files,
     output:
-        M.metrics("{dataset}", "{seed}", "{base}", "{prune}", "{quant}"),
+        **R.RULES["evaluate"].outputs,
     params:
         **params_of("evaluate"),
     log:
-        "logs/evaluate/{dataset}/s{seed}/{base}+{prune}+{quant}.log",
+        R.RULES["evaluate"].log,
     benchmark:
-        "logs/evaluate/{dataset}/s{seed}/{base}+{prune}+{quant}.bench.tsv"
+        R.RULES["evaluate"].benchmark
     threads: 1
     script:
-        "../scripts/evaluate.py"
+        script_of("evaluate")
 
 
 rule phase_evaluate:

@@ -3,25 +3,26 @@
 PRUNE_SCHEMES = [p for p in config["matrix"]["prune"] if p != "none"]
 
 
-rule prune:
-    input:
-        model=lambda w: M.model(w.dataset, w.seed, w.base),
-        data=M.prepared("{dataset}"),
-        code=code_of("prune"),
-    output:
-        model=M.model("{dataset}", "{seed}", "{base}", "{prune}"),
-        metrics=M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}")),
-    wildcard_constraints:
-        prune="|".join(PRUNE_SCHEMES) or "^$",
-    params:
-        **params_of("prune"),
-    log:
-        "logs/prune/{dataset}/s{seed}/{base}+{prune}.log",
-    benchmark:
-        "logs/prune/{dataset}/s{seed}/{base}+{prune}.bench.tsv"
-    threads: 1
-    script:
-        "../scripts/prune.py"
+if PRUNE_SCHEMES:
+
+    rule prune:
+        input:
+            model=lambda w: M.model(w.dataset, w.seed, w.base),
+            data=M.prepared("{dataset}"),
+            code=R.RULES["prune"].code_files,
+        output:
+            **R.RULES["prune"].outputs,
+        wildcard_constraints:
+            prune="|".join(PRUNE_SCHEMES),
+        params:
+            **params_of("prune"),
+        log:
+            R.RULES["prune"].log,
+        benchmark:
+            R.RULES["prune"].benchmark
+        threads: 1
+        script:
+            script_of("prune")
 
 
 rule phase_prune:

@@ -1,6 +1,6 @@
 # Phase `quantize`: every model (base or pruned) exported as .tflite with every
-# scheme. Post-training schemes share one process per model (TensorFlow's
-# import costs seconds); QAT is a training job of its own.
+# scheme: one conversion job per post-training scheme, so a change to one
+# scheme reruns only its exports; QAT is a training job of its own.
 
 PTQ = M.ptq_schemes(config)
 QAT = M.qat_schemes(config)
@@ -10,29 +10,26 @@ def source_model(w):
     return M.model(w.dataset, w.seed, w.base, w.prune)
 
 
-def exported(quant):
-    path = M.tflite("{dataset}", "{seed}", "{base}", "{prune}", quant)
-    return [path, M.record(path)]
-
-
 if PTQ:
 
     rule convert:
         input:
             model=source_model,
             data=M.prepared("{dataset}"),
-            code=code_of("convert"),
+            code=R.RULES["convert"].code_files,
         output:
-            [f for q in PTQ for f in exported(q)],
+            **R.RULES["convert"].outputs,
+        wildcard_constraints:
+            quant="|".join(PTQ),
         params:
             **params_of("convert"),
         log:
-            "logs/quantize/{dataset}/s{seed}/{base}+{prune}.convert.log",
+            R.RULES["convert"].log,
         benchmark:
-            "logs/quantize/{dataset}/s{seed}/{base}+{prune}.convert.bench.tsv"
+            R.RULES["convert"].benchmark
         threads: 1
         script:
-            "../scripts/convert.py"
+            script_of("convert")
 
 
 if QAT:
@@ -41,26 +38,22 @@ if QAT:
         input:
             model=source_model,
             data=M.prepared("{dataset}"),
-            code=code_of("qat"),
+            code=R.RULES["qat"].code_files,
         output:
-            exported("{quant}"),
+            **R.RULES["qat"].outputs,
         wildcard_constraints:
             quant="|".join(QAT),
         params:
             **params_of("qat"),
         log:
-            "logs/quantize/{dataset}/s{seed}/{base}+{prune}+{quant}.log",
+            R.RULES["qat"].log,
         benchmark:
-            "logs/quantize/{dataset}/s{seed}/{base}+{prune}+{quant}.bench.tsv"
+            R.RULES["qat"].benchmark
         threads: 1
         script:
-            "../scripts/qat.py"
-
-
-def all_tflite():
-    return [M.tflite(c.dataset, c.seed, c.base, c.prune, c.quant) for c in M.cells(config)]
+            script_of("qat")
 
 
 rule phase_quantize:
     input:
-        all_tflite(),
+        [M.tflite(c.dataset, c.seed, c.base, c.prune, c.quant) for c in M.cells(config)],

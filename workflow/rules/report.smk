@@ -1,17 +1,15 @@
 # Phase `report`: results.csv, summary.json, report.md and figures from every metric.
 
-REPORT = ["reports/results.csv", "reports/summary.json", "reports/report.md"]
-FIGURES = expand("reports/figures/{dataset}-pareto.png", dataset=config["matrix"]["datasets"])
-PLOTS = expand("reports/plots/{dataset}.csv", dataset=config["matrix"]["datasets"])
+DATASETS = config["matrix"]["datasets"]
+REPORT = R.RULES["report"].outputs
+FIGURES = expand(REPORT["figure"], dataset=DATASETS)
+PLOTS = expand(REPORT["plot"], dataset=DATASETS)
 
 
-def stage_metrics():
-    """The training/pruning/conversion records whose wall times the report shows."""
-    out = []
-    for ds in config["matrix"]["datasets"]:
-        for seed in config["seeds"]:
-            for b in M.needed_bases(config):
-                out.append(M.record(M.model(ds, seed, b)))
+def job_records():
+    """The records of the training, pruning and export jobs (their wall times are reported)."""
+    out = [M.record(M.model(ds, seed, b)) for ds in DATASETS for seed in config["seeds"]
+           for b in M.needed_bases(config)]
     for c in M.cells(config):
         if c.prune != "none":
             out.append(M.record(M.model(c.dataset, c.seed, c.base, c.prune)))
@@ -22,25 +20,28 @@ def stage_metrics():
 rule report:
     input:
         metrics=rules.phase_evaluate.input,
-        stages=stage_metrics(),
-        facts=expand(M.record(M.prepared("{dataset}")), dataset=config["matrix"]["datasets"]),
-        reference="reports/reference/arxiv-2305.08075.yaml",
-        code=code_of("report"),
+        records=job_records(),
+        facts=expand(M.record(M.prepared("{dataset}")), dataset=DATASETS),
+        reference=R.REFERENCE,
+        code=R.RULES["report"].code_files,
     output:
-        REPORT + PLOTS,
+        results=REPORT["results"],
+        summary=REPORT["summary"],
+        report=REPORT["report"],
+        plots=PLOTS,
         # Shown by `snakemake --report report.html`.
-        [report(f, category="Accuracy vs size", caption="../report/pareto.rst") for f in FIGURES],
+        figures=[report(f, category="Accuracy vs size", caption="../report/pareto.rst") for f in FIGURES],
     params:
         **params_of("report"),
     log:
-        "logs/report/report.log",
+        R.RULES["report"].log,
     benchmark:
-        "logs/report/report.bench.tsv"
+        R.RULES["report"].benchmark
     threads: 1
     script:
-        "../scripts/report.py"
+        script_of("report")
 
 
 rule phase_report:
     input:
-        REPORT + FIGURES + PLOTS,
+        REPORT["results"], REPORT["summary"], REPORT["report"], FIGURES, PLOTS,

@@ -1,93 +1,84 @@
 # Phases `train_baseline`, `teacher_assistant`, `student_distill`: the five base
-# models. Every trainer writes its model, metrics, per-epoch history and log;
+# models. Every trainer writes its model, record, per-epoch history and log;
 # teachers also write their logits once, for the students distilled from them.
-
-def trained(base, with_logits, phase=None):
-    stem = f"models/{phase}/{{dataset}}/s{{seed}}/{base}" if phase else M.model_stem("{dataset}", "{seed}", base)
-    out = dict(model=stem + ".keras", metrics=stem + ".json", history=stem + ".history.csv")
-    if with_logits:
-        out["logits"] = stem + ".logits.npz"
-    return out
-
-
-def train_log(phase, base, kind):
-    return f"logs/{phase}/{{dataset}}/s{{seed}}/{base}.{kind}"
 
 
 rule train_teacher:
     input:
         data=M.prepared("{dataset}"),
-        code=code_of("train_teacher"),
+        code=R.RULES["train_teacher"].code_files,
     output:
-        **trained("teacher", True),
+        **R.RULES["train_teacher"].outputs,
+    wildcard_constraints:
+        base="|".join(R.bases_of("train_teacher")),
     params:
-        base="teacher",
-        **params_of("train_teacher", base="teacher"),
+        **params_of("train_teacher"),
     log:
-        train_log("train_baseline", "teacher", "log"),
+        R.RULES["train_teacher"].log,
     benchmark:
-        train_log("train_baseline", "teacher", "bench.tsv")
+        R.RULES["train_teacher"].benchmark
     threads: 1
     script:
-        "../scripts/train.py"
+        script_of("train_teacher")
 
 
 rule train_student_scratch:
     input:
         data=M.prepared("{dataset}"),
-        code=code_of("train_student_scratch"),
+        code=R.RULES["train_student_scratch"].code_files,
     output:
-        **trained("student-scratch", False),
+        **R.RULES["train_student_scratch"].outputs,
+    wildcard_constraints:
+        base="|".join(R.bases_of("train_student_scratch")),
     params:
-        base="student-scratch",
-        **params_of("train_student_scratch", base="student-scratch"),
+        **params_of("train_student_scratch"),
     log:
-        train_log("train_baseline", "student-scratch", "log"),
+        R.RULES["train_student_scratch"].log,
     benchmark:
-        train_log("train_baseline", "student-scratch", "bench.tsv")
+        R.RULES["train_student_scratch"].benchmark
     threads: 1
     script:
-        "../scripts/train.py"
+        script_of("train_student_scratch")
 
 
 rule distill_ta:
     input:
         data=M.prepared("{dataset}"),
-        teacher_logits=M.logits("{dataset}", "{seed}", "teacher"),
-        code=code_of("distill_ta"),
+        teacher_logits=lambda w: M.logits(w.dataset, w.seed, M.BASES[w.base].teacher),
+        code=R.RULES["distill_ta"].code_files,
     output:
-        **trained("ta", True),
+        **R.RULES["distill_ta"].outputs,
+    wildcard_constraints:
+        base="|".join(R.bases_of("distill_ta")),
     params:
-        base="ta",
-        **params_of("distill_ta", base="ta"),
+        **params_of("distill_ta"),
     log:
-        train_log("teacher_assistant", "ta", "log"),
+        R.RULES["distill_ta"].log,
     benchmark:
-        train_log("teacher_assistant", "ta", "bench.tsv")
+        R.RULES["distill_ta"].benchmark
     threads: 1
     script:
-        "../scripts/train.py"
+        script_of("distill_ta")
 
 
 rule distill_student:
     input:
         data=M.prepared("{dataset}"),
         teacher_logits=lambda w: M.logits(w.dataset, w.seed, M.BASES[w.base].teacher),
-        code=code_of("distill_student"),
+        code=R.RULES["distill_student"].code_files,
     output:
-        **trained("{base}", False, phase="distill"),
+        **R.RULES["distill_student"].outputs,
     wildcard_constraints:
-        base="student-kd|student-takd",
+        base="|".join(R.bases_of("distill_student")),
     params:
-        base=lambda w: w.base,
         **params_of("distill_student"),
     log:
-        train_log("student_distill", "{base}", "log"),
+        R.RULES["distill_student"].log,
     benchmark:
-        train_log("student_distill", "{base}", "bench.tsv")
+        R.RULES["distill_student"].benchmark
     threads: 1
     script:
-        "../scripts/train.py"
+        script_of("distill_student")
 
 
 def base_models(phase):
@@ -97,14 +88,14 @@ def base_models(phase):
 
 rule phase_train_baseline:
     input:
-        base_models("baseline"),
+        base_models("train_baseline"),
 
 
 rule phase_teacher_assistant:
     input:
-        base_models("ta"),
+        base_models("teacher_assistant"),
 
 
 rule phase_student_distill:
     input:
-        base_models("distill"),
+        base_models("student_distill"),

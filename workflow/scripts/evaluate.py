@@ -6,7 +6,8 @@ def main(smk, threads):
     from compressbench import data, evaluate, io, matrix
 
     w, e = smk.wildcards, smk.params.evaluate
-    arrays = data.load_prepared(smk.input.data)
+    arrays = data.load_prepared(smk.input.data, keys=("x_test", "y_test"))  # all it uses
+    io.verify(smk.input.tflite, smk.input.info)
     info = io.read_json(smk.input.info)
     result = evaluate.evaluate(smk.input.tflite, arrays["x_test"], arrays["y_test"],
                                batch_size=e["batch_size"], latency_runs=e["latency_runs"],
@@ -17,7 +18,7 @@ def main(smk, threads):
         "params": info["params"], "nonzero_params": info["nonzero_params"],
         "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),
     }
-    io.write_json(smk.output[0], record)
+    runner.record(smk, smk.output.metrics, record)
     runner.log.info("%s: accuracy %.4f, %d bytes (gzip %d), %.3f ms", record["variant"],
                     record["accuracy"], record["tflite_bytes"], record["gzip_bytes"], record["latency_ms"])
 

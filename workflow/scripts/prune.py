@@ -3,7 +3,7 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import data, io, models, prune, training
+    from compressbench import data, models, prune, training
 
     w, p = smk.wildcards, smk.params
     seed = int(w.seed)
@@ -16,19 +16,19 @@ def main(smk, threads):
     pruned = models.clone(pruned, "float32")  # measured and saved as deployed
     accuracy = training.accuracy(pruned, arrays["x_test"], arrays["y_test"])
     n_params, nonzero = models.count_params(pruned)
-    sparsity = prune.overall_sparsity(pruned)
+    sparsity = models.kernel_sparsity(pruned)
     runner.log.info("test accuracy %.4f, kernel sparsity %.4f, %d/%d non-zero, %.1f s",
                     accuracy, sparsity, nonzero, n_params, timer.seconds)
     if skipped:
         runner.log.info("left dense (pattern cannot apply): %s", ", ".join(skipped))
     models.save(pruned, smk.output.model)
-    io.write_json(smk.output.metrics, {
+    runner.record(smk, smk.output.record, {
         "dataset": w.dataset, "seed": seed, "base": w.base, "prune": w.prune, "scheme": p.scheme,
         "test_accuracy": round(accuracy, 6), "kernel_sparsity": round(sparsity, 6),
-        "layer_sparsity": {k: round(v, 6) for k, v in prune.layer_sparsity(pruned).items()},
+        "layer_sparsity": {k: round(v, 6) for k, v in models.layer_sparsity(pruned).items()},
         "skipped_layers": skipped, "params": n_params, "nonzero_params": nonzero,
-        "epochs": int(len(history)), "wall_seconds": timer.seconds, "threads": threads,
-        "precision": p.precision})
+        "epochs": int(len(history)), "wall_seconds": timer.seconds, "precision": p.precision},
+        artefacts=[smk.output.model])
 
 
 runner.run(snakemake, main)  # noqa: F821

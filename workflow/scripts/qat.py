@@ -19,11 +19,11 @@ def main(smk, threads):
             label=f"{w.dataset}/{w.base}+{w.prune}+{w.quant} ({qscheme})")
         blob = quantize.convert(qmodel, "qat")
     accuracy = training.accuracy(qmodel, arrays["x_test"], arrays["y_test"])
-    io.write_bytes(smk.output[0], blob)
-    io.write_json(smk.output[1], {
+    io.write_bytes(smk.output.tflite, blob)
+    runner.record(smk, smk.output.record, {
         **facts, "quant": w.quant, "scheme": s, "qat_scheme": qscheme, "source": smk.input.model,
         "keras_test_accuracy": round(accuracy, 6), "epochs": int(len(history)),
-        "wall_seconds": timer.seconds, "threads": threads})
+        "wall_seconds": timer.seconds}, artefacts=[smk.output.tflite])
     runner.log.info("%s: %s QAT, keras accuracy %.4f, %d bytes, %.1f s",
                     w.quant, qscheme, accuracy, len(blob), timer.seconds)
 

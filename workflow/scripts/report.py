@@ -5,8 +5,8 @@ from compressbench import runner
 def main(smk, threads):
     from compressbench import report
 
-    report.build(list(smk.input.metrics), list(smk.input.stages), list(smk.input.facts),
-                 smk.input.reference, dict(smk.params.params), out_dir="reports")
+    report.build(list(smk.input.metrics), list(smk.input.records), list(smk.input.facts),
+                 smk.input.reference, dict(smk.params.items()), out_dir="reports")
 
 
 runner.run(snakemake, main)  # noqa: F821

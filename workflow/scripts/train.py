@@ -1,37 +1,11 @@
-"""train / distill: one base model (teacher, TA, students) from its params."""
+"""train: one base model on the hard labels (teacher, scratch student)."""
 from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import data, distill, io, models, training
+    from compressbench import bases, training
 
-    w, p = smk.wildcards, smk.params
-    base, seed = p.base, int(w.seed)
-    training.configure(seed, threads, p.precision)
-    arrays = data.load_prepared(smk.input.data)
-    model = models.build(p.arch, models.INPUT_SHAPES[w.dataset], name=base)
-    fit_args = dict(epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer,
-                    learning_rate=p.learning_rate, augment=p.augment, seed=seed,
-                    label=f"{w.dataset}/{base}")
-    with training.Timer() as timer:
-        if "teacher_logits" in smk.input.keys():
-            history = distill.train_distilled(model, arrays, data.load_logits(smk.input.teacher_logits),
-                                              alpha=p.alpha, temperature=p.temperature, **fit_args)
-        else:
-            history = training.train_supervised(model, arrays, **fit_args)
-    model = models.clone(model, "float32")  # measured, distilled from and saved as deployed
-    accuracy = training.accuracy(model, arrays["x_test"], arrays["y_test"])
-    n_params, _ = models.count_params(model)
-    runner.log.info("test accuracy %.4f, %d parameters, %.1f s", accuracy, n_params, timer.seconds)
-    if "logits" in smk.output.keys():
-        data.save_logits(smk.output.logits, train=training.predict_logits(model, arrays["x_train"]),
-                         val=training.predict_logits(model, arrays["x_val"]))
-    training.write_history(history, smk.output.history)
-    models.save(model, smk.output.model)
-    io.write_json(smk.output.metrics, {
-        "dataset": w.dataset, "seed": seed, "base": base, "test_accuracy": round(accuracy, 6),
-        "params": n_params, "epochs": int(len(history)), "wall_seconds": timer.seconds,
-        "threads": threads, "precision": p.precision, "distilled_from": smk.input.get("teacher_logits")})
+    bases.fit_and_save(smk, threads, training.train_supervised)
 
 
-runner.run(snakemake, main)  # noqa: F821
+runner.run(snakemake, main)  # noqa: F821 (injected by Snakemake)

@@ -1,0 +1,32 @@
+"""One base model's training job (teacher, TA, students): build, fit, save the
+model as deployed, its record, history and (for teachers) logits."""
+from __future__ import annotations
+
+from . import data, models, runner, training
+
+
+def fit_and_save(smk, threads: int, fit) -> None:
+    """Train the job's base model with `fit(model, arrays, **fit_args)` -> history."""
+    w, p = smk.wildcards, smk.params
+    base, seed = w.base, int(w.seed)
+    training.configure(seed, threads, p.precision)
+    arrays = data.load_prepared(smk.input.data)
+    model = models.build(p.arch, models.INPUT_SHAPES[w.dataset], name=base)
+    fit_args = dict(epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer,
+                    learning_rate=p.learning_rate, augment=p.augment, seed=seed, label=f"{w.dataset}/{base}")
+    with training.Timer() as timer:
+        history = fit(model, arrays, **fit_args)
+    model = models.clone(model, "float32")  # measured, distilled from and saved as deployed
+    accuracy = training.accuracy(model, arrays["x_test"], arrays["y_test"])
+    n_params, _ = models.count_params(model)
+    runner.log.info("test accuracy %.4f, %d parameters, %.1f s", accuracy, n_params, timer.seconds)
+    if "logits" in smk.output.keys():
+        data.save_logits(smk.output.logits, train=training.predict_logits(model, arrays["x_train"]),
+                         val=training.predict_logits(model, arrays["x_val"]))
+    training.write_history(history, smk.output.history)
+    models.save(model, smk.output.model)
+    runner.record(smk, smk.output.record, {
+        "dataset": w.dataset, "seed": seed, "base": base, "test_accuracy": round(accuracy, 6),
+        "params": n_params, "epochs": int(len(history)), "wall_seconds": timer.seconds,
+        "precision": p.precision, "distilled_from": smk.input.get("teacher_logits")},
+        artefacts=[smk.output.model, *([smk.output.logits] if "logits" in smk.output.keys() else [])])

@@ -1,0 +1,288 @@
+"""The text of report.md: what was run, the variant tables, the claims, the
+reproduction of arXiv 2305.08075 and the wall time per rule.
+
+Pure text from the results, stats, claims and provenance passed in; no I/O."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import claims as C
+from . import matrix
+from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, pareto
+from .tables import table
+
+KB = 1000          # table sizes in kB (10^3 bytes)
+MIB = 2 ** 20      # the study reports .tflite sizes in MiB
+PARETO_MARK, EFFICIENCY_MARK = "◆", "★"
+
+# The study's configurations (reports/reference/arxiv-2305.08075.yaml) -> our variant.
+# None: the study ran it, our matrix has no counterpart.
+REFERENCE_MAP = {
+    ("quantization_notebook", "teacher_float32"): "teacher+none+float32",
+    ("quantization_notebook", "teacher_qat_int8"): "teacher+none+qat",
+    ("quantization_notebook", "teacher_ptq_dynamic"): "teacher+none+ptq-dynamic",
+    ("quantization_notebook", "teacher_ptq_fp16"): "teacher+none+ptq-fp16",
+    ("quantization_notebook", "student_kd_float32"): "student-kd+none+float32",
+    ("quantization_notebook", "student_kd_qat"): "student-kd+none+qat",
+    ("quantization_notebook", "student_kd_ptq_dynamic"): "student-kd+none+ptq-dynamic",
+    ("quantization_notebook", "student_kd_ptq_fp16"): "student-kd+none+ptq-fp16",
+    ("quantization_notebook", "student_scratch"): "student-scratch+none+float32",
+    ("distillation_notebook", "teacher"): "teacher+none+float32",
+    ("distillation_notebook", "ta"): "ta+none+float32",
+    ("distillation_notebook", "student_takd"): "student-takd+none+float32",
+    ("distillation_notebook", "student_kd"): "student-kd+none+float32",
+    ("distillation_notebook", "student_scratch"): "student-scratch+none+float32",
+    ("pruning_notebook", "teacher_before"): "teacher+none+float32",
+    ("pruning_notebook", "teacher_pruned"): "teacher+local-all+float32",
+    ("sequential_notebook", "teacher"): "teacher+none+float32",
+    ("sequential_notebook", "teacher_pruned"): "teacher+local-all+float32",
+    ("sequential_notebook", "student_kd"): "student-kd+none+float32",
+    ("sequential_notebook", "student_kd_pruned"): "student-kd+local-all+float32",
+}
+# {temperature: accuracy} of the study's KD temperature sweep: the entry at our
+# temperature is compared with student-kd+none+float32, the others were not run.
+TEMPERATURE_SWEEPS = {("distillation_notebook", "temperature_sweep_student_kd"): "student-kd+none+float32"}
+
+STUDY_BUGS = [
+    "its KD loss lacks the T² factor on the soft term (we use alpha·CE + (1 − alpha)·T²·KL, Hinton et al.);",
+    "its \"conv-only\" pruning wrapped the whole model, so it pruned the dense layers too (our `local-conv` "
+    "prunes only Conv2D kernels, `local-dense` only Dense kernels);",
+    "it never chained KD → pruning → quantization (its sequential notebook stops after pruning; "
+    "\"Distill\" and \"Quant→Distill\" are the same model object) — our matrix runs every combination;",
+    "it ran one seed, so differences of a few tenths of a point were read as effects — we report the noise "
+    "and run as many seeds as `seeds` lists;",
+    "it trained with Keras' default batch size 32 (ours is `train.batch_size`).",
+]
+
+
+def _settings(d: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in d.items()) if isinstance(d, dict) else str(d)
+
+
+# ---- results ----------------------------------------------------------------
+
+def variant_table(st: pd.DataFrame) -> pd.DataFrame:
+    """The per-dataset table of every variant: means (± std over seeds), marks."""
+    front = pareto(st).to_numpy()
+    best_eff = st["efficiency"].astype(float).idxmax() if st["efficiency"].notna().any() else None
+    rows = []
+    for i, (_, r) in enumerate(st.iterrows()):
+        n = int(r["n"])
+        mark = (PARETO_MARK if front[i] else "") + (EFFICIENCY_MARK if r.name == best_eff else "")
+        rows.append({
+            "variant": f"`{r['variant']}`", "mark": mark,
+            "accuracy %": fmt_pm(r["accuracy"], r["accuracy_std"], n, 2, 100.0),
+            "Δ pp": fmt_pm(r["delta_pp"], r["delta_pp_std"], n, 2),
+            ".tflite KB": fmt_num(float(r["tflite_bytes"]) / KB, 1) or DASH,
+            "gzip KB": fmt_num(float(r["gzip_bytes"]) / KB, 1) or DASH,
+            "compression ×": fmt_num(r["compression_ratio"], 2) or DASH,
+            "params": fmt_int(r["params"]), "non-zero": fmt_int(r["nonzero_params"]),
+            "sparsity %": fmt_num(100.0 * float(r["sparsity"]), 2) or DASH,
+            "latency ms": fmt_pm(r["latency_ms"], r["latency_ms_std"], n, 3),
+            "efficiency": fmt_pm(r["efficiency"], r["efficiency_std"], n, 2),
+        })
+    return pd.DataFrame(rows)
+
+
+def _results(frame: pd.DataFrame, stats: pd.DataFrame, figure: str) -> list[str]:
+    lines = ["## Results", "",
+             "Efficiency is the study's \"accuracy relative to size\": accuracy (fraction) / gzip MB, with "
+             "MB = 10^6 bytes of the gzip -9 compressed .tflite. KB = 10^3 bytes. Δ pp = accuracy − accuracy of "
+             f"`{TEACHER}` (same dataset) in percentage points; compression × = teacher's gzip bytes / the "
+             "variant's. Sparsity = share of zero weights. Latency = median single-image invocation on one "
+             f"thread. {PARETO_MARK} = Pareto-optimal (no other variant is at least as accurate and at most as "
+             f"large in gzip bytes, and strictly better in one); {EFFICIENCY_MARK} = best efficiency.", ""]
+    if frame["seed"].nunique() > 1:
+        lines += ["With several seeds every number is the mean over seeds (± the standard deviation across "
+                  "seeds); Pareto marks, comparisons and claims use the means.", ""]
+    for ds in dict.fromkeys(stats["dataset"]):
+        st = stats[stats["dataset"] == ds].reset_index(drop=True)
+        lines += [f"### {ds}", "", f"![{ds}: accuracy vs gzip size]({figure.format(dataset=ds)})", "",
+                  table(variant_table(st)), ""]
+    return lines
+
+
+# ---- what was run -----------------------------------------------------------
+
+def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, packages: dict) -> list[str]:
+    m = params.get("matrix", {})
+    tr, kd, pr = params.get("train", {}), params.get("distill", {}), params.get("prune", {})
+    qs = params.get("quantize", {}).get("schemes", {})
+    ev = params.get("evaluate", {})
+    seeds_run = sorted(int(s) for s in frame["seed"].unique()) if len(frame) else []
+    lines = ["## What was run", "",
+             f"- Datasets: {', '.join(m.get('datasets', []))}",
+             f"- Seeds: {', '.join(str(s) for s in params.get('seeds', []))} "
+             f"(results present for {len(seeds_run)} seed(s): {', '.join(map(str, seeds_run)) or 'none'})",
+             f"- Metrics files: {len(frame)}",
+             f"- Code version: `{code}`", ""]
+    zoo = params.get("zoo", {})
+    epochs = tr.get("epochs", {})
+    rows = []
+    for b in m.get("bases", []):
+        info = matrix.BASES.get(b)
+        row = {"base": b, "architecture": info.arch if info else DASH,
+               "trained from": f"KD from {info.teacher}" if info and info.teacher else "labels"}
+        for ds in m.get("datasets", []):
+            layers = zoo.get(ds, {}).get(info.arch if info else b, [])
+            row[f"{ds} layers"] = " → ".join(_settings(layer) for layer in layers) or DASH
+            row[f"{ds} epochs"] = str(epochs.get(ds, {}).get(b, DASH))
+        rows.append(row)
+    lines += ["### Base models", "", table(pd.DataFrame(rows)), ""]
+    lines += ["### Pruning schemes", "",
+              table(pd.DataFrame([{"scheme": k, "settings": _settings(v)} for k, v in pr.get("schemes", {}).items()
+                                  if k in m.get("prune", [])] or [{"scheme": "none", "settings": ""}])),
+              "", "`none` = the unpruned base model.", ""]
+    lines += ["### Quantization schemes", "",
+              table(pd.DataFrame([{"scheme": k, "settings": _settings(v)} for k, v in qs.items()
+                                  if k in m.get("quant", [])] or [{"scheme": DASH, "settings": ""}])), ""]
+    ft = pr.get("fine_tune", {})
+    qat = next((v for v in qs.values() if isinstance(v, dict) and v.get("method") == "qat"), {})
+    lines += ["### Key parameters", "",
+              f"- Training: optimizer {tr.get('optimizer')}, learning rate {tr.get('learning_rate')}, "
+              f"batch size {tr.get('batch_size')}, augmentation {tr.get('augment')}",
+              f"- Knowledge distillation: alpha {kd.get('alpha')} (weight of the hard-label loss), "
+              f"temperature T {kd.get('temperature')}, soft loss scaled by T²",
+              f"- Pruning fine-tune: {ft.get('epochs')} epochs, batch size {ft.get('batch_size')}, "
+              f"learning rate {ft.get('learning_rate')}",
+              f"- QAT: {qat.get('epochs', DASH)} epochs, batch size {qat.get('batch_size', DASH)}, "
+              f"learning rate {qat.get('learning_rate', DASH)}",
+              f"- Validation split: {params.get('val_size')} images (split seed {params.get('split_seed')})",
+              f"- Evaluation: batch {ev.get('batch_size')}, latency = median of {ev.get('latency_runs')} "
+              f"single-image runs on one thread after {ev.get('warmup_runs')} warm-up runs", ""]
+    lines += ["### Package versions", "",
+              table(pd.DataFrame([{"package": k, "version": v} for k, v in packages.items()])), ""]
+    if facts:
+        counts = [{"dataset": ds, **{k: str(v) for k, v in f.get("counts", {}).items()}} for ds, f in facts.items()]
+        sums = [{"dataset": ds, "array": k, "sha256 (first 16 hex)": str(v)[:16]}
+                for ds, f in facts.items() for k, v in sorted(f.get("sha256", {}).items())]
+        lines += ["### Datasets", "", table(pd.DataFrame(counts).fillna(DASH)), "", table(pd.DataFrame(sums)), ""]
+    return lines
+
+
+# ---- claims -----------------------------------------------------------------
+
+def _claims(claims: list) -> list[str]:
+    lines = ["## Claims of the study", "",
+             "Each claim of arXiv 2305.08075 is tested on our numbers by the rule stated with it. A difference "
+             f"counts only if it exceeds the noise = {C.NOISE_SIGMAS:g}·sqrt(se_a² + se_b²), with se the std over "
+             "seeds / sqrt(n) when there are ≥ 2 seeds, else the binomial standard error sqrt(p(1 − p)/n_test) "
+             "of one test-set evaluation. A difference within the noise is \"not shown\", never \"confirmed\"; "
+             "\"not run\" means the variants the claim needs are not in the matrix.", ""]
+    datasets = list(dict.fromkeys(ds for c in claims for ds in c.verdicts))
+    overview = [{"claim": f"{c.id}: {c.statement}", **{ds: c.verdicts.get(ds, DASH) for ds in datasets}}
+                for c in claims]
+    if overview:
+        lines += [table(pd.DataFrame(overview)), ""]
+    for c in claims:
+        lines += [f"### {c.id}: {c.statement}", "", f"Rule: {c.rule}", ""]
+        for ds in datasets:
+            lines += [f"**{ds}: {c.verdicts[ds]}.**", "", c.evidence[ds], ""]
+    return lines
+
+
+# ---- reproduction -----------------------------------------------------------
+
+def _study_value(value) -> dict:
+    return value if isinstance(value, dict) else {"accuracy": value}
+
+
+def reproduction(reference: dict, stats: pd.DataFrame, params: dict) -> list[str]:
+    lines = ["## Reproduction of arXiv 2305.08075", "",
+             f"Source: {reference.get('source', 'arXiv 2305.08075')}. For every configuration of the study, its "
+             "number next to ours (mean over seeds) and ours − study. Accuracy in %, differences in percentage "
+             "points; .tflite sizes in MiB (2^20 bytes). The study's `gzip_h5_bytes` is a gzip-compressed Keras "
+             ".h5 file, ours a gzip-compressed .tflite: the formats differ, so only the order of magnitude is "
+             f"comparable. {DASH} = not in our matrix (or no number).", ""]
+    temperature = params.get("distill", {}).get("temperature")
+    for ds, notebooks in reference.items():
+        if not isinstance(notebooks, dict):
+            continue
+        ours = stats[stats["dataset"] == ds].set_index("variant")
+        rows = []
+
+        def add(notebook, config, variant, quantity, study, get):
+            have = variant is not None and variant in ours.index
+            mine = get(ours.loc[variant]) if have else None
+            if mine is not None and math.isnan(mine):
+                mine = None
+            o = d = None
+            if quantity == "accuracy %":
+                s = f"{100 * study:.2f}"
+                if mine is not None:
+                    o, d = f"{100 * mine:.2f}", f"{100 * (mine - study):+.2f}"
+            elif quantity == ".tflite MiB":
+                s = f"{study:.4f}"
+                if mine is not None:
+                    o, d = f"{mine / MIB:.4f}", f"{mine / MIB - study:+.4f}"
+            else:
+                s = f"{int(study)}"
+                if mine is not None:
+                    o, d = f"{int(round(mine))}", f"{int(round(mine - study)):+d}"
+            rows.append({"notebook": notebook, "configuration": config,
+                         "our variant": f"`{variant}`" if variant else DASH, "quantity": quantity,
+                         "study": s, "ours": o or DASH, "ours − study": d or DASH})
+
+        for notebook, configs in notebooks.items():
+            if not isinstance(configs, dict):
+                continue
+            for config, value in configs.items():
+                if (notebook, config) in TEMPERATURE_SWEEPS:
+                    for t, acc in value.items():
+                        same = temperature is not None and float(t) == float(temperature)
+                        variant = TEMPERATURE_SWEEPS[(notebook, config)] if same else None
+                        if same:
+                            add(notebook, f"{config} T={t}", variant, "accuracy %", acc, lambda r: r["accuracy"])
+                        else:
+                            rows.append({"notebook": notebook, "configuration": f"{config} T={t}",
+                                         "our variant": "not run", "quantity": "accuracy %",
+                                         "study": f"{100 * acc:.2f}", "ours": DASH, "ours − study": DASH})
+                    continue
+                variant = REFERENCE_MAP.get((notebook, config))
+                v = _study_value(value)
+                if "accuracy" in v:
+                    add(notebook, config, variant, "accuracy %", float(v["accuracy"]), lambda r: float(r["accuracy"]))
+                if "tflite_mib" in v:
+                    add(notebook, config, variant, ".tflite MiB", float(v["tflite_mib"]),
+                        lambda r: float(r["tflite_bytes"]))
+                if "gzip_h5_bytes" in v:
+                    add(notebook, config, variant, "gzip bytes (study .h5, ours .tflite)", float(v["gzip_h5_bytes"]),
+                        lambda r: float(r["gzip_bytes"]))
+        lines += [f"### {ds}", "", table(pd.DataFrame(rows)) if rows else "No configurations.", ""]
+    lines += ["Known problems of the study's code that this benchmark corrects:", ""]
+    lines += [f"- {b}" for b in STUDY_BUGS] + [""]
+    return lines
+
+
+# ---- wall time --------------------------------------------------------------
+
+def _wall_time(times: pd.DataFrame) -> list[str]:
+    lines = ["## Wall time per rule", "",
+             "Per Snakemake rule, from the `rule` field of every stage record and metrics file (`unknown` = a "
+             "record without one). One job = one record: `convert` writes one per post-training export.", ""]
+    if not len(times):
+        return lines + ["No stage records.", ""]
+    shown = times.copy()
+    for c in ["total s", "mean s", "max s"]:
+        shown[c] = [f"{v:.1f}" for v in shown[c]]
+    shown["jobs"] = shown["jobs"].astype(str)
+    return lines + [table(shown), ""]
+
+
+def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
+             figure: str) -> str:
+    """report.md. code: the code version; packages: name -> version; figure: the figure's path
+    relative to report.md, with {dataset}."""
+    datasets = list(dict.fromkeys(stats["dataset"]))
+    lines = ["# compressbench report", "",
+             "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075 on "
+             f"{', '.join(datasets) or 'no dataset'}, every combination measured as a deployable .tflite with LiteRT.",
+             ""]
+    lines += _what_was_run(params, frame, facts, code, packages)
+    lines += _results(frame, stats, figure)
+    lines += _claims(claims)
+    lines += reproduction(reference or {}, stats, params)
+    lines += _wall_time(times)
+    return "\n".join(lines).rstrip("\n") + "\n"

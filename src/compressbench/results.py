@@ -1,0 +1,163 @@
+"""The results table (one row per metrics JSON), its CSV, the Pareto front and
+the summary for `dvc metrics diff`; also the fixed number formats every output
+uses, so the same inputs always give the same bytes."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import matrix
+from .claims import TEACHER
+
+COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seed", "accuracy", "accuracy_delta_pp",
+           "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params", "sparsity",
+           "latency_ms", "efficiency"]
+# cpu: latencies depend on the machine, so every row names the one it ran on.
+EXTRAS = ["input_dtype", "output_dtype", "wall_seconds", "cpu"]
+# What runner.record adds to every record about the job that wrote it.
+NOT_RESULTS = ["rule", "wildcards", "threads"]
+INT_COLUMNS = ["seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params"]
+FLOAT_DIGITS = {"accuracy": 6, "accuracy_delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
+                "latency_ms": 4, "efficiency": 6, "wall_seconds": 2}
+WITHIN_PP = 1.0    # summary: the smallest variant within this many pp of the teacher
+DASH = "—"
+
+
+# ---- number formats ---------------------------------------------------------
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def fmt_num(v, digits: int) -> str:
+    """Fixed digits, "" when missing; never "-0.00"."""
+    if _missing(v):
+        return ""
+    text = f"{float(v):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def fmt_int(v) -> str:
+    return DASH if _missing(v) else f"{int(round(float(v)))}"
+
+
+def fmt_pm(mean, std, n, digits: int, scale: float = 1.0) -> str:
+    """mean ± std when there are >= 2 seeds, else the mean alone."""
+    if _missing(mean):
+        return DASH
+    text = fmt_num(scale * float(mean), digits)
+    if n >= 2 and std is not None and not math.isnan(float(std)):
+        text += f" ± {fmt_num(scale * float(std), digits)}"
+    return text
+
+
+# ---- the table --------------------------------------------------------------
+
+def orders(params: dict) -> dict[str, list]:
+    """Matrix order of datasets, bases (then the other known bases), pruning and quantization."""
+    m = params.get("matrix", {}) or {}
+    bases = list(m.get("bases", []))
+    return {"dataset": list(m.get("datasets", [])),
+            "base": bases + [b for b in matrix.BASES if b not in bases],
+            "prune": list(m.get("prune", [])), "quant": list(m.get("quant", []))}
+
+
+def _sorted(df: pd.DataFrame, params: dict, with_seed: bool = True) -> pd.DataFrame:
+    """Matrix order (datasets, bases, pruning, quantization), then seed; unknown names last, by name."""
+    df = df.copy()
+    keys = []
+    for col, order in orders(params).items():
+        rank = {v: i for i, v in enumerate(order)}
+        df[f"_r_{col}"] = df[col].map(lambda v: rank.get(v, len(order)))
+        keys += [f"_r_{col}", col]
+    if with_seed:
+        keys.append("seed")
+    df = df.sort_values(keys, kind="mergesort")
+    return df.drop(columns=[c for c in df if c.startswith("_r_")]).reset_index(drop=True)
+
+
+def results_frame(records, params: dict) -> pd.DataFrame:
+    """One row per metrics record in matrix order, with the comparisons against the
+    same dataset's and seed's teacher+none+float32: accuracy_delta_pp and compression_ratio."""
+    df = pd.DataFrame([{k: v for k, v in r.items() if k not in NOT_RESULTS} for r in records])
+    if df.empty:
+        return pd.DataFrame(columns=COLUMNS + EXTRAS)
+    if "variant" not in df:
+        df["variant"] = [matrix.variant(b, p, q) for b, p, q in zip(df["base"], df["prune"], df["quant"])]
+    parts = df["variant"].map(matrix.parse_variant)
+    for i, col in enumerate(["base", "prune", "quant"]):
+        df[col] = df[col].fillna(parts.str[i]) if col in df else parts.str[i]
+    for col in COLUMNS + EXTRAS:
+        if col not in df:
+            df[col] = np.nan
+    df["seed"] = df["seed"].astype(int)
+    df = _sorted(df, params)
+    teacher = df[df["variant"] == TEACHER].drop_duplicates(["dataset", "seed"]).set_index(["dataset", "seed"])
+    key = pd.MultiIndex.from_frame(df[["dataset", "seed"]])
+    t_acc = teacher["accuracy"].astype(float).reindex(key).to_numpy()
+    t_gz = teacher["gzip_bytes"].astype(float).reindex(key).to_numpy()
+    df["accuracy_delta_pp"] = 100.0 * (df["accuracy"].astype(float).to_numpy() - t_acc)
+    df["compression_ratio"] = t_gz / df["gzip_bytes"].astype(float).to_numpy()
+    extras = [c for c in df if c not in COLUMNS + EXTRAS]
+    return df[COLUMNS + EXTRAS + extras]
+
+
+def pareto(frame: pd.DataFrame) -> pd.Series:
+    """True where no other row (of the same dataset, if the frame has several) is at
+    least as accurate and at most as large in gzip bytes, and strictly better in one."""
+    acc = frame["accuracy"].astype(float).to_numpy()
+    gz = frame["gzip_bytes"].astype(float).to_numpy()
+    groups = frame["dataset"].to_numpy() if "dataset" in frame else np.zeros(len(frame))
+    out = np.zeros(len(frame), dtype=bool)
+    for g in pd.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        a, s = acc[idx], gz[idx]
+        for k, i in enumerate(idx):
+            if math.isnan(a[k]) or math.isnan(s[k]):
+                continue
+            dominated = (a >= a[k]) & (s <= s[k]) & ((a > a[k]) | (s < s[k]))
+            out[i] = not dominated.any()
+    return pd.Series(out, index=frame.index, name="pareto")
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    out = frame.copy()
+    for col in out:
+        if col in FLOAT_DIGITS:
+            out[col] = [fmt_num(v, FLOAT_DIGITS[col]) for v in out[col]]
+        elif col in INT_COLUMNS:
+            out[col] = ["" if pd.isna(v) else str(int(v)) for v in out[col]]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+# ---- summary ----------------------------------------------------------------
+
+def summary(stats: pd.DataFrame, frame: pd.DataFrame) -> dict:
+    """Per dataset, flat numbers (and variant names) for `dvc metrics diff`."""
+    out = {}
+    for ds in dict.fromkeys(stats["dataset"]):
+        st = stats[stats["dataset"] == ds].reset_index(drop=True)
+        rows = frame[frame["dataset"] == ds]
+        d = {"cells": int(len(rows)), "variants": int(len(st)), "seeds": int(rows["seed"].nunique()),
+             "seed_list": " ".join(str(s) for s in sorted(rows["seed"].unique()))}
+        t = st[st["variant"] == TEACHER]
+        if len(t):
+            d["teacher_float32_accuracy"] = round(float(t["accuracy"].iloc[0]), 6)
+            d["teacher_float32_gzip_bytes"] = int(round(float(t["gzip_bytes"].iloc[0])))
+        best = st.loc[st["accuracy"].idxmax()]
+        d["best_accuracy_variant"], d["best_accuracy"] = best["variant"], round(float(best["accuracy"]), 6)
+        if st["efficiency"].notna().any():
+            eff = st.loc[st["efficiency"].idxmax()]
+            d["best_efficiency_variant"] = eff["variant"]
+            d["best_efficiency"] = round(float(eff["efficiency"]), 6)
+        if len(t):
+            ok = st[st["accuracy"] >= float(t["accuracy"].iloc[0]) - WITHIN_PP / 100.0 - 1e-12]
+            small = ok.loc[ok["gzip_bytes"].idxmin()]
+            d["smallest_within_1pp_variant"] = small["variant"]
+            d["smallest_within_1pp_accuracy"] = round(float(small["accuracy"]), 6)
+            d["smallest_within_1pp_gzip_bytes"] = int(round(float(small["gzip_bytes"])))
+            d["smallest_within_1pp_compression"] = round(float(small["compression_ratio"]), 4)
+        out[ds] = d
+    return out

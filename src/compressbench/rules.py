@@ -1,0 +1,245 @@
+"""The rule table: for every Snakemake rule, its phase, script, library code,
+params, outputs, log and benchmark.
+
+The Snakefile builds each rule's tracked `params:` (Snakemake's `lookup`), code
+inputs, log and benchmark from it, so a job reruns exactly when a value or
+module it uses changes; `dvc.yaml` is generated from it
+(`python -m compressbench.rules > dvc.yaml`), and the benchmarks read log and
+benchmark paths from it."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+from . import matrix as M
+
+# The eight phases, in DAG order, and the rules file (workflow/rules/<file>.smk)
+# holding the rules of each.
+PHASES = {
+    "download": "data", "train_baseline": "train", "teacher_assistant": "train",
+    "student_distill": "train", "prune": "prune", "quantize": "quantize",
+    "evaluate": "evaluate", "report": "report",
+}
+# Every job runs through runner (logging, threads, the error line); __init__
+# sets the TensorFlow environment (Keras 2, oneDNN) before TensorFlow loads.
+RUNNER = ("__init__", "runner", "machine")
+TRAIN = ("data", "io", "matrix", "models", "progress", "training")
+
+CELL = "{dataset}/s{seed}/{base}+{prune}+{quant}"   # one .tflite
+MODEL = "{dataset}/s{seed}/{base}+{prune}"           # one pruned model
+# The phases that write base models: whatever reads "every base model" reads them all.
+BASE_PHASES = tuple(dict.fromkeys(b.phase for b in M.BASES.values()))
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    phase: str
+    script: str                 # workflow/scripts/<script>.py
+    job: str                    # pattern naming one job: its log and benchmark stem
+    code: tuple[str, ...]       # modules of src/compressbench the script runs
+    params: dict[str, str] = field(default_factory=dict)   # name in the script -> dpath into params
+    outputs: dict[str, str] = field(default_factory=dict)  # name -> path pattern
+    reads: tuple[str, ...] = ()  # phases whose artefacts its inputs are (dvc.yaml's deps)
+
+    @property
+    def log(self) -> str:
+        return f"logs/{self.phase}/{self.name}/{self.job}.log"
+
+    @property
+    def benchmark(self) -> str:
+        return f"logs/{self.phase}/{self.name}/{self.job}.bench.tsv"
+
+    @property
+    def script_file(self) -> str:
+        return f"workflow/scripts/{self.script}.py"
+
+    @property
+    def code_files(self) -> list[str]:
+        return [f"src/compressbench/{m}.py" for m in (*RUNNER, *self.code)]
+
+
+def bases_of(rule: str) -> list[str]:
+    """The base models a training rule trains (its `{base}` wildcard's values)."""
+    return [b for b, info in M.BASES.items() if info.rule == rule]
+
+
+def _train_rule(name: str, kd: bool) -> Rule:
+    infos = [M.BASES[b] for b in bases_of(name)]
+    (phase,), (arch,) = {i.phase for i in infos}, {i.arch for i in infos}  # one of each per rule
+    params = {k: f"train/{k}" for k in ("precision", "optimizer", "learning_rate", "batch_size", "augment")}
+    params |= {"epochs": "train/epochs/{dataset}/{base}", "arch": f"zoo/{{dataset}}/{arch}"}
+    if kd:
+        params |= {"alpha": "distill/alpha", "temperature": "distill/temperature"}
+    stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
+    outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + ".history.csv"}
+    if any(i.name in M.TEACHERS for i in infos):
+        outputs["logits"] = stem + ".logits.npz"
+    teachers = {M.BASES[i.teacher].phase for i in infos if i.teacher}
+    reads = ("download", *sorted(teachers, key=list(PHASES).index))
+    return Rule(name, phase, "distill" if kd else "train", "{dataset}/s{seed}/{base}",
+                TRAIN + ("bases",) + (("distill",) if kd else ()), params, outputs, reads)
+
+
+def _exported(quant: str = "{quant}") -> dict[str, str]:
+    path = M.tflite("{dataset}", "{seed}", "{base}", "{prune}", quant)
+    return {"tflite": path, "record": M.record(path)}
+
+
+REFERENCE = "reports/reference/arxiv-2305.08075.yaml"  # the study's published figures
+REPORT_FILES = {"results": "reports/results.csv", "summary": "reports/summary.json",
+                "report": "reports/report.md", "figure": "reports/figures/{dataset}-pareto.png",
+                "plot": "reports/plots/{dataset}.csv"}
+
+RULES = {r.name: r for r in [
+    # Sources and the mirror are not tracked: the files are verified by hash, so
+    # where they came from cannot change them.
+    Rule("download", "download", "download", "{dataset}", ("data", "io"),
+         outputs={"raw": M.raw_dir("{dataset}")}),
+    Rule("prepare", "download", "prepare", "{dataset}", ("data", "io"),
+         {"val_size": "data/val_size", "split_seed": "data/split_seed"},
+         {"data": M.prepared("{dataset}"), "record": M.record(M.prepared("{dataset}"))}, ("download",)),
+    _train_rule("train_teacher", kd=False),
+    _train_rule("train_student_scratch", kd=False),
+    _train_rule("distill_ta", kd=True),
+    _train_rule("distill_student", kd=True),
+    Rule("prune", "prune", "prune", MODEL, TRAIN + ("prune",),
+         {"scheme": "prune/schemes/{prune}", "fine_tune": "prune/fine_tune", "precision": "train/precision"},
+         {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}"),
+          "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}"))},
+         ("download", *BASE_PHASES)),
+    # One job per post-training scheme: a change to one scheme reruns only its exports.
+    Rule("convert", "quantize", "convert", CELL, ("data", "io", "matrix", "models", "training", "quantize"),
+         {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
+    Rule("qat", "quantize", "qat", CELL, TRAIN + ("quantize",),
+         {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
+    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
+         {"evaluate": "evaluate"},
+         {"metrics": M.metrics("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
+    Rule("report", "report", "report", "report",
+         ("io", "matrix", "report", "results", "figures", "markdown", "tables", "provenance", "claims"),
+         {k: k for k in ("seeds", "matrix", "zoo", "train", "distill", "prune", "quantize", "evaluate")}
+         | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
+         REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
+]}
+
+
+def of_phase(phase: str) -> list[Rule]:
+    return [r for r in RULES.values() if r.phase == phase]
+
+
+# ---- phases as DVC stages ----------------------------------------------------------
+
+def _folder(pattern: str) -> str:
+    """The folder DVC tracks for an output pattern: its part before the first wildcard."""
+    fixed = pattern.split("{", 1)[0]
+    return fixed.rsplit("/", 1)[0] if "{" in pattern else pattern
+
+
+def outputs_of(phase: str) -> list[str]:
+    """What a phase writes, as DVC outs: artefact folders (or files), then its logs."""
+    outs = [_folder(p) for r in of_phase(phase) for p in r.outputs.values()]
+    return list(dict.fromkeys(outs)) + [f"logs/{phase}"]
+
+
+def folders_of(phase: str) -> list[str]:
+    """The folders among a phase's outs (its patterns with wildcards, and its logs)."""
+    return list(dict.fromkeys([_folder(p) for r in of_phase(phase) for p in r.outputs.values() if "{" in p]
+                              + [f"logs/{phase}"]))
+
+
+def params_of(phase: str) -> list[str]:
+    """The params a phase reads, as DVC params: each dpath up to its first wildcard,
+    after the keys that decide which jobs it has (only the datasets for download)."""
+    keys = ["matrix.datasets"] if phase == "download" else ["seeds", "matrix"]
+    for r in of_phase(phase):
+        for dpath in r.params.values():
+            keys.append(".".join(p for p in dpath.split("{", 1)[0].split("/") if p))
+    keys = list(dict.fromkeys(keys))
+    # A key already covered by a shorter one (train covers train.epochs) is dropped.
+    return [k for k in keys if not any(k.startswith(o + ".") for o in keys if o != k)]
+
+
+def inputs_of(phase: str) -> list[str]:
+    """Upstream artefacts a phase reads, as DVC deps (raw downloads only feed prepare)."""
+    reads = {p for r in of_phase(phase) for p in r.reads if p != phase}
+    folders = [o for p in PHASES if p in reads for o in outputs_of(p)[:-1]]
+    extra = [REFERENCE] if phase == "report" else []
+    return [f for f in folders if f != M.raw_dir("{dataset}").split("/{")[0]] + extra
+
+
+def planned_jobs(dry_run_stdout: str) -> dict[str, int]:
+    """Rule -> number of jobs, from the `job count` table `snakemake -n` prints."""
+    jobs, started = {}, False
+    for line in dry_run_stdout.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            started = True
+            continue
+        if started and parts[:1] == ["total"]:
+            break  # the table ends here; job details follow
+        if started and len(parts) == 2 and parts[1].isdigit():
+            jobs[parts[0]] = int(parts[1])
+    return dict(sorted(jobs.items()))
+
+
+# ---- dvc.yaml ---------------------------------------------------------------------
+
+HEADER = """\
+# Generated from the rule table (src/compressbench/rules.py) by
+#   python -m compressbench.rules > dvc.yaml
+# Do not edit: tests/test_rules.py checks this file against the table.
+#
+# Eight phase stages, each running its phase's Snakemake target. Snakemake
+# decides which jobs inside a phase rerun; DVC records hashes, params and
+# metrics per phase. Outputs persist, so DVC never deletes what Snakemake would
+# reuse; a phase with no jobs gets empty folders after its run (never before:
+# a run refused by validation leaves nothing behind).
+# --allowed-rules keeps a stage to its own rules: without it, a phase target
+# would also run missing upstream jobs, and their outputs would land in a stage
+# that does not own them (its help calls it "intended primarily for internal
+# use"; no public option restricts a run to some rules).
+"""
+
+
+def _item(path: str, **flags) -> str:
+    opts = ", ".join(f"{k}: {str(v).lower()}" for k, v in flags.items())
+    return f"      - {path}: {{{opts}}}"
+
+
+def _stage(phase: str) -> list[str]:
+    rules = of_phase(phase)
+    outs = outputs_of(phase)
+    allowed = " ".join([r.name for r in rules] + [f"phase_{phase}"])
+    code = dict.fromkeys(f for r in rules for f in r.code_files)
+    scripts = dict.fromkeys(r.script_file for r in rules)
+    deps = [*inputs_of(phase), "Snakefile", f"workflow/rules/{PHASES[phase]}.smk", *code, *scripts]
+    lines = [f"  {phase}:",
+             f"    cmd: snakemake --cores all --allowed-rules {allowed} -- phase_{phase}"
+             f" && mkdir -p {' '.join(folders_of(phase))}",
+             "    deps:", *(f"      - {d}" for d in deps),
+             "    params:", *(f"      - {p}" for p in params_of(phase)), "    outs:"]
+    metrics = [o for o in outs if o == REPORT_FILES["summary"]]
+    for o in outs:
+        if o in metrics:
+            continue
+        # Report files are small and committed to git: DVC need not cache them.
+        lines.append(_item(o, persist=True, cache=False) if o.startswith("reports/") else _item(o, persist=True))
+    if metrics:
+        lines += ["    metrics:", *(_item(m, persist=True, cache=False) for m in metrics)]
+    return lines
+
+
+def dvc_yaml() -> str:
+    lines = [HEADER.rstrip("\n"), "stages:"]
+    for phase in PHASES:
+        lines += _stage(phase) + [""]
+    lines.append("plots:")
+    for ds in M.DATASETS:
+        lines += [f"  - {REPORT_FILES['plot'].format(dataset=ds)}:", "      x: gzip_bytes", "      y: accuracy",
+                  "      template: scatter"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(dvc_yaml())

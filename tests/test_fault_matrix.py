@@ -1,0 +1,275 @@
+"""The fault matrix: every way a run can meet bad input, a damaged artefact or
+an interruption, one test per case, each checking the message a user sees and
+that nothing partial is left behind; then reruns, several seeds and a remote.
+Bad parameters are refused before any job: tests/test_params.py holds those
+cases (both front ends, non-finite numbers, bounds, alias bombs, duplicates).
+Add a case here with every new input or param kind."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from fixtures import new_repo
+from helpers import BIN, copy_repo, dvc, env, planned_jobs, read_params, results, snakemake, write_params
+
+pytestmark = pytest.mark.slow
+
+# What TensorFlow's C++ side and absl print at start-up: job logs only, never the terminal.
+TF_NOISE = ("cuInit", "remapper failed", "absl::InitializeLog", "oneDNN custom operations", "cudart_stub")
+SMALL = dict(bases=("student-scratch",), prune=("none",), quant=("float32",))
+
+
+def assert_user_facing(out: str, *fragments: str) -> None:
+    """One line per problem on the terminal, naming it; no traceback, no TensorFlow noise."""
+    for fragment in fragments:
+        assert fragment in out, (fragment, out[-3000:])
+    assert "Traceback" not in out, out[-3000:]
+    assert not any(n in out for n in TF_NOISE), out[-3000:]
+
+
+def leftovers(repo) -> list[str]:
+    """Temporary files of interrupted writes (io.atomic_path names them .<name>.*; Snakemake's
+    .snakemake_timestamp marks a finished directory output)."""
+    return [str(p) for d in ("data", "models", "tflite", "metrics", "reports") if (repo / d).exists()
+            for p in (repo / d).rglob(".*") if p.is_file() and p.name != ".snakemake_timestamp"]
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory, mirror):
+    """A finished tiny run and what its terminal showed."""
+    repo = new_repo(tmp_path_factory.mktemp("done"), **SMALL)
+    proc = snakemake(repo, **mirror)
+    return repo, proc.stdout + proc.stderr
+
+
+def damaged_copy(done, tmp_path, path: str, damage) -> object:
+    repo = shutil.copytree(done[0], tmp_path / "ws", symlinks=True)
+    target = repo / path
+    target.write_bytes(damage(target.read_bytes()))
+    return repo
+
+
+def flip_last_byte(blob: bytes) -> bytes:
+    return blob[:-1] + bytes([blob[-1] ^ 1])
+
+
+# ---- a healthy run ------------------------------------------------------------------
+
+def test_a_healthy_run_shows_progress_and_no_tensorflow_noise(done):
+    repo, out = done
+    assert "steps (100%) done" in out and "epoch 1/1" in out  # Snakemake's progress, the jobs' own lines
+    assert_user_facing(out)
+    log = (repo / "logs/train_baseline/train_student_scratch/mnist/s0/student-scratch.log").read_text()
+    assert any(n in log for n in TF_NOISE)  # it is kept, in the job's log
+
+
+# ---- damaged artefacts: every job checks what it loads ---------------------------------
+
+def test_a_truncated_prepared_dataset_fails_naming_the_file_and_the_rebuild(done, tmp_path, mirror):
+    repo = damaged_copy(done, tmp_path, "data/prepared/mnist.npz", lambda b: b[:len(b) // 2])
+    proc = snakemake(repo, check=False, **mirror)
+    assert proc.returncode != 0
+    assert_user_facing(proc.stdout + proc.stderr, "error in train_student_scratch",
+                       "data/prepared/mnist.npz: not a readable prepared dataset",
+                       "rebuild it with: snakemake --forcerun prepare")
+    assert not (repo / "models/train_baseline/mnist/s0/student-scratch.keras").exists()
+    assert leftovers(repo) == []
+
+
+def test_a_changed_tflite_fails_its_evaluation_naming_the_file(done, tmp_path, mirror):
+    tfl = "tflite/mnist/s0/student-scratch+none+float32.tflite"
+    repo = damaged_copy(done, tmp_path, tfl, flip_last_byte)
+    proc = snakemake(repo, check=False, **mirror)
+    assert proc.returncode != 0
+    assert_user_facing(proc.stdout + proc.stderr, "error in evaluate",
+                       f"{tfl}: content differs from the sha256 in student-scratch+none+float32.json",
+                       f"snakemake --force {tfl}")
+    assert not (repo / "metrics/mnist/s0/student-scratch+none+float32.json").exists()
+
+
+def test_a_truncated_model_fails_its_conversion_naming_the_file(done, tmp_path, mirror):
+    model = "models/train_baseline/mnist/s0/student-scratch.keras"
+    repo = damaged_copy(done, tmp_path, model, lambda b: b[:200])
+    proc = snakemake(repo, check=False, **mirror)
+    assert proc.returncode != 0
+    assert_user_facing(proc.stdout + proc.stderr, "error in convert", f"{model}: content differs from the sha256")
+    assert leftovers(repo) == []
+
+
+# ---- bad data: a missing mirror file, a checksum mismatch --------------------------------
+
+def test_a_missing_mirror_file_fails_listing_every_source_tried(tmp_path, mirror):
+    folder = shutil.copytree(mirror["COMPRESSBENCH_MIRROR"], tmp_path / "mirror")
+    (folder / "mnist/t10k-labels-idx1-ubyte.gz").unlink()
+    repo = new_repo(tmp_path / "repo", **SMALL)
+    proc = snakemake(repo, "phase_download", check=False, **{**mirror, "COMPRESSBENCH_MIRROR": folder})
+    assert proc.returncode != 0
+    assert_user_facing(proc.stdout + proc.stderr, "error in download",
+                       "could not obtain a verified t10k-labels-idx1-ubyte.gz; sources tried:")
+    assert not (repo / "data/raw/mnist/t10k-labels-idx1-ubyte.gz").exists() and leftovers(repo) == []
+
+
+def test_a_checksum_mismatch_fails_naming_the_file_and_keeps_nothing_unverified(tmp_path, mirror):
+    sums = json.loads(mirror["COMPRESSBENCH_CHECKSUMS"].read_text())
+    sums["mnist"]["train-labels-idx1-ubyte.gz"] = "0" * 32
+    (tmp_path / "sums.json").write_text(json.dumps(sums))
+    repo = new_repo(tmp_path / "repo", **SMALL)
+    proc = snakemake(repo, "phase_download", check=False,
+                     **{**mirror, "COMPRESSBENCH_CHECKSUMS": tmp_path / "sums.json"})
+    assert proc.returncode != 0
+    assert_user_facing(proc.stdout + proc.stderr, "train-labels-idx1-ubyte.gz", "md5 mismatch")
+    assert not (repo / "data/raw/mnist/train-labels-idx1-ubyte.gz").exists() and leftovers(repo) == []
+
+
+# ---- interruptions -------------------------------------------------------------------------
+
+def long_training(tmp_path):
+    repo = new_repo(tmp_path, bases=("teacher",), prune=("none",), quant=("float32",))
+    cfg = read_params(repo)
+    cfg["train"]["epochs"]["mnist"]["teacher"] = 400
+    write_params(repo, cfg)
+    return repo, cfg
+
+
+class Running:
+    """A front end started in its own session, its output collected as it comes."""
+
+    def __init__(self, args, repo, mirror):
+        self.proc = subprocess.Popen(args, cwd=repo, env=env(**mirror), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.lines = []
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
+        self.reader.start()
+
+    def wait_for(self, text, seconds=300):
+        deadline = time.time() + seconds
+        while not any(text in line for line in self.lines):
+            assert self.proc.poll() is None and time.time() < deadline, "".join(self.lines)[-3000:]
+            time.sleep(0.2)
+
+    def interrupt(self, sig=signal.SIGINT) -> str:
+        os.killpg(self.proc.pid, sig)  # what Ctrl-C sends: the whole process group
+        self.proc.wait(timeout=120)
+        self.reader.join(timeout=30)
+        return "".join(self.lines)
+
+
+def assert_stopped_cleanly(repo, out):
+    assert "Traceback" not in out and "Cannot close a running event loop" not in out, out[-3000:]
+    stem = repo / "models/train_baseline/mnist/s0/teacher"
+    assert not any(stem.with_suffix(s).exists() for s in (".keras", ".json")) and leftovers(repo) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_snakemake_stops_cleanly_and_the_next_run_finishes(tmp_path, mirror, sig):
+    repo, cfg = long_training(tmp_path)
+    run = Running([BIN / "snakemake", "--cores", "2"], repo, mirror)
+    run.wait_for("epoch 3/")
+    out = run.interrupt(sig)
+    assert run.proc.returncode != 0
+    assert_stopped_cleanly(repo, out)
+    cfg["train"]["epochs"]["mnist"]["teacher"] = 1
+    write_params(repo, cfg)
+    snakemake(repo, **mirror)
+    assert len(results(repo)) == 1 and planned_jobs(repo, **mirror) == {}
+
+
+def test_an_interrupted_dvc_repro_stops_cleanly_and_the_next_repro_finishes(tmp_path, mirror):
+    repo, cfg = long_training(tmp_path)
+    dvc(repo, "init", "--no-scm", "-q")
+    run = Running([BIN / "dvc", "repro"], repo, mirror)
+    run.wait_for("epoch 3/")
+    out = run.interrupt()
+    assert run.proc.returncode != 0
+    assert_stopped_cleanly(repo, out)
+    cfg["train"]["epochs"]["mnist"]["teacher"] = 1
+    write_params(repo, cfg)
+    dvc(repo, "repro", **mirror)
+    assert len(results(repo)) == 1 and "up to date" in dvc(repo, "status").stdout
+
+
+def test_snakemake_refuses_to_start_while_dvc_repro_runs_and_vice_versa(tmp_path, mirror):
+    repo, _ = long_training(tmp_path)
+    dvc(repo, "init", "--no-scm", "-q")
+    run = Running([BIN / "dvc", "repro"], repo, mirror)
+    run.wait_for("epoch 3/")
+    second = snakemake(repo, check=False, **mirror)
+    assert second.returncode != 0 and "dvc repro is running in this workspace" in second.stderr + second.stdout
+    run.interrupt()
+    run = Running([BIN / "snakemake", "--cores", "2"], repo, mirror)
+    run.wait_for("epoch 3/")
+    second = dvc(repo, "repro", check=False, **mirror)
+    assert second.returncode != 0 and "Directory cannot be locked" in second.stderr + second.stdout
+    run.interrupt()
+
+
+def test_training_killed_midway_leaves_no_model_and_the_rerun_completes(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("teacher",), prune=("none",), quant=("float32",))
+    cfg = read_params(repo)
+    cfg["train"]["epochs"]["mnist"]["teacher"] = 400
+    write_params(repo, cfg)
+    log = repo / "logs/train_baseline/train_teacher/mnist/s0/teacher.log"
+    proc = subprocess.Popen([BIN / "snakemake", "--cores", "2"], cwd=repo, env=env(**mirror),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not (log.exists() and "epoch 3/" in log.read_text()):
+        assert proc.poll() is None and time.time() < deadline, "training never got going"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its job, mid-epoch
+    proc.wait()
+    stem = repo / "models/train_baseline/mnist/s0/teacher"
+    assert not any(stem.with_suffix(s).exists() for s in (".keras", ".json"))
+    cfg["train"]["epochs"]["mnist"]["teacher"] = 2
+    write_params(repo, cfg)
+    snakemake(repo, "--unlock")  # a killed Snakemake leaves its lock behind
+    snakemake(repo, **mirror)  # the profile's rerun-incomplete takes over the killed job
+    assert len(results(repo)) == 1
+    assert planned_jobs(repo, **mirror) == {}
+
+
+def test_same_params_and_seed_give_identical_results(tmp_path, mirror):
+    runs = []
+    for name in ("a", "b"):
+        repo = new_repo(tmp_path / name, bases=("teacher", "student-kd"), prune=("none", "global"),
+                        quant=("float32", "ptq-int8", "qat"))
+        snakemake(repo, **mirror)
+        # Stopwatch readings (latency, job wall time) are the only columns that cannot repeat.
+        runs.append(results(repo, drop=("latency_ms", "wall_seconds")))
+    assert len(runs[0]) == 12 and runs[0] == runs[1]
+
+
+def test_several_seeds_keep_per_seed_rows_and_report_mean_and_std(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none",), quant=("float32",))
+    cfg = read_params(repo)
+    cfg["seeds"] = [0, 1]
+    write_params(repo, cfg)
+    snakemake(repo, **mirror)
+    rows = results(repo)
+    assert sorted(r["seed"] for r in rows) == ["0", "1"]
+    assert all((repo / f"metrics/mnist/s{s}/student-scratch+none+float32.json").exists() for s in (0, 1))
+    assert "±" in (repo / "reports/report.md").read_text()
+
+
+def test_dvc_remote_push_then_pull_into_a_fresh_copy_restores_outputs_without_rerunning(tmp_path, mirror):
+    repo = new_repo(tmp_path / "origin", bases=("student-scratch",), prune=("none",), quant=("float32",))
+    from helpers import dvc
+    dvc(repo, "init", "--no-scm", "-q")
+    dvc(repo, "remote", "add", "-d", "shared", str(tmp_path / "remote"))
+    dvc(repo, "repro", **mirror)
+    dvc(repo, "push", "-q")
+    fresh = copy_repo(tmp_path / "fresh")  # what a clone has: code, params, dvc.yaml ...
+    write_params(fresh, read_params(repo))
+    shutil.copytree(repo / "reports", fresh / "reports", dirs_exist_ok=True)  # committed to git
+    for name in ("dvc.lock", ".dvc/config"):
+        (fresh / name).parent.mkdir(parents=True, exist_ok=True)
+        (fresh / name).write_text((repo / name).read_text())
+    dvc(fresh, "pull", "-q")
+    for path in ("models/train_baseline/mnist/s0/student-scratch.keras", "tflite/mnist/s0/student-scratch+none+float32.tflite",
+                 "metrics/mnist/s0/student-scratch+none+float32.json"):
+        assert (fresh / path).read_bytes() == (repo / path).read_bytes()
+    assert "up to date" in dvc(fresh, "status").stdout

@@ -1,0 +1,72 @@
+"""Records (the JSON beside each artefact) name the job that wrote it and the
+CPU, and hold content hashes that every job loading the artefact checks."""
+import json
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from compressbench import io, machine, matrix, runner
+
+
+def job(tmp_path, rule="prune", **wildcards):
+    return SimpleNamespace(rule=rule, wildcards=wildcards or {"dataset": "mnist", "seed": "0"}, threads=1,
+                           log=[str(tmp_path / "job.log")])
+
+
+def test_a_record_names_the_rule_the_job_the_cpu_and_the_hash_of_each_artefact(tmp_path):
+    model = tmp_path / "teacher.keras"
+    model.write_bytes(b"weights")
+    runner.record(job(tmp_path), tmp_path / "teacher.json", {"test_accuracy": 0.9}, artefacts=[model])
+    rec = json.loads((tmp_path / "teacher.json").read_text())
+    assert rec["rule"] == "prune" and rec["wildcards"] == {"dataset": "mnist", "seed": "0"}
+    assert rec["cpu"] == machine.cpu() and rec["threads"] == 1 and rec["test_accuracy"] == 0.9
+    assert rec["sha256"] == {"teacher.keras": io.sha256(model)}
+
+
+def test_the_cpu_names_its_model_the_flags_that_pick_kernels_and_onednn():
+    assert re.fullmatch(r".+ \[[a-z0-9_ ]*\] oneDNN=\S+", machine.cpu())
+
+
+def test_a_changed_artefact_fails_naming_the_file_its_rule_and_the_rebuild_command(tmp_path):
+    tfl = tmp_path / "x+none+float32.tflite"
+    tfl.write_bytes(b"model bytes")
+    runner.record(job(tmp_path, rule="convert"), matrix.record(str(tfl)), {}, artefacts=[tfl])
+    io.verify(tfl, matrix.record(str(tfl)))  # intact: passes
+    tfl.write_bytes(b"model bytez")
+    with pytest.raises(io.ArtefactError, match=rf"{re.escape(str(tfl))}: content differs from the sha256 in "
+                                               r"x\+none\+float32.json .*rule convert.*snakemake --force"):
+        io.verify(tfl, matrix.record(str(tfl)))
+
+
+def test_an_artefact_without_a_record_is_not_checked(tmp_path):
+    (tmp_path / "m.keras").write_bytes(b"x")
+    io.verify(tmp_path / "m.keras", tmp_path / "m.json")
+
+
+def test_a_teachers_logits_share_its_models_record_and_dotted_scheme_names_keep_theirs():
+    assert matrix.record("models/train_baseline/mnist/s0/teacher.logits.npz") == \
+        "models/train_baseline/mnist/s0/teacher.json"
+    assert matrix.record("tflite/mnist/s0/student-kd+global-s0.9+float32.tflite") == \
+        "tflite/mnist/s0/student-kd+global-s0.9+float32.json"
+
+
+@pytest.fixture
+def root_logging():
+    """runner.run reconfigures logging (and fd 2, which capfd restores): put the handlers back."""
+    import logging
+    handlers = logging.getLogger().handlers[:]
+    yield
+    logging.getLogger().handlers[:] = handlers
+
+
+def test_a_failed_job_prints_one_line_and_keeps_the_traceback_in_its_log(tmp_path, capfd, root_logging):
+    def main(smk, threads):
+        raise ValueError("data/prepared/mnist.npz: not a readable prepared dataset")
+
+    with pytest.raises(SystemExit):
+        runner.run(job(tmp_path, rule="evaluate"), main)
+    err = capfd.readouterr().err
+    assert "error in evaluate [dataset=mnist, seed=0]: data/prepared/mnist.npz: not a readable" in err
+    assert "Traceback" not in err
+    assert "Traceback" in (tmp_path / "job.log").read_text()

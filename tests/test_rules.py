@@ -1,0 +1,64 @@
+"""The rule table is the one description of the DAG: dvc.yaml is generated from
+it, and every output Snakemake plans lies in the DVC stage of its rule's phase."""
+import pytest
+import yaml
+
+from compressbench import rules as R
+from helpers import ROOT, copy_repo, snakemake
+
+DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def outs_of(stage: dict) -> list[str]:
+    return [next(iter(item)) for section in ("outs", "metrics") for item in stage.get(section, [])]
+
+
+def owners(path: str) -> list[str]:
+    return [name for name, st in DVC.items()
+            if any(path == o or path.startswith(o.rstrip("/") + "/") for o in outs_of(st))]
+
+
+def test_committed_dvc_yaml_is_the_one_the_rule_table_generates():
+    assert (ROOT / "dvc.yaml").read_text() == R.dvc_yaml(), "regenerate: python -m compressbench.rules > dvc.yaml"
+
+
+def test_dvc_yaml_has_exactly_the_eight_phase_stages_in_order():
+    assert list(DVC) == list(R.PHASES)
+
+
+def test_every_snakemake_rule_is_in_the_table_and_every_table_rule_in_the_workflow(tmp_path):
+    listed = set(snakemake(copy_repo(tmp_path), "--list-rules").stdout.split())
+    work = {r for r in listed if not r.startswith("phase_") and r != "all"}
+    assert work == set(R.RULES)
+    assert {f"phase_{p}" for p in R.PHASES} <= listed
+
+
+def test_every_snakemake_output_belongs_to_exactly_the_dvc_stage_of_its_phase(tmp_path):
+    summary = snakemake(copy_repo(tmp_path), "--summary").stdout.splitlines()
+    rows = [line.split("\t") for line in summary[1:] if "\t" in line]
+    assert len(rows) > 500  # the full default matrix
+    wrong = [f"  {path} (rule {rule}): owned by {owners(path) or 'no stage'}"
+             for path, _, rule, *_ in rows if rule in R.RULES and owners(path) != [R.RULES[rule].phase]]
+    assert not wrong, "Snakemake outputs outside their DVC stage:\n" + "\n".join(wrong[:30])
+
+
+@pytest.mark.parametrize("rule", list(R.RULES))
+def test_each_rules_log_benchmark_code_and_params_are_in_its_stage(rule):
+    spec, stage = R.RULES[rule], DVC[R.RULES[rule].phase]
+    assert owners(spec.log) == owners(spec.benchmark) == [spec.phase]
+    assert set(spec.code_files) | {spec.script_file} <= set(stage["deps"])
+    for dpath in spec.params.values():
+        key = ".".join(p for p in dpath.split("{")[0].split("/") if p)
+        assert any(key == p or key.startswith(p + ".") for p in stage["params"]), f"{key} not tracked"
+
+
+def test_a_phase_params_name_the_keys_that_decide_its_jobs():
+    for phase in R.PHASES:
+        expected = ["matrix.datasets"] if phase == "download" else ["seeds", "matrix"]
+        assert DVC[phase]["params"][:len(expected)] == expected
+
+
+def test_job_counts_are_read_from_the_dry_run_table_and_stop_at_its_total():
+    out = "job count\n------ -----\nevaluate 3\nreport 1\ntotal 4\n\nrule evaluate:\n  jobs 9\n"
+    assert R.planned_jobs(out) == {"evaluate": 3, "report": 1}
+    assert R.planned_jobs("Building DAG of jobs...\nNothing to be done.\n") == {}
