@@ -9,7 +9,7 @@ from compressbench import matrix as M, params as P, rules as R, workspace
 min_version("9.0")
 
 if workspace.dvc_running():
-    raise WorkflowError(f"dvc repro is running in this workspace ({workspace.DVC_LOCK} is held): "
+    raise WorkflowError("dvc repro is running in this workspace (.dvc/tmp holds its locks): "
                         "wait for it to finish or stop it, then run snakemake again")
 
 # The project's loader reads params.yaml before Snakemake's does: it refuses
