@@ -72,7 +72,9 @@ def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None) -> 
     cfg["train"]["batch_size"] = 32
     cfg["prune"]["fine_tune"].update(epochs=1, batch_size=32)
     cfg["quantize"]["schemes"]["ptq-int8"]["calibration_samples"] = 20
-    cfg["quantize"]["schemes"]["qat"].update(batch_size=32)
+    for name, scheme in cfg["quantize"]["schemes"].items():
+        if scheme["method"] in ("qat", "float32-ft"):  # a control trains as its scheme
+            scheme.update(batch_size=32)
     cfg["evaluate"].update(batch_size=50, latency_runs=5, warmup_runs=1)
     return cfg
 

@@ -31,6 +31,21 @@ def test_kd_loss_is_pure_cross_entropy_at_alpha_one_and_zero_when_student_copies
     np.testing.assert_allclose(distill.kd_loss(labels, s, s, 0.0, 5.0).numpy(), [0.0], atol=1e-6)
 
 
+def test_the_studys_loss_without_t_squared_differs_by_exactly_the_t_squared_factor():
+    labels = np.array([2, 0])
+    s = np.array([[1.0, -0.5, 2.0], [0.3, 0.1, -1.2]], dtype=np.float32)
+    t = np.array([[0.5, 0.0, 3.0], [2.0, -1.0, 0.0]], dtype=np.float32)
+    T = 40.0
+    for alpha in (0.0, 0.1):  # the hard-label term is the same in both
+        ce = distill.kd_loss(labels, s, t, 1.0, T).numpy()
+        hinton = distill.kd_loss(labels, s, t, alpha, T).numpy() - alpha * ce
+        study = distill.kd_loss(labels, s, t, alpha, T, t_squared=False).numpy() - alpha * ce
+        np.testing.assert_allclose(hinton, T ** 2 * study, rtol=2e-5)
+    np.testing.assert_array_equal(distill.kd_loss(labels, s, t, 0.0, T).numpy(),
+                                  np.float32(T ** 2) * distill.kd_loss(labels, s, t, 0.0, T, t_squared=False).numpy())
+    assert distill.KDLoss(0.1, T, t_squared=False).get_config()["t_squared"] is False
+
+
 def test_packing_logits_of_another_split_is_refused():
     with pytest.raises(ValueError, match="different split"):
         distill.pack(np.zeros(3), np.zeros((4, 10)))

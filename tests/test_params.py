@@ -239,10 +239,11 @@ def test_coerce_parses_a_whole_list_given_as_one_string(default_cfg):
 def test_coerce_turns_numbers_from_strings_into_numbers(default_cfg):
     cfg = snakemake_config(default_cfg, "prune={schemes: {global: {sparsity: 0.7}}}",
                            "distill={temperature: 4, alpha: 0.25}", "train={epochs: {mnist: {teacher: 7}}}",
-                           "quantize={schemes: {qat: {learning_rate: 0.0002}}}")
+                           "quantize={schemes: {qat: {learning_rate: 0.0002}, float32-ft: {learning_rate: 0.0002}}}")
     params.validate(params.coerce(cfg))
     assert cfg["prune"]["schemes"]["global"] == {**default_cfg["prune"]["schemes"]["global"], "sparsity": 0.7}
-    assert (cfg["distill"], cfg["train"]["epochs"]["mnist"]["teacher"]) == ({"alpha": 0.25, "temperature": 4}, 7)
+    assert (cfg["distill"], cfg["train"]["epochs"]["mnist"]["teacher"]) == (
+        {"alpha": 0.25, "temperature": 4, "t_squared": True}, 7)
     assert cfg["quantize"]["schemes"]["qat"]["learning_rate"] == 0.0002
 
 
@@ -357,3 +358,19 @@ def test_every_upper_bound_states_its_reason():
     assert len(bounds) > 15
     unexplained = [where for where, sub in bounds if len(sub.get("description", "")) < 15]
     assert not unexplained, unexplained
+
+
+def test_a_float32_ft_control_must_train_exactly_as_the_qat_it_controls(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["quantize"]["schemes"]["float32-ft"]["epochs"] = 3
+    with pytest.raises(params.ParamsError, match=r"quantize.schemes.float32-ft.epochs: 3 differs from qat's 1"):
+        params.validate(cfg)
+
+
+def test_matrix_only_must_name_declared_schemes_and_values(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["matrix"]["only"] = {"float32-fx": {"prune": ["none"]}, "float32-ft": {"prune": ["nonee"]}}
+    with pytest.raises(params.ParamsError) as err:
+        params.validate(cfg)
+    assert "matrix.only.float32-fx: not a base or scheme; allowed:" in str(err.value)
+    assert "matrix.only.float32-ft.prune: 'nonee' is not one; allowed: none, finetune" in str(err.value)

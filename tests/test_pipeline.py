@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fixtures import new_repo
-from compressbench import rules
+from compressbench import matrix as M, rules
 from helpers import (BIN, ROOT, change, dvc, env, latest_log, load_benchmark, planned_jobs, read_params,
                      snakemake, write_params)
 
@@ -64,9 +64,10 @@ def full_run(tmp_path_factory, mirror):
 def test_whole_matrix_runs_end_to_end_and_results_have_one_row_per_cell(full_run):
     rows = list(csv.DictReader((full_run / "reports/results.csv").open()))
     cfg = read_params(full_run)
-    assert len(rows) == 2 * len(cfg["matrix"]["prune"]) * len(cfg["matrix"]["quant"]) == 70
+    # 2 bases x 8 pruning x 5 quantization schemes, and QAT's control on the 2 unpruned models.
+    assert len(rows) == len(M.cells(cfg)) == 2 * len(cfg["matrix"]["prune"]) * 5 + 2 == 82
     assert [c for c in rows[0] if c in RESULT_COLUMNS] == RESULT_COLUMNS  # all, in order
-    assert len({r["variant"] for r in rows}) == 70
+    assert len({r["variant"] for r in rows}) == 82
     teacher = next(r for r in rows if r["variant"] == "teacher+none+float32")
     assert float(teacher["accuracy_delta_pp"]) == 0 and float(teacher["compression_ratio"]) == 1
     int8 = next(r for r in rows if r["variant"] == "teacher+none+ptq-int8")
@@ -107,17 +108,17 @@ def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):
 
 @pytest.mark.parametrize("path,value,expected", [
     # One post-training scheme: its export of every model, their evaluations, the report
-    # (2 x its 14 cells + 1).
+    # (2 x its 16 cells + 1).
     ("quantize.schemes.ptq-int8.calibration_samples", 10,
-     {"convert": 14, "evaluate": 14, "report": 1, "all": 1}),
+     {"convert": 16, "evaluate": 16, "report": 1, "all": 1}),
     # One pruning scheme: its pruned models and everything made from them.
     ("prune.schemes.global.sparsity", 0.6,
      {"prune": 2, "convert": 8, "qat": 2, "evaluate": 10, "report": 1, "all": 1}),
     # KD: the TA and the TA-distilled student and all their variants; not the teacher.
     ("distill.alpha", 0.5,
-     {"distill_ta": 1, "distill_student": 1, "prune": 6, "convert": 28, "qat": 7, "evaluate": 35,
+     {"distill_ta": 1, "distill_student": 1, "prune": 7, "convert": 32, "qat": 9, "evaluate": 41,
       "report": 1, "all": 1}),
-    ("evaluate.latency_runs", 7, {"evaluate": 70, "report": 1, "all": 1}),
+    ("evaluate.latency_runs", 7, {"evaluate": 82, "report": 1, "all": 1}),
 ], ids=["quant-param", "prune-param", "kd-param", "evaluate-param"])
 def test_a_one_param_change_reruns_exactly_the_dependent_jobs(full_run, mirror, path, value, expected):
     original = read_params(full_run)

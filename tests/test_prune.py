@@ -92,3 +92,29 @@ def test_schedule_reaches_the_target_inside_short_fine_tunes():
     assert prune.schedule_steps(860, 0.75, 50) == (600, 50)
     end, freq = prune.schedule_steps(8, 0.75, 50)
     assert freq == 1 and end == 6 and end < 8
+
+
+def fit_settings(monkeypatch, model, data, scheme) -> dict:
+    """What prune.prune passes to its fine-tune (training.train_supervised) for a scheme."""
+    seen = {}
+
+    def spy(m, d, callbacks=(), **protocol):
+        seen.update(protocol)
+        return []
+
+    monkeypatch.setattr(prune.training, "train_supervised", spy)
+    prune.prune(model, data, scheme, FT, seed=3, label="x")
+    return seen
+
+
+def test_the_finetune_control_trains_exactly_as_every_pruning_scheme_and_prunes_nothing(
+        model, tiny_data, monkeypatch):
+    control = fit_settings(monkeypatch, model, tiny_data, {"method": "finetune"})
+    for scheme in ({"method": "global", "layers": "all", "sparsity": 0.8, **MAG},
+                   {"method": "filters", "layers": "conv", "fraction": 0.5},
+                   {"method": "m_by_n", "layers": "all", "m": 2, "n": 4}):
+        assert fit_settings(monkeypatch, model, tiny_data, scheme) == control, scheme["method"]
+    monkeypatch.undo()
+    tuned, history, skipped = run(model, tiny_data, {"method": "finetune"})
+    assert models.kernel_sparsity(tuned) == 0.0 and len(history) == FT["epochs"] and skipped == []
+    assert any(not np.array_equal(a, b) for a, b in zip(kernels(tuned).values(), kernels(model).values()))

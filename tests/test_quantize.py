@@ -81,6 +81,14 @@ def test_plain_qat_is_used_for_dense_models(trained):
     assert name == "default-8bit"
 
 
+def test_qats_control_trains_a_plain_float32_copy_and_exports_float32(trained):
+    copy, kind, conversion = quantize.trainable_copy(trained, "float32-ft")
+    assert (kind, conversion) == ("float32", "float32") and copy is not trained
+    assert not any("quant" in layer.name for layer in copy.layers)
+    _, kind, conversion = quantize.trainable_copy(trained, "qat")
+    assert (kind, conversion) == ("default-8bit", "qat")
+
+
 def test_evaluating_a_corrupted_tflite_fails_with_a_clear_error(tmp_path, tiny_data):
     bad = write(tmp_path, "bad.tflite", b"TFL3" + bytes(100))
     with pytest.raises(evaluate.TFLiteError, match="bad.tflite.*not a valid .tflite"):

@@ -1,5 +1,6 @@
 """The input pipeline every trainer, fine-tune and prediction goes through."""
 import numpy as np
+import pytest
 
 from compressbench import training
 
@@ -38,3 +39,22 @@ def test_dataset_does_not_autotune_so_iterator_teardown_never_waits_for_its_mode
     assert ds.options().autotune.enabled is False
     for _ in range(3):  # and the fixed prefetch still delivers every batch of every epoch
         assert sum(len(b[1]) for b in ds) == len(y)
+
+
+def test_a_cosine_schedule_decays_the_learning_rate_to_zero_over_the_run():
+    import tf_keras as keras
+    config = training.optimizer("adam", 1e-3, "cosine", total_steps=100).get_config()["learning_rate"]
+    schedule = keras.optimizers.schedules.deserialize(config)
+    assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(50)) == pytest.approx(5e-4)
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-12)
+    assert training.optimizer("adam", 1e-3).get_config()["learning_rate"] == pytest.approx(1e-3)  # constant
+
+
+def test_train_plus_val_fits_on_the_whole_training_split_and_has_nothing_to_validate_on():
+    data = {"x_train": np.zeros((8, 2)), "x_val": np.ones((2, 2))}
+    x, y, val = training.training_split(data, np.arange(8), np.arange(8, 10), "train+val")
+    assert len(x) == 10 and list(y) == list(range(10)) and val is None
+    x, y, val = training.training_split(data, np.arange(8), np.arange(8, 10), "train")
+    assert len(x) == 8 and val[0].shape == (2, 2)
+    with pytest.raises(ValueError, match="allowed: train, train"):
+        training.training_split(data, np.arange(8), np.arange(8, 10), "test")

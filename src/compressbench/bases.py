@@ -6,16 +6,16 @@ from . import data, models, runner, training
 
 
 def fit_and_save(smk, threads: int, fit) -> None:
-    """Train the job's base model with `fit(model, arrays, **fit_args)` -> history."""
+    """Train the job's base model with `fit(model, arrays, **protocol, seed, label)` -> history."""
     w, p = smk.wildcards, smk.params
     base, seed = w.base, int(w.seed)
     training.configure(seed, threads, p.precision)
     arrays = data.load_prepared(smk.input.data)
     model = models.build(p.arch, models.INPUT_SHAPES[w.dataset], name=base)
-    fit_args = dict(epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer,
-                    learning_rate=p.learning_rate, augment=p.augment, seed=seed, label=f"{w.dataset}/{base}")
+    protocol = dict(epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer,
+                    learning_rate=p.learning_rate, schedule=p.schedule, split=p.data, augment=p.augment)
     with training.Timer() as timer:
-        history = fit(model, arrays, **fit_args)
+        history = fit(model, arrays, **protocol, seed=seed, label=f"{w.dataset}/{base}")
     model = models.clone(model, "float32")  # measured, distilled from and saved as deployed
     accuracy = training.accuracy(model, arrays["x_test"], arrays["y_test"])
     n_params, _ = models.count_params(model)
@@ -28,5 +28,5 @@ def fit_and_save(smk, threads: int, fit) -> None:
     runner.record(smk, smk.output.record, {
         "dataset": w.dataset, "seed": seed, "base": base, "test_accuracy": round(accuracy, 6),
         "params": n_params, "epochs": int(len(history)), "wall_seconds": timer.seconds,
-        "precision": p.precision, "distilled_from": smk.input.get("teacher_logits")},
+        "precision": p.precision, "protocol": protocol, "distilled_from": smk.input.get("teacher_logits")},
         artefacts=[smk.output.model, *([smk.output.logits] if "logits" in smk.output.keys() else [])])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import controls, matrix
 from .tables import table
 
 TEACHER = "teacher+none+float32"   # the uncompressed original every claim compares with
@@ -30,7 +31,8 @@ NOISE_SIGMAS = 2.0          # ~95 % two-sided: differences within 2 standard err
 DEFAULT_N_TEST = 10_000     # MNIST and CIFAR-10 test sets, when the facts do not say
 
 # C1 "compressed models often beat the original": "often" = at least this share of
-# the variants smaller (gzip) than the teacher is more accurate beyond noise ...
+# the compressed variants is more accurate than its equal-budget control (controls.py)
+# beyond noise ...
 C1_OFTEN_SHARE = 0.25
 # ... refuted when fewer do and at least this share is *less* accurate beyond noise.
 C1_REFUTE_WORSE_SHARE = 0.5
@@ -154,33 +156,33 @@ def _share_verdict(passed: int, total: int, confirm: float, refute: float) -> st
 # ---- the claims -------------------------------------------------------------
 
 def _c1(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
-    by = st.set_index("variant")
-    if TEACHER not in by.index:
-        return NOT_RUN, f"`{TEACHER}` is missing."
-    t = by.loc[TEACHER]
-    smaller = st[(st["variant"] != TEACHER) & (st["gzip_bytes"] < t["gzip_bytes"])]
-    if smaller.empty:
-        return NOT_RUN, "No variant smaller than the teacher."
-    rows, better, worse = [], 0, 0
-    for _, r in smaller.iterrows():
-        diff, noise, sign = compare(r, t, n_test)
-        better += sign > 0
-        worse += sign < 0
-        rows.append((diff, noise, r))
-    total = len(rows)
+    by, have = st.set_index("variant", drop=False), set(st["variant"])
+    pairs = []
+    for _, r in st.iterrows():
+        ref = controls.pruning_control(r["variant"], have)
+        if ref is None and matrix.parse_variant(r["variant"])[1] == "none":
+            ref = controls.quantization_reference(r["variant"], have)
+            ref = ref if ref is not None and ref.equal_budget and r["quant"] == controls.QAT else None
+        if ref is not None:
+            pairs.append((r, by.loc[ref.variant], *compare(r, by.loc[ref.variant], n_test)))
+    if not pairs:
+        return NOT_RUN, (f"No compressed variant with its equal-budget control (`{controls.PRUNE_CONTROL}` "
+                         f"pruning, `{controls.QAT_CONTROL}` quantization) in the matrix.")
+    total = len(pairs)
+    better, worse = sum(p[4] > 0 for p in pairs), sum(p[4] < 0 for p in pairs)
     if better / total >= C1_OFTEN_SHARE:
         verdict = CONFIRMED
     elif worse / total >= C1_REFUTE_WORSE_SHARE:
         verdict = REFUTED
     else:
         verdict = NOT_SHOWN
-    top = sorted(rows, key=lambda x: -x[0])[:5]
-    text = (f"Of {total} variants smaller than the teacher ({fmt_acc(t)} %), {better} are more accurate "
-            f"beyond noise ({100.0 * better / total:.0f} %), {worse} less accurate beyond noise and "
-            f"{total - better - worse} within noise. Most accurate compressed variants:\n\n"
-            + table([[f"`{r['variant']}`", fmt_acc(r), f"{d:+.2f}", f"{nz:.2f}",
-                      f"{float(r['compression_ratio']):.2f}"] for d, nz, r in top],
-                    ["variant", "accuracy %", "Δ pp vs teacher", "noise pp", "compression ×"]))
+    top = sorted(pairs, key=lambda p: -p[2])[:5]
+    text = (f"Of {total} compressed variants with an equal-budget control, {better} are more accurate than "
+            f"their control beyond noise ({100.0 * better / total:.0f} %), {worse} less accurate beyond noise "
+            f"and {total - better - worse} within noise. Largest gains over the control:\n\n"
+            + table([[f"`{r['variant']}`", fmt_acc(r), f"`{c['variant']}`", fmt_acc(c), f"{d:+.2f}", f"{nz:.2f}"]
+                     for r, c, d, nz, _ in top],
+                    ["variant", "accuracy %", "control", "control %", "Δ pp vs control", "noise pp"]))
     return verdict, text
 
 
@@ -237,17 +239,18 @@ def _c3(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
 
 
 def _c4(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
-    by = st.set_index(["base", "prune", "quant"])
+    by, have = st.set_index("variant", drop=False), set(st["variant"])
     pairs = []
     for _, r in st[st["quant"].isin(C4_SCHEMES)].iterrows():
-        key = (r["base"], r["prune"], "float32")
-        if key not in by.index:
+        ref = controls.quantization_reference(r["variant"], have)
+        if ref is None:
             continue
-        f = by.loc[key]
+        f = by.loc[ref.variant]
         ratio = float(f["tflite_bytes"]) / float(r["tflite_bytes"])
-        diff, noise, _ = compare(f, r, n_test)       # loss = float32 - 8-bit, pp
+        diff, noise, _ = compare(f, r, n_test)       # loss = reference - 8-bit, pp
         ok = ratio >= C4_MIN_SIZE_RATIO and diff <= max(C4_MAX_LOSS_PP, noise)
-        pairs.append(dict(variant=r["variant"], scheme=r["quant"], ratio=ratio, loss=diff, noise=noise, ok=ok))
+        pairs.append(dict(variant=r["variant"], scheme=r["quant"], ratio=ratio, loss=diff, noise=noise, ok=ok,
+                          equal=ref.equal_budget))
     if not pairs:
         return NOT_RUN, f"No {' / '.join(C4_SCHEMES)} variant with its float32 counterpart."
     passed = sum(p["ok"] for p in pairs)
@@ -260,7 +263,10 @@ def _c4(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
             rows.append([scheme, str(len(ps)), f"{pd.Series(ratios).median():.2f}", f"{min(ratios):.2f}",
                          f"{sum(losses) / len(losses):+.2f}", f"{max(losses):+.2f}",
                          str(sum(p["ok"] for p in ps))])
-    text = (f"{passed} of {len(pairs)} pairs pass ({100.0 * passed / len(pairs):.0f} %).\n\n"
+    unequal = sum(not p["equal"] for p in pairs)
+    text = (f"{passed} of {len(pairs)} pairs pass ({100.0 * passed / len(pairs):.0f} %)."
+            + (f" {unequal} QAT pairs have no `{controls.QAT_CONTROL}` control and are compared with their "
+               "float32 export, which had no QAT epochs." if unequal else "") + "\n\n"
             + table(rows, ["scheme", "pairs", "median size ratio ×", "min size ratio ×",
                            "mean loss pp", "max loss pp", "pass"]))
     failing = [p for p in pairs if not p["ok"]]
@@ -298,9 +304,12 @@ def _c5(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
 
 CLAIMS = [
     ("C1", "Compressed models often beat the original.",
-     f"Variants smaller (gzip) than `{TEACHER}` are compared with it. Confirmed when at least "
-     f"{C1_OFTEN_SHARE:.0%} of them are more accurate beyond noise; refuted when fewer are and at least "
-     f"{C1_REFUTE_WORSE_SHARE:.0%} are less accurate beyond noise; otherwise not shown.", _c1),
+     f"Each compressed variant is compared with its equal-budget control, the same model trained the same "
+     f"epochs without the compression step: pruned `base+P+Q` with `base+{controls.PRUNE_CONTROL}+Q`, QAT "
+     f"`base+none+qat` with `base+none+{controls.QAT_CONTROL}` (against the unfine-tuned teacher the extra "
+     f"low-learning-rate epochs alone look like a gain). Confirmed when at least {C1_OFTEN_SHARE:.0%} of them "
+     f"are more accurate beyond noise; refuted when fewer are and at least {C1_REFUTE_WORSE_SHARE:.0%} are "
+     "less accurate beyond noise; otherwise not shown.", _c1),
     ("C2", "A teacher assistant improves the student over direct KD.",
      f"`{C2_TAKD}` vs `{C2_KD}`: confirmed when TAKD is more accurate beyond noise, refuted when KD is, "
      "not shown within noise (matched pruned/quantized pairs are listed for context).", _c2),
@@ -310,7 +319,8 @@ CLAIMS = [
      f"(dense) pruning is more accurate beyond noise in at least {C3_MAJORITY_SHARE:.0%} of the pairs and "
      "more often than the reverse; otherwise not shown.", _c3),
     ("C4", "8-bit quantization gives ~4x smaller models at ~no accuracy loss.",
-     f"Every {' / '.join(C4_SCHEMES)} variant vs its float32 counterpart (same base and pruning). A pair "
+     f"Every {' / '.join(C4_SCHEMES)} variant vs its float32 counterpart (same base and pruning; for QAT "
+     f"its `{controls.QAT_CONTROL}` control where the matrix has one, which trained the same epochs). A pair "
      f"passes when the .tflite size ratio is ≥ {C4_MIN_SIZE_RATIO} and the accuracy loss is ≤ "
      f"max({C4_MAX_LOSS_PP} pp, noise). Confirmed when ≥ {C4_CONFIRM_SHARE:.0%} of the pairs pass, "
      f"refuted when < {C4_REFUTE_SHARE:.0%} do, otherwise not shown.", _c4),

@@ -13,28 +13,31 @@ import tf_keras as keras
 from . import training
 
 
-def kd_loss(labels, student_logits, teacher_logits, alpha: float, temperature: float):
+def kd_loss(labels, student_logits, teacher_logits, alpha: float, temperature: float, t_squared: bool = True):
     """alpha*CE(y, s) + (1-alpha)*T^2*KL(softmax(t/T) || softmax(s/T)), per example.
 
-    T^2 keeps the soft-target gradients on the scale of the hard-label ones."""
+    T^2 keeps the soft-target gradients on the scale of the hard-label ones
+    (Hinton et al.); `t_squared=False` is the study's loss as it ran (the Keras
+    example's Distiller), whose soft term shrinks as 1/T^2."""
     ce = keras.losses.sparse_categorical_crossentropy(labels, student_logits, from_logits=True)
     log_p_t = tf.nn.log_softmax(teacher_logits / temperature, axis=-1)
     log_p_s = tf.nn.log_softmax(student_logits / temperature, axis=-1)
     kl = tf.reduce_sum(tf.exp(log_p_t) * (log_p_t - log_p_s), axis=-1)
-    return alpha * ce + (1.0 - alpha) * temperature ** 2 * kl
+    return alpha * ce + (1.0 - alpha) * (temperature ** 2 if t_squared else 1.0) * kl
 
 
 class KDLoss(keras.losses.Loss):
-    def __init__(self, alpha: float, temperature: float, name="kd_loss", **kwargs):
+    def __init__(self, alpha: float, temperature: float, t_squared: bool = True, name="kd_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        self.alpha, self.temperature = alpha, temperature
+        self.alpha, self.temperature, self.t_squared = alpha, temperature, t_squared
 
     def call(self, y_true, y_pred):
         labels = tf.cast(y_true[:, 0], tf.int32)
-        return kd_loss(labels, y_pred, y_true[:, 1:], self.alpha, self.temperature)
+        return kd_loss(labels, y_pred, y_true[:, 1:], self.alpha, self.temperature, self.t_squared)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "temperature": self.temperature}
+        return {**super().get_config(), "alpha": self.alpha, "temperature": self.temperature,
+                "t_squared": self.t_squared}
 
 
 def label_accuracy(y_true, y_pred):
@@ -49,19 +52,15 @@ def pack(labels: np.ndarray, teacher_logits: np.ndarray) -> np.ndarray:
     return np.concatenate([labels[:, None].astype(np.float32), teacher_logits.astype(np.float32)], axis=1)
 
 
-def train_distilled(model, data: dict, teacher: dict, *, alpha: float, temperature: float, epochs: int,
-                    batch_size: int, optimizer_name: str, learning_rate: float, augment: bool,
-                    seed: int, label: str):
-    """Distil into `model` from teacher logits {'train': ..., 'val': ...}; return history.
+def train_distilled(model, data: dict, teacher: dict, *, alpha: float, temperature: float,
+                    t_squared: bool = True, **protocol):
+    """Distil into `model` from teacher logits {'train': ..., 'val': ...} under
+    training.fit_model's protocol keywords; return the history.
 
     With augmentation on, the stored logits belong to the unaugmented images:
     the usual approximation when the teacher is not run online."""
-    model.compile(optimizer=training.optimizer(optimizer_name, learning_rate),
-                  loss=KDLoss(alpha, temperature), metrics=[label_accuracy])
-    train = training.dataset(data["x_train"], pack(data["y_train"], teacher["train"]), batch_size,
-                             shuffle=True, augment=augment, seed=seed)
-    val = (training.dataset(data["x_val"], pack(data["y_val"], teacher["val"]), 1024)
-           if len(data["x_val"]) else None)
-    history = training.fit(model, train, val, epochs=epochs, label=label)
+    history = training.fit_model(model, data, pack(data["y_train"], teacher["train"]),
+                                 pack(data["y_val"], teacher["val"]), loss=KDLoss(alpha, temperature, t_squared),
+                                 metrics=[label_accuracy], **protocol)
     # Same column names as a supervised history, so the curves plot alike.
     return history.rename(columns=lambda c: c.replace("label_accuracy", "accuracy"))

@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from . import claims as C
-from . import matrix
+from . import controls, matrix
 from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, pareto
 from .tables import table
 
@@ -53,7 +53,8 @@ STUDY_BUGS = [
     "\"Distill\" and \"Quant→Distill\" are the same model object) — our matrix runs every combination;",
     "it ran one seed, so differences of a few tenths of a point were read as effects — we report the noise "
     "and run as many seeds as `seeds` lists;",
-    "it trained with Keras' default batch size 32 (ours is `train.batch_size`).",
+    "it compared fine-tuned and QAT variants with models that never had those extra epochs — we pair each "
+    "with an equal-budget control (`finetune`, `float32-ft`).",
 ]
 
 
@@ -64,17 +65,24 @@ def _settings(d: dict) -> str:
 # ---- results ----------------------------------------------------------------
 
 def variant_table(st: pd.DataFrame) -> pd.DataFrame:
-    """The per-dataset table of every variant: means (± std over seeds), marks."""
+    """The per-dataset table of every variant: means (± std over seeds), marks, and the
+    difference to the teacher and to the variant's control (controls.control; * = its
+    float32 export, no equal-budget control in the run)."""
     front = pareto(st).to_numpy()
     best_eff = st["efficiency"].astype(float).idxmax() if st["efficiency"].notna().any() else None
+    accuracy, have = dict(zip(st["variant"], st["accuracy"].astype(float))), set(st["variant"])
     rows = []
     for i, (_, r) in enumerate(st.iterrows()):
         n = int(r["n"])
         mark = (PARETO_MARK if front[i] else "") + (EFFICIENCY_MARK if r.name == best_eff else "")
+        ref = controls.control(r["variant"], have)
+        vs_control = DASH if ref is None else \
+            fmt_num(100.0 * (float(r["accuracy"]) - accuracy[ref.variant]), 2) + ("" if ref.equal_budget else "*")
         rows.append({
             "variant": f"`{r['variant']}`", "mark": mark,
             "accuracy %": fmt_pm(r["accuracy"], r["accuracy_std"], n, 2, 100.0),
             "Δ pp": fmt_pm(r["delta_pp"], r["delta_pp_std"], n, 2),
+            "Δ pp vs control": vs_control,
             ".tflite KB": fmt_num(float(r["tflite_bytes"]) / KB, 1) or DASH,
             "gzip KB": fmt_num(float(r["gzip_bytes"]) / KB, 1) or DASH,
             "compression ×": fmt_num(r["compression_ratio"], 2) or DASH,
@@ -90,7 +98,10 @@ def _results(frame: pd.DataFrame, stats: pd.DataFrame, figure: str) -> list[str]
     lines = ["## Results", "",
              "Efficiency is the study's \"accuracy relative to size\": accuracy (fraction) / gzip MB, with "
              "MB = 10^6 bytes of the gzip -9 compressed .tflite. KB = 10^3 bytes. Δ pp = accuracy − accuracy of "
-             f"`{TEACHER}` (same dataset) in percentage points; compression × = teacher's gzip bytes / the "
+             f"`{TEACHER}` (same dataset) in percentage points; Δ pp vs control = accuracy − accuracy of the "
+             f"variant's equal-budget control (`base+{controls.PRUNE_CONTROL}+Q` for a pruned variant, "
+             f"`base+none+{controls.QAT_CONTROL}` for QAT; * = its float32 export, which had no QAT epochs); "
+             "compression × = teacher's gzip bytes / the "
              "variant's. Sparsity = share of zero weights. Latency = median single-image invocation on one "
              f"thread. {PARETO_MARK} = Pareto-optimal (no other variant is at least as accurate and at most as "
              f"large in gzip bytes, and strictly better in one); {EFFICIENCY_MARK} = best efficiency.", ""]
@@ -141,10 +152,12 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
     ft = pr.get("fine_tune", {})
     qat = next((v for v in qs.values() if isinstance(v, dict) and v.get("method") == "qat"), {})
     lines += ["### Key parameters", "",
-              f"- Training: optimizer {tr.get('optimizer')}, learning rate {tr.get('learning_rate')}, "
-              f"batch size {tr.get('batch_size')}, augmentation {tr.get('augment')}",
+              f"- Training: optimizer {tr.get('optimizer')}, learning rate {tr.get('learning_rate')} "
+              f"({tr.get('schedule', 'constant')}), batch size {tr.get('batch_size')}, data "
+              f"{tr.get('data', 'train')}, augmentation {tr.get('augment')}, precision {tr.get('precision')}",
               f"- Knowledge distillation: alpha {kd.get('alpha')} (weight of the hard-label loss), "
-              f"temperature T {kd.get('temperature')}, soft loss scaled by T²",
+              f"temperature T {kd.get('temperature')}, soft loss "
+              + ("scaled by T²" if kd.get("t_squared", True) else "not scaled by T² (the study's loss)"),
               f"- Pruning fine-tune: {ft.get('epochs')} epochs, batch size {ft.get('batch_size')}, "
               f"learning rate {ft.get('learning_rate')}",
               f"- QAT: {qat.get('epochs', DASH)} epochs, batch size {qat.get('batch_size', DASH)}, "

@@ -53,9 +53,24 @@ class Cell:
         return variant(self.base, self.prune, self.quant)
 
 
+AXES = {"dataset": "datasets", "base": "bases", "prune": "prune", "quant": "quant"}  # Cell field -> matrix key
+
+
+def runs_in(cell: Cell, only: dict) -> bool:
+    """False when one of the cell's schemes is limited (matrix.only) to cells this is not."""
+    for name in (cell.base, cell.prune, cell.quant):
+        limits = only.get(name, {})
+        if any(getattr(cell, field) not in limits[key] for field, key in AXES.items() if key in limits):
+            return False
+    return True
+
+
 def cells(cfg: dict) -> list[Cell]:
+    """The product of the matrix's axes and seeds, less the cells `matrix.only` excludes."""
     m = cfg["matrix"]
-    return [Cell(*c) for c in product(m["datasets"], cfg["seeds"], m["bases"], m["prune"], m["quant"])]
+    only = m.get("only") or {}
+    product_ = product(m["datasets"], cfg["seeds"], m["bases"], m["prune"], m["quant"])
+    return [c for c in (Cell(*p) for p in product_) if runs_in(c, only)]
 
 
 def needed_bases(cfg: dict) -> list[str]:
@@ -74,13 +89,17 @@ def quant_method(cfg: dict, quant: str) -> str:
     return cfg["quantize"]["schemes"][quant]["method"]
 
 
+TRAINED_EXPORTS = ("qat", "float32-ft")  # quantization methods that train first: QAT and its control
+
+
 def ptq_schemes(cfg: dict) -> list[str]:
     """Post-training schemes in the matrix: one conversion job each per model."""
-    return [q for q in cfg["matrix"]["quant"] if quant_method(cfg, q) != "qat"]
+    return [q for q in cfg["matrix"]["quant"] if quant_method(cfg, q) not in TRAINED_EXPORTS]
 
 
 def qat_schemes(cfg: dict) -> list[str]:
-    return [q for q in cfg["matrix"]["quant"] if quant_method(cfg, q) == "qat"]
+    """Schemes that train before they export (one `qat` job each per model)."""
+    return [q for q in cfg["matrix"]["quant"] if quant_method(cfg, q) in TRAINED_EXPORTS]
 
 
 # ---- artefact paths (relative to the workflow root) -------------------------

@@ -10,6 +10,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .matrix import BASES as BASE_NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.yaml"
 MIRROR_ENV = "COMPRESSBENCH_MIRROR"
@@ -179,6 +181,37 @@ def _cross_errors(cfg: dict) -> list[str]:
         for arch, layers in archs.items():
             if not any("dense" in layer or "conv" in layer for layer in layers):
                 errors.append(f"zoo.{ds}.{arch}: needs at least one conv or dense layer")
+    return errors + _only_errors(cfg) + _control_errors(quant, cfg["matrix"]["quant"])
+
+
+def _only_errors(cfg: dict) -> list[str]:
+    """matrix.only limits declared bases and schemes to declared values (a scheme the
+    matrix does not run limits nothing, so narrowing the matrix needs no edit here)."""
+    known = {"datasets": list(TRAIN_IMAGES), "bases": list(BASE_NAMES),
+             "prune": ["none", *cfg["prune"]["schemes"]], "quant": list(cfg["quantize"]["schemes"])}
+    named = sorted({*known["bases"], *known["prune"], *known["quant"]})
+    errors = []
+    for name, limits in (cfg["matrix"].get("only") or {}).items():
+        if name not in named:
+            errors.append(f"matrix.only.{name}: not a base or scheme; allowed: {', '.join(named)}")
+        for axis, values in limits.items():
+            errors += [f"matrix.only.{name}.{axis}: {v!r} is not one; allowed: {', '.join(known[axis])}"
+                       for v in values if v not in known[axis]]
+    return errors
+
+
+def _control_errors(quant: dict, in_matrix: list) -> list[str]:
+    """A float32-ft control trains exactly as the QAT schemes of the matrix it controls."""
+    errors = []
+    qat = {n: s for n, s in quant.items() if s["method"] == "qat" and n in in_matrix}
+    for name, s in quant.items():
+        if s["method"] != "float32-ft":
+            continue
+        for other, q in qat.items():
+            for key in ("epochs", "batch_size", "learning_rate"):
+                if s[key] != q[key]:
+                    errors.append(f"quantize.schemes.{name}.{key}: {s[key]} differs from {other}'s {q[key]}; "
+                                  f"allowed: {q[key]} (a control trains exactly as the scheme it controls)")
     return errors
 
 

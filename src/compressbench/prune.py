@@ -142,10 +142,14 @@ def remove_filters(model, fraction: float):
 # ---- the stage ------------------------------------------------------------------------
 
 def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str):
-    """Prune and fine-tune a copy of `model`; return (pruned model, history, skipped layers)."""
+    """Prune and fine-tune a copy of `model`; return (pruned model, history, skipped layers).
+    Every method fine-tunes with the same `fine_tune` settings, the control `finetune` too."""
     steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])
     args = dict(epochs=fine_tune["epochs"], batch_size=fine_tune["batch_size"], optimizer_name="adam",
-                learning_rate=fine_tune["learning_rate"], augment=False, seed=seed, label=label)
+                learning_rate=fine_tune["learning_rate"], seed=seed, label=label)
+    if scheme["method"] == "finetune":  # the control: the same fine-tune, nothing pruned
+        copy = models.clone(model)
+        return copy, training.train_supervised(copy, data, **args), []
     if scheme["method"] == "filters":
         small = remove_filters(model, scheme["fraction"])
         history = training.train_supervised(small, data, **args)

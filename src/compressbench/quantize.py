@@ -53,6 +53,17 @@ def qat_model(model):
     return q.quantize_model(copy), "default-8bit"
 
 
+def trainable_copy(model, method: str):
+    """(copy to train, its kind, the conversion method) for a scheme that trains before
+    it exports: a QAT copy for qat; for its control, float32-ft, a plain float32 copy
+    that trains the same epochs and exports as float32 (on a pruned model its zeros
+    refill: the default matrix runs the control on unpruned models only)."""
+    if method == "float32-ft":
+        return models.clone(model, "float32"), "float32", "float32"
+    copy, kind = qat_model(model)
+    return copy, kind, "qat"
+
+
 def describe(model) -> dict:
     n_params, nonzero = models.count_params(model)
     return {"params": n_params, "nonzero_params": nonzero, "kernel_sparsity": round(models.kernel_sparsity(model), 6)}

@@ -67,10 +67,11 @@ def bases_of(rule: str) -> list[str]:
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
     (phase,), (arch,) = {i.phase for i in infos}, {i.arch for i in infos}  # one of each per rule
-    params = {k: f"train/{k}" for k in ("precision", "optimizer", "learning_rate", "batch_size", "augment")}
+    params = {k: f"train/{k}" for k in ("precision", "optimizer", "learning_rate", "schedule", "batch_size",
+                                        "data", "augment")}
     params |= {"epochs": "train/epochs/{dataset}/{base}", "arch": f"zoo/{{dataset}}/{arch}"}
     if kd:
-        params |= {"alpha": "distill/alpha", "temperature": "distill/temperature"}
+        params |= {"alpha": "distill/alpha", "temperature": "distill/temperature", "t_squared": "distill/t_squared"}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
     outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + ".history.csv"}
     if any(i.name in M.TEACHERS for i in infos):
@@ -117,7 +118,7 @@ RULES = {r.name: r for r in [
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     Rule("report", "report", "report", "report",
-         ("io", "matrix", "report", "results", "figures", "markdown", "tables", "provenance", "claims"),
+         ("io", "matrix", "report", "results", "figures", "markdown", "tables", "provenance", "claims", "controls"),
          {k: k for k in ("seeds", "matrix", "zoo", "train", "distill", "prune", "quantize", "evaluate")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),

@@ -3,6 +3,7 @@ progress lines, history and metrics files."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import numpy as np
@@ -65,9 +66,28 @@ def scale(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) / 255.0
 
 
-def optimizer(name: str, learning_rate: float):
+SCHEDULES = ("constant", "cosine")
+SPLITS = ("train", "train+val")
+
+
+def optimizer(name: str, learning_rate: float, schedule: str = "constant", total_steps: int = 1):
+    """The optimizer; `cosine` decays the learning rate to 0 over `total_steps`."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule {schedule!r}: allowed: {', '.join(SCHEDULES)}")
+    lr = learning_rate if schedule == "constant" else \
+        keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps), alpha=0.0)
     return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-            "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=learning_rate)
+            "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=lr)
+
+
+def training_split(data: dict, y_train, y_val, split: str):
+    """(x, y) to fit on and the validation pair: `train+val` fits on the whole
+    training split, as the study's students did, and then has nothing to validate on."""
+    if split not in SPLITS:
+        raise ValueError(f"training data {split!r}: allowed: {', '.join(SPLITS)}")
+    if split == "train+val":
+        return np.concatenate([data["x_train"], data["x_val"]]), np.concatenate([y_train, y_val]), None
+    return data["x_train"], y_train, ((data["x_val"], y_val) if len(data["x_val"]) else None)
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -119,16 +139,26 @@ class Timer:
         self.seconds = round(time.perf_counter() - self.start, 2)
 
 
+def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, batch_size: int,
+              optimizer_name: str, learning_rate: float, schedule: str = "constant", split: str = "train",
+              augment: bool = False, seed: int, label: str, callbacks=()) -> pd.DataFrame:
+    """Compile and fit on (x_train, y_train) under one protocol; return the per-epoch history."""
+    x, y, val = training_split(data, y_train, y_val, split)
+    steps = epochs * math.ceil(len(x) / batch_size)
+    model.compile(optimizer=optimizer(optimizer_name, learning_rate, schedule, steps), loss=loss, metrics=metrics)
+    train = dataset(x, y, batch_size, shuffle=True, augment=augment, seed=seed)
+    return fit(model, train, dataset(*val, 1024) if val else None, epochs=epochs, label=label, callbacks=callbacks)
+
+
+def _supervised() -> dict:
+    return dict(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+
+
 def compile_supervised(model, optimizer_name: str, learning_rate: float) -> None:
-    model.compile(optimizer=optimizer(optimizer_name, learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    """Compile for label training at a constant rate (the benchmarks time its steps)."""
+    model.compile(optimizer=optimizer(optimizer_name, learning_rate), **_supervised())
 
 
-def train_supervised(model, data: dict, *, epochs: int, batch_size: int, optimizer_name: str,
-                     learning_rate: float, augment: bool, seed: int, label: str, callbacks=()):
-    """Train on the hard labels; return the per-epoch history."""
-    compile_supervised(model, optimizer_name, learning_rate)
-    train = dataset(data["x_train"], data["y_train"], batch_size, shuffle=True, augment=augment, seed=seed)
-    val = dataset(data["x_val"], data["y_val"], 1024) if len(data["x_val"]) else None
-    return fit(model, train, val, epochs=epochs, label=label, callbacks=callbacks)
+def train_supervised(model, data: dict, **protocol) -> pd.DataFrame:
+    """Train on the hard labels (fit_model's protocol keywords); return the per-epoch history."""
+    return fit_model(model, data, data["y_train"], data["y_val"], **_supervised(), **protocol)
