@@ -8,8 +8,8 @@ from compressbench import matrix as M, params as P, rules as R, workspace
 
 min_version("9.0")
 
-if workspace.dvc_running():
-    raise WorkflowError("dvc repro is running in this workspace (.dvc/tmp holds its locks): "
+if (_dvc := workspace.dvc_writer()) is not None:
+    raise WorkflowError(f"`{_dvc}` is running in this workspace ({workspace.DVC_RWLOCK}): "
                         "wait for it to finish or stop it, then run snakemake again")
 
 # The project's loader reads params.yaml before Snakemake's does: it refuses

@@ -165,14 +165,18 @@ def test_one_change_per_scheme_family_from_the_repos_params(cfg):
         ("quantize: int8", "quantize.schemes.ptq-int8.calibration_samples", 500, 600),
         ("quantize: qat", "quantize.schemes.qat.epochs", 1, 2),
         ("a training seed", "seeds", [0], [0, 1])]
-    assert skipped == [f"quantize method `{m}`: no params" for m in ("float32", "dynamic", "float16")]
-    # 2 datasets x 1 seed x 5 bases x 5 quant schemes use one pruning scheme; x 7 prune one quant scheme.
-    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 50, 50, 50, 50, 70, 70, None]
+    assert skipped == ["prune method `finetune`: no params"] + [
+        f"quantize method `{m}`: no params" for m in ("float32", "dynamic", "float16")] + [
+        "quantize method `float32-ft`: changes with `qat`, its scheme"]
+    # 2 datasets x 1 seed x 5 bases x 5 quant schemes use one pruning scheme; x 8 prune one quant
+    # scheme; QAT changes with its control (on the 10 unpruned models).
+    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 50, 50, 50, 50, 80, 90, None]
+    assert found[6].controls == ("float32-ft",)
 
 
 def test_a_changed_copy_leaves_the_params_untouched(cfg):
     new = incremental.changed(cfg, "distill.alpha", 0.2)
-    assert new["distill"] == {"alpha": 0.2, "temperature": 10.0} and cfg["distill"]["alpha"] == 0.1
+    assert new["distill"] == {"alpha": 0.2, "temperature": 10.0, "t_squared": True} and cfg["distill"]["alpha"] == 0.1
     assert incremental.changed(cfg, "seeds", [0, 1])["seeds"] == [0, 1] and cfg["seeds"] == [0]
 
 

@@ -17,3 +17,8 @@ def test_unpruned_qat_is_paired_with_float32_ft_and_pruned_qat_with_its_float32_
     assert ref == controls.Reference("ta+global+float32", False) and "no equal-budget control" in ref.note
     assert controls.quantization_reference("ta+none+ptq-int8", HAVE) == controls.Reference("ta+none+float32", True)
     assert controls.control("ta+none+float32", HAVE) is None and controls.control("ta+none+float32-ft", HAVE) is None
+
+
+def test_a_float32_ft_control_of_a_pruned_model_is_not_equal_budget():
+    have = {"ta+global+qat", "ta+global+float32-ft", "ta+global+float32"}
+    assert controls.quantization_reference("ta+global+qat", have) == controls.Reference("ta+global+float32-ft", False)

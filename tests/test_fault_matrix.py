@@ -199,7 +199,7 @@ def test_snakemake_refuses_to_start_while_dvc_repro_runs_and_vice_versa(tmp_path
     run = Running([BIN / "dvc", "repro"], repo, mirror)
     run.wait_for("epoch 3/")
     second = snakemake(repo, check=False, **mirror)
-    assert second.returncode != 0 and "dvc repro is running in this workspace" in second.stderr + second.stdout
+    assert second.returncode != 0 and "is running in this workspace (.dvc/tmp/rwlock)" in second.stderr + second.stdout
     run.interrupt()
     run = Running([BIN / "snakemake", "--cores", "2"], repo, mirror)
     run.wait_for("epoch 3/")

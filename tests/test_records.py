@@ -1,6 +1,7 @@
 """Records (the JSON beside each artefact) name the job that wrote it and the
 CPU, and hold content hashes that every job loading the artefact checks."""
 import json
+import logging
 import re
 from types import SimpleNamespace
 
@@ -44,29 +45,41 @@ def test_an_artefact_without_a_record_is_not_checked(tmp_path):
     io.verify(tmp_path / "m.keras", tmp_path / "m.json")
 
 
-def test_a_teachers_logits_share_its_models_record_and_dotted_scheme_names_keep_theirs():
+def test_a_teachers_logits_share_its_models_record_and_dots_in_folders_are_no_suffix():
     assert matrix.record("models/train_baseline/mnist/s0/teacher.logits.npz") == \
         "models/train_baseline/mnist/s0/teacher.json"
-    assert matrix.record("tflite/mnist/s0/student-kd+global-s0.9+float32.tflite") == \
-        "tflite/mnist/s0/student-kd+global-s0.9+float32.json"
+    assert matrix.record("runs/v1.2/tflite/mnist/s0/ta+none+float32.tflite") == \
+        "runs/v1.2/tflite/mnist/s0/ta+none+float32.json"
 
 
 @pytest.fixture
 def root_logging():
     """runner.run reconfigures logging (and fd 2, which capfd restores): put the handlers back."""
-    import logging
     handlers = logging.getLogger().handlers[:]
     yield
     logging.getLogger().handlers[:] = handlers
+    logging.getLogger("compressbench").handlers[:] = []
+    logging.getLogger("compressbench").propagate = True
 
 
 def test_a_failed_job_prints_one_line_and_keeps_the_traceback_in_its_log(tmp_path, capfd, root_logging):
+    from compressbench.data import DataError
+
     def main(smk, threads):
-        raise ValueError("data/prepared/mnist.npz: not a readable prepared dataset")
+        logging.getLogger("tensorflow").warning("some TensorFlow warning")  # the log's, not the terminal's
+        raise DataError("data/prepared/mnist.npz: not a readable prepared dataset")
 
     with pytest.raises(SystemExit):
         runner.run(job(tmp_path, rule="evaluate"), main)
     err = capfd.readouterr().err
     assert "error in evaluate [dataset=mnist, seed=0]: data/prepared/mnist.npz: not a readable" in err
-    assert "Traceback" not in err
-    assert "Traceback" in (tmp_path / "job.log").read_text()
+    assert "evaluate [dataset=mnist, seed=0] start on" in err  # the project's own lines
+    assert "Traceback" not in err and "some TensorFlow warning" not in err
+    log = (tmp_path / "job.log").read_text()
+    assert "Traceback" in log and "some TensorFlow warning" in log
+
+
+def test_an_error_from_outside_the_project_also_names_its_type():
+    assert runner.describe(KeyError("x_val")) == "KeyError: 'x_val'"
+    assert runner.describe(AssertionError()) == "AssertionError"
+    assert runner.describe(io.ArtefactError("m.keras: damaged")) == "m.keras: damaged"

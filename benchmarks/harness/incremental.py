@@ -36,6 +36,7 @@ PARAM = {
     ("quantize", "qat"): ("epochs", lambda v: v + 1),
 }
 MATRIX_KEY = {"prune": "prune", "quantize": "quant"}
+CONTROLLED = {"float32-ft": "qat"}  # a control's method -> the method whose settings it must share
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Change:
     new: object
     axis: str | None = None      # "prune" / "quant": the matrix axis of the one scheme it changes
     scheme: str | None = None
+    controls: tuple[str, ...] = ()  # schemes that must change with it (a control trains as its scheme)
 
 
 def get(cfg: dict, key: str):
@@ -55,11 +57,13 @@ def get(cfg: dict, key: str):
     return cfg
 
 
-def changed(cfg: dict, key: str, value) -> dict:
-    """A deep copy of cfg with one dotted key set."""
+def changed(cfg: dict, key: str, value, controls=()) -> dict:
+    """A deep copy of cfg with one dotted key set (and the same key of each control scheme)."""
     new = copy.deepcopy(cfg)
     *path, last = key.split(".")
     (get(new, ".".join(path)) if path else new)[last] = value
+    for name in controls:
+        new["quantize"]["schemes"][name][last] = value
     return new
 
 
@@ -71,15 +75,19 @@ def changes(cfg: dict) -> tuple[list[Change], list[str]]:
         schemes = cfg[section]["schemes"]
         for method in dict.fromkeys(s["method"] for s in schemes.values()):
             in_matrix = [n for n, s in schemes.items() if s["method"] == method and n in cfg["matrix"][axis]]
-            if (section, method) not in PARAM:
+            if method in CONTROLLED:
+                skipped.append(f"{section} method `{method}`: changes with `{CONTROLLED[method]}`, its scheme")
+            elif (section, method) not in PARAM:
                 skipped.append(f"{section} method `{method}`: no params")
             elif not in_matrix:
                 skipped.append(f"{section} method `{method}`: no scheme in the matrix")
             else:
                 param, step = PARAM[(section, method)]
                 key, old = f"{section}.schemes.{in_matrix[0]}.{param}", schemes[in_matrix[0]][param]
+                controls = tuple(n for n, s in schemes.items() if CONTROLLED.get(s["method"]) == method
+                                 and n in cfg["matrix"][axis])
                 out.append(Change(f"{section}.{in_matrix[0]}", f"{section}: {method}", key, old, step(old),
-                                  axis, in_matrix[0]))
+                                  axis, in_matrix[0], controls))
     seeds = list(cfg["seeds"])
     out.append(Change("seeds", "a training seed", "seeds", seeds, seeds + [max(seeds) + 1]))
     return out, skipped
@@ -89,7 +97,7 @@ def scheme_cells(cfg: dict, change: Change) -> int | None:
     """The cells of the matrix that use the one scheme a change touches (None: not one scheme)."""
     if change.axis is None:
         return None
-    return sum(getattr(c, change.axis) == change.scheme for c in M.cells(cfg))
+    return sum(getattr(c, change.axis) in (change.scheme, *change.controls) for c in M.cells(cfg))
 
 
 def bound(cfg: dict, change: Change, cells: int | None) -> int | None:
@@ -105,7 +113,7 @@ def measure_one(root: Path, cfg: dict, change: Change, run: list[J.Job], cores: 
     """One dry run with `change`: its jobs, their job-seconds, and the bound of a one-scheme change."""
     with tempfile.TemporaryDirectory() as tmp:
         params = Path(tmp) / "params.yaml"
-        params.write_text(yaml.safe_dump(changed(cfg, change.key, change.new), sort_keys=False))
+        params.write_text(yaml.safe_dump(changed(cfg, change.key, change.new, change.controls), sort_keys=False))
         dry = commands.dry_run(root, configfile=params)
     secs, measured, estimated = J.seconds_of(dry.benches, run)
     cells = scheme_cells(cfg, change)

@@ -47,7 +47,8 @@ def quantization_reference(variant: str, have) -> Reference | None:
     if quant in ("float32", QAT_CONTROL):
         return None
     if quant == QAT and matrix.variant(base, prune, QAT_CONTROL) in have:
-        return Reference(matrix.variant(base, prune, QAT_CONTROL), True)
+        # On a pruned model float32-ft refills the zeros: more capacity than the QAT it controls.
+        return Reference(matrix.variant(base, prune, QAT_CONTROL), prune in UNCOMPRESSED)
     ref = matrix.variant(base, prune, "float32")
     return Reference(ref, quant != QAT) if ref in have else None
 

@@ -46,7 +46,8 @@ REFERENCE_MAP = {
 TEMPERATURE_SWEEPS = {("distillation_notebook", "temperature_sweep_student_kd"): "student-kd+none+float32"}
 
 STUDY_BUGS = [
-    "its KD loss lacks the T² factor on the soft term (we use alpha·CE + (1 − alpha)·T²·KL, Hinton et al.);",
+    "its KD loss lacks the T² factor on the soft term (our default, `distill.t_squared: true`, is "
+    "alpha·CE + (1 − alpha)·T²·KL, Hinton et al.; `false` runs the study's loss);",
     "its \"conv-only\" pruning wrapped the whole model, so it pruned the dense layers too (our `local-conv` "
     "prunes only Conv2D kernels, `local-dense` only Dense kernels);",
     "it never chained KD → pruning → quantization (its sequential notebook stops after pruning; "

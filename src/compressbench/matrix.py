@@ -4,6 +4,7 @@ The one place names and artefact paths are made; the rule table (rules.py),
 the Snakefile and the report all ask here."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from itertools import product
 
@@ -143,5 +144,5 @@ def metrics(dataset: str, seed, base: str, prune: str, quant: str) -> str:
 def record(path: str) -> str:
     """The JSON written beside an artefact (its metrics, facts or export record);
     a teacher's logits share its model's record."""
-    stem = path.removesuffix(".logits.npz") if path.endswith(".logits.npz") else path.rsplit(".", 1)[0]
+    stem = path.removesuffix(".logits.npz") if path.endswith(".logits.npz") else os.path.splitext(path)[0]
     return stem + ".json"

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .matrix import BASES as BASE_NAMES
+from .matrix import BASES as BASE_NAMES, TRAINED_EXPORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.yaml"
@@ -205,7 +205,7 @@ def _control_errors(quant: dict, in_matrix: list) -> list[str]:
     errors = []
     qat = {n: s for n, s in quant.items() if s["method"] == "qat" and n in in_matrix}
     for name, s in quant.items():
-        if s["method"] != "float32-ft":
+        if s["method"] != "float32-ft" or name not in in_matrix:
             continue
         for other, q in qat.items():
             for key in ("epochs", "batch_size", "learning_rate"):
@@ -225,7 +225,7 @@ def _split_errors(cfg: dict) -> list[str]:
     batches = {"train.batch_size": cfg["train"]["batch_size"],
                "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"]}
     batches |= {f"quantize.schemes.{name}.batch_size": s["batch_size"]
-                for name, s in cfg["quantize"]["schemes"].items() if s.get("method") == "qat"}
+                for name, s in cfg["quantize"]["schemes"].items() if s.get("method") in TRAINED_EXPORTS}
     return [f"{key}: {batch} exceeds the {ds} training split ({TRAIN_IMAGES[ds]} images - data.val_size "
             f"{val} = {splits[ds]}); allowed: 1 <= batch_size <= {splits[ds]}"
             for key, batch in batches.items() if batch > splits[ds]]
@@ -275,6 +275,16 @@ def _applying(subs, value, root, validator) -> list[dict]:
     return out
 
 
+def _scalar(text: str):
+    """An int or float written as `text` (YAML reads 1e-3 as a string: it wants a dot)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return None
+
+
 def _coerce(value, subs, root, validator, written=_UNKNOWN):
     """`value` as the schemas `subs` want it; `written` is the same place in the params files."""
     subs = _applying(subs, value, root, validator)
@@ -283,10 +293,12 @@ def _coerce(value, subs, root, validator, written=_UNKNOWN):
     item_types = set().union(*map(_types, _applying(items, _UNKNOWN, root, validator)))
     if isinstance(value, str) and value != written and types and (
             types <= _SCALARS or (types == {"array"} and item_types and item_types <= _SCALARS)):
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            parsed = None
+        parsed = _scalar(value) if types & {"number", "integer"} else None
+        if parsed is None:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                parsed = None
         if _fits(parsed, types) or "array" in types and isinstance(parsed, list):
             value = parsed  # never a mapping, so the schemas that apply stay the same
     if isinstance(value, dict):

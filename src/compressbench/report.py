@@ -12,13 +12,11 @@ import yaml
 
 from . import claims as C
 from . import figures, io, markdown, provenance, results
+from .rules import REPORT_FILES
 
-# ---- output paths (relative to the workflow root; "reports" is out_dir) ------
-RESULTS = "reports/results.csv"
-SUMMARY = "reports/summary.json"
-REPORT = "reports/report.md"
-FIGURE = "reports/figures/{dataset}-pareto.png"
-PLOT_DATA = "reports/plots/{dataset}.csv"
+# The output paths (relative to the workflow root; "reports" is out_dir): the rule table's.
+RESULTS, SUMMARY, REPORT = REPORT_FILES["results"], REPORT_FILES["summary"], REPORT_FILES["report"]
+FIGURE, PLOT_DATA = REPORT_FILES["figure"], REPORT_FILES["plot"]
 
 
 def _path(pattern: str, out_dir: Path, **kw) -> Path:

@@ -95,7 +95,7 @@ REPORT_FILES = {"results": "reports/results.csv", "summary": "reports/summary.js
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
     # where they came from cannot change them.
-    Rule("download", "download", "download", "{dataset}", ("data", "io"),
+    Rule("download", "download", "download", "{dataset}", ("data", "io", "matrix", "params"),
          outputs={"raw": M.raw_dir("{dataset}")}),
     Rule("prepare", "download", "prepare", "{dataset}", ("data", "io"),
          {"val_size": "data/val_size", "split_seed": "data/split_seed"},
@@ -110,7 +110,7 @@ RULES = {r.name: r for r in [
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}"))},
          ("download", *BASE_PHASES)),
     # One job per post-training scheme: a change to one scheme reruns only its exports.
-    Rule("convert", "quantize", "convert", CELL, ("data", "io", "matrix", "models", "training", "quantize"),
+    Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize",),
          {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
     Rule("qat", "quantize", "qat", CELL, TRAIN + ("quantize",),
          {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
@@ -118,7 +118,8 @@ RULES = {r.name: r for r in [
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     Rule("report", "report", "report", "report",
-         ("io", "matrix", "report", "results", "figures", "markdown", "tables", "provenance", "claims", "controls"),
+         ("io", "matrix", "rules", "report", "results", "figures", "markdown", "tables", "provenance", "claims",
+          "controls"),
          {k: k for k in ("seeds", "matrix", "zoo", "train", "distill", "prune", "quantize", "evaluate")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),

@@ -19,9 +19,11 @@ _terminal = sys.stderr  # where the user-facing lines go (Snakemake's terminal)
 
 
 def setup_logging(logfile: str | None) -> None:
-    """Project lines to the terminal and the log; the process's stderr to the log."""
+    """The project's lines to the terminal and the log; every other logger (TensorFlow,
+    absl, tfmot) and the process's stderr to the log only."""
     terminal = sys.stderr
-    handlers = []
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    to_log = []
     if logfile:
         os.makedirs(os.path.dirname(logfile) or ".", exist_ok=True)
         fd = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -29,12 +31,13 @@ def setup_logging(logfile: str | None) -> None:
         os.dup2(fd, 2)  # C++ libraries write to fd 2 directly
         os.close(fd)
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
-        handlers.append(logging.StreamHandler(sys.stderr))
-    handlers.insert(0, logging.StreamHandler(terminal))
-    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    _trace.handlers = handlers[1:] or handlers
-    _trace.propagate = False
+        to_log.append(logging.StreamHandler(sys.stderr))
+    to_terminal = logging.StreamHandler(terminal)
+    for handler in (to_terminal, *to_log):
+        handler.setFormatter(fmt)
+    logging.basicConfig(level=logging.INFO, handlers=to_log or [to_terminal], force=True)
+    log.handlers, log.propagate, log.level = [to_terminal, *to_log], False, logging.INFO
+    _trace.handlers, _trace.propagate = to_log or [to_terminal], False
     global _terminal
     _terminal = terminal
 
@@ -52,9 +55,17 @@ def run(smk, main) -> None:
         main(smk, max(1, smk.threads))
     except Exception as exc:
         _trace.exception("%s [%s] failed", smk.rule, _job(smk))
-        print(f"error in {smk.rule} [{_job(smk)}]: {exc}", file=_terminal, flush=True)
+        print(f"error in {smk.rule} [{_job(smk)}]: {describe(exc)}", file=_terminal, flush=True)
         raise SystemExit(1) from None
     log.info("%s [%s] done", smk.rule, _job(smk))
+
+
+def describe(exc: Exception) -> str:
+    """The project's errors say what is wrong in their message; anything else also
+    names its type (a bare KeyError says only 'key')."""
+    text = str(exc)
+    ours = type(exc).__module__.startswith("compressbench")
+    return text if ours and text else f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def record(smk, path, fields: dict, artefacts=()) -> None:

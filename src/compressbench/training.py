@@ -12,6 +12,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from . import io
+from .progress import format_epoch  # the epoch line's format lives with its parser
 
 log = logging.getLogger("compressbench")
 
@@ -102,7 +103,6 @@ class ProgressLog(keras.callbacks.Callback):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        from .progress import format_epoch  # the line's format lives with its parser
 
         log.info("%s", format_epoch(self.label, epoch + 1, self.epochs, logs or {},
                                     time.perf_counter() - self.start))
@@ -142,7 +142,8 @@ class Timer:
 def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, batch_size: int,
               optimizer_name: str, learning_rate: float, schedule: str = "constant", split: str = "train",
               augment: bool = False, seed: int, label: str, callbacks=()) -> pd.DataFrame:
-    """Compile and fit on (x_train, y_train) under one protocol; return the per-epoch history."""
+    """Compile and fit on the split `split` names (y_* the targets of x_train, x_val) under
+    one protocol; return the per-epoch history."""
     x, y, val = training_split(data, y_train, y_val, split)
     steps = epochs * math.ceil(len(x) / batch_size)
     model.compile(optimizer=optimizer(optimizer_name, learning_rate, schedule, steps), loss=loss, metrics=metrics)

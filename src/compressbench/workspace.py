@@ -1,15 +1,15 @@
 """One front end at a time on a workspace. A second `snakemake` is refused by
 Snakemake's own lock, and a `dvc repro` started during a Snakemake run by the
 same lock inside its first stage. What neither sees is a `snakemake` started
-while `dvc repro` runs: DVC holds its repository lock between stages and, while
-a stage's command runs, write-locks the stage's outputs in its rwlock file."""
+while `dvc repro` runs a stage: DVC then write-locks the stage's outputs in its
+rwlock file (read locks, which `dvc status` also takes, are no conflict)."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
 
-DVC_LOCK, DVC_RWLOCK = ".dvc/tmp/lock", ".dvc/tmp/rwlock"
+DVC_RWLOCK = ".dvc/tmp/rwlock"
 
 
 def _alive(pid) -> bool:
@@ -20,28 +20,14 @@ def _alive(pid) -> bool:
     return True
 
 
-def _repo_lock_held(lock: Path) -> bool:
-    import zc.lockfile  # DVC's own lock backend
-
+def dvc_writer(root=".") -> str | None:
+    """The command of a live DVC process write-locking this workspace's outputs, unless
+    this process is one of its stage commands (DVC sets DVC_STAGE for those)."""
+    if os.environ.get("DVC_STAGE"):
+        return None
     try:
-        zc.lockfile.LockFile(str(lock)).close()  # DVC retries for seconds: a brief hold is harmless
-    except zc.lockfile.LockError:
-        return True
-    return False
-
-
-def dvc_running(root=".") -> bool:
-    """True when a DVC command holds this workspace and this process is not one of
-    its stage commands (DVC sets DVC_STAGE in their environment)."""
-    root = Path(root)
-    if os.environ.get("DVC_STAGE") or not (root / ".dvc").is_dir():
-        return False
-    try:
-        locks = json.loads((root / DVC_RWLOCK).read_text())
+        locks = json.loads((Path(root) / DVC_RWLOCK).read_text())
     except (OSError, ValueError):
-        locks = {}
-    holders = [info.get("pid") for kind in ("write", "read") for info in (locks.get(kind) or {}).values()
-               if isinstance(info, dict)]
-    if any(_alive(pid) for pid in holders):
-        return True
-    return (root / DVC_LOCK).exists() and _repo_lock_held(root / DVC_LOCK)
+        return None
+    writers = (locks.get("write") or {}).values() if isinstance(locks, dict) else ()
+    return next((str(w.get("cmd", "dvc")) for w in writers if isinstance(w, dict) and _alive(w.get("pid"))), None)
