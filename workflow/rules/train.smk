@@ -1,35 +1,86 @@
 # Phases `train_baseline`, `teacher_assistant`, `student_distill`: the five base
 # models. Every trainer writes its model, record, per-epoch history and log;
 # teachers also write their logits once, for the students distilled from them.
+# Written out, not generated in a loop: Snakemake evaluates `script:` when a job
+# runs, so a loop variable there would bind to its last value for every rule.
 
 
-def teacher_logits(w):
-    return M.logits(w.dataset, w.seed, M.BASES[w.base].teacher)
+rule train_teacher:
+    input:
+        data=M.prepared("{dataset}"),
+        code=R.RULES["train_teacher"].code_files,
+    output:
+        **R.RULES["train_teacher"].outputs,
+    wildcard_constraints:
+        base="|".join(R.bases_of("train_teacher")),
+    params:
+        **params_of("train_teacher"),
+    log:
+        R.RULES["train_teacher"].log,
+    benchmark:
+        R.RULES["train_teacher"].benchmark
+    threads: 1
+    script:
+        script_of("train_teacher")
 
 
-# One rule per kind of base model (its own SLURM size); they differ only in the
-# entries of the rule table and, for distillation, the teacher's logits.
-for _name in ("train_teacher", "train_student_scratch", "distill_ta", "distill_student"):
+rule train_student_scratch:
+    input:
+        data=M.prepared("{dataset}"),
+        code=R.RULES["train_student_scratch"].code_files,
+    output:
+        **R.RULES["train_student_scratch"].outputs,
+    wildcard_constraints:
+        base="|".join(R.bases_of("train_student_scratch")),
+    params:
+        **params_of("train_student_scratch"),
+    log:
+        R.RULES["train_student_scratch"].log,
+    benchmark:
+        R.RULES["train_student_scratch"].benchmark
+    threads: 1
+    script:
+        script_of("train_student_scratch")
 
-    rule:
-        name: _name
-        input:
-            data=M.prepared("{dataset}"),
-            **({"teacher_logits": teacher_logits} if R.RULES[_name].script == "distill" else {}),
-            code=R.RULES[_name].code_files,
-        output:
-            **R.RULES[_name].outputs,
-        wildcard_constraints:
-            base="|".join(R.bases_of(_name)),
-        params:
-            **params_of(_name),
-        log:
-            R.RULES[_name].log,
-        benchmark:
-            R.RULES[_name].benchmark
-        threads: 1
-        script:
-            script_of(_name)
+
+rule distill_ta:
+    input:
+        data=M.prepared("{dataset}"),
+        teacher_logits=lambda w: M.logits(w.dataset, w.seed, M.BASES[w.base].teacher),
+        code=R.RULES["distill_ta"].code_files,
+    output:
+        **R.RULES["distill_ta"].outputs,
+    wildcard_constraints:
+        base="|".join(R.bases_of("distill_ta")),
+    params:
+        **params_of("distill_ta"),
+    log:
+        R.RULES["distill_ta"].log,
+    benchmark:
+        R.RULES["distill_ta"].benchmark
+    threads: 1
+    script:
+        script_of("distill_ta")
+
+
+rule distill_student:
+    input:
+        data=M.prepared("{dataset}"),
+        teacher_logits=lambda w: M.logits(w.dataset, w.seed, M.BASES[w.base].teacher),
+        code=R.RULES["distill_student"].code_files,
+    output:
+        **R.RULES["distill_student"].outputs,
+    wildcard_constraints:
+        base="|".join(R.bases_of("distill_student")),
+    params:
+        **params_of("distill_student"),
+    log:
+        R.RULES["distill_student"].log,
+    benchmark:
+        R.RULES["distill_student"].benchmark
+    threads: 1
+    script:
+        script_of("distill_student")
 
 
 def base_models(phase):
