@@ -1,11 +1,12 @@
 # Two entry points, each creating the environment from the pins when it is missing:
 #   make run    the full default matrix: snakemake --cores all
 #   make test   the test suite
+#   make compare BASE=main   what the working tree's results changed against a revision
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lock
+.PHONY: run test lock compare
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" pytest -q
+
+# What a change did to reports/results.csv, as markdown: make compare BASE=main [HEAD=rev]
+compare: $(VENV)/.installed
+	$(BIN)/python -m compressbench.compare $(BASE) $(HEAD)
 
 lock: $(VENV)/.installed
 	{ head -n 2 requirements.lock; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock.new

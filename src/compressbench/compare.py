@@ -1,0 +1,146 @@
+"""compare: what a change did to the results, as markdown for a pull-request comment.
+
+    python -m compressbench.compare BASE [HEAD]     (or: make compare BASE=main)
+
+BASE and HEAD are git revisions; HEAD defaults to the working tree. Both
+`reports/results.csv` are read with `git show` (no checkout), aggregated per
+variant as the report does (claims.variant_stats: mean over seeds), and compared
+with the claims' noise rule. Prints the cells added and removed, the cells whose
+accuracy moved beyond noise or whose gzip size moved by more than 1 %, largest
+first, the claim verdicts that flipped and the params that differ. Exits 0; 2 with
+one line naming the problem for an unknown revision or one without results."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from . import claims as C
+from .tables import table
+
+RESULTS, PARAMS = "reports/results.csv", "params.yaml"
+GZIP_CHANGE_PCT = 1.0  # a size change beyond this share is listed
+
+
+class CompareError(RuntimeError):
+    """A revision that is unknown or has no results."""
+
+
+def read_at(rev: str | None, path: str, root=".") -> str:
+    """The text of `path` at git revision `rev` (None: the working tree)."""
+    if rev is None:
+        try:
+            return (Path(root) / path).read_text()
+        except OSError as exc:
+            raise CompareError(f"the working tree has no {path} ({exc.strerror})") from None
+    known = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=root,
+                           capture_output=True, text=True)
+    if known.returncode != 0:
+        raise CompareError(f"unknown revision {rev!r}")
+    shown = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True)
+    if shown.returncode != 0:
+        raise CompareError(f"revision {rev!r} has no {path}")
+    return shown.stdout
+
+
+def variants(results_csv: str) -> pd.DataFrame:
+    """One row per (dataset, variant): the report's aggregation of the per-seed rows."""
+    return C.variant_stats(pd.read_csv(io.StringIO(results_csv)))
+
+
+def _flat(d, prefix="") -> dict:
+    out = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}{k}"
+        out.update(_flat(v, key + ".") if isinstance(v, dict) else {key: v})
+    return out
+
+
+def cell_changes(base: pd.DataFrame, head: pd.DataFrame, n_test: int = C.DEFAULT_N_TEST) -> list[dict]:
+    """Cells in both whose accuracy differs beyond noise or whose gzip size moved by more
+    than GZIP_CHANGE_PCT, largest accuracy change first."""
+    b, h = (f.set_index(["dataset", "variant"]) for f in (base, head))
+    out = []
+    for key in h.index.intersection(b.index):
+        diff, noise, sign = C.compare(h.loc[key], b.loc[key], n_test)
+        gzip_pct = 100.0 * (float(h.loc[key, "gzip_bytes"]) / float(b.loc[key, "gzip_bytes"]) - 1.0)
+        if sign != 0 or abs(gzip_pct) > GZIP_CHANGE_PCT:
+            out.append({"dataset": key[0], "variant": key[1], "base %": C.fmt_acc(b.loc[key]),
+                        "head %": C.fmt_acc(h.loc[key]), "Δ pp": diff, "noise pp": noise,
+                        "beyond noise": sign != 0, "gzip Δ %": gzip_pct})
+    return sorted(out, key=lambda r: (-abs(r["Δ pp"]), -abs(r["gzip Δ %"]), r["dataset"], r["variant"]))
+
+
+def verdict_flips(base_csv: str, head_csv: str) -> list[list[str]]:
+    """(claim, dataset, base verdict, head verdict) wherever the verdict differs."""
+    before, after = ({(c.id, ds): v for c in C.evaluate_claims(pd.read_csv(io.StringIO(t)))
+                      for ds, v in c.verdicts.items()} for t in (base_csv, head_csv))
+    return [[cid, ds, before.get((cid, ds), "—"), after.get((cid, ds), "—")]
+            for cid, ds in sorted(set(before) | set(after)) if before.get((cid, ds)) != after.get((cid, ds))]
+
+
+def param_changes(base_yaml: str, head_yaml: str) -> list[list[str]]:
+    before, after = (_flat(yaml.safe_load(t) or {}) for t in (base_yaml, head_yaml))
+    shown = lambda d, k: repr(d[k]) if k in d else "—"  # noqa: E731
+    return [[k, shown(before, k), shown(after, k)]
+            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+
+
+def report(base_rev: str, head_rev: str | None = None, root=".") -> str:
+    """The markdown comparison of two revisions' results."""
+    base_csv, head_csv = read_at(base_rev, RESULTS, root), read_at(head_rev, RESULTS, root)
+    base, head = variants(base_csv), variants(head_csv)
+    keys = {n: set(zip(f["dataset"], f["variant"])) for n, f in (("base", base), ("head", head))}
+    added, removed = sorted(keys["head"] - keys["base"]), sorted(keys["base"] - keys["head"])
+    changes, flips = cell_changes(base, head), verdict_flips(base_csv, head_csv)
+    params = param_changes(_params_at(base_rev, root), _params_at(head_rev, root))
+    head_name = head_rev or "the working tree"
+    lines = [f"## Results: {base_rev} → {head_name}", "",
+             f"{len(keys['head'])} cells ({len(added)} added, {len(removed)} removed); accuracy compared with "
+             f"the claims' noise rule ({C.NOISE_SIGMAS:g} standard errors), gzip sizes beyond "
+             f"{GZIP_CHANGE_PCT:g} %.", ""]
+    moved = [c for c in changes if c["beyond noise"]]
+    if not moved and not flips and not [c for c in changes if abs(c["gzip Δ %"]) > GZIP_CHANGE_PCT]:
+        lines += ["**Nothing changed beyond noise.**", ""]
+    if changes:
+        lines += ["### Cells that changed", "", table(
+            [[r["dataset"], f"`{r['variant']}`", r["base %"], r["head %"], f"{r['Δ pp']:+.2f}",
+              f"{r['noise pp']:.2f}", "yes" if r["beyond noise"] else "no", f"{r['gzip Δ %']:+.1f}"]
+             for r in changes],
+            ["dataset", "variant", "base %", "head %", "Δ pp", "noise pp", "beyond noise", "gzip Δ %"]), ""]
+    for title, cells in (("Cells added", added), ("Cells removed", removed)):
+        if cells:
+            lines += [f"### {title}", "", ", ".join(f"{ds} `{v}`" for ds, v in cells), ""]
+    if flips:
+        lines += ["### Claim verdicts that flipped", "", table(flips, ["claim", "dataset", "base", "head"]), ""]
+    if params:
+        lines += ["### Params that differ", "", table(params, ["key", "base", "head"]), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _params_at(rev: str | None, root) -> str:
+    try:
+        return read_at(rev, PARAMS, root)
+    except CompareError:
+        return ""  # results without params: nothing to compare
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not 1 <= len(args) <= 2 or args[0].startswith("-"):
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    try:
+        sys.stdout.write(report(args[0], args[1] if len(args) == 2 else None))
+    except CompareError as exc:
+        print(f"compare: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

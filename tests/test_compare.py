@@ -1,0 +1,92 @@
+"""compare lists exactly the cells a change moved beyond noise (or in size), the
+verdicts that flipped and the params that differ; bad revisions fail cleanly."""
+import copy
+import csv
+import io
+import subprocess
+
+import pytest
+import yaml
+
+from compressbench import compare
+
+COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seed", "accuracy", "accuracy_delta_pp",
+           "tflite_bytes", "gzip_bytes", "compression_ratio"]
+CELLS = {"teacher+none+float32": (0.98, 1_000_000), "student-kd+none+float32": (0.975, 60_000),
+         "student-takd+none+float32": (0.970, 60_000), "student-kd+none+ptq-int8": (0.974, 20_000)}
+
+
+def results_csv(cells) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for variant, (acc, gz) in cells.items():
+        base, prune, quant = variant.split("+")
+        writer.writerow({"dataset": "mnist", "variant": variant, "base": base, "prune": prune, "quant": quant,
+                         "seed": 0, "accuracy": acc, "accuracy_delta_pp": 100 * (acc - 0.98),
+                         "tflite_bytes": gz, "gzip_bytes": gz, "compression_ratio": 1e6 / gz})
+    return out.getvalue()
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                   capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    (tmp_path / "reports").mkdir()
+    git(tmp_path, "init", "-q")
+
+    def commit(cells, params):
+        (tmp_path / "reports/results.csv").write_text(results_csv(cells))
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        git(tmp_path, "add", "-A")
+        git(tmp_path, "commit", "-qm", "run")
+
+    base_params = {"seeds": [0], "distill": {"alpha": 0.1, "temperature": 10.0}}
+    commit(CELLS, base_params)
+    head = copy.deepcopy(CELLS)
+    head["teacher+none+float32"] = (0.981, 1_000_000)        # +0.1 pp: within the binomial noise
+    head["student-takd+none+float32"] = (0.990, 60_000)      # +2.0 pp: beyond; TAKD now beats KD (C2)
+    head["student-kd+none+ptq-int8"] = (0.974, 21_000)       # the same accuracy, 5 % larger
+    del head["student-kd+none+float32"]
+    head["student-kd+none+float32"] = CELLS["student-kd+none+float32"]
+    head["ta+none+float32"] = (0.978, 200_000)               # added
+    commit(head, {**base_params, "distill": {"alpha": 0.5, "temperature": 10.0}})
+    return tmp_path
+
+
+def test_compare_lists_exactly_the_cells_beyond_noise_or_size_the_flipped_verdict_and_the_params(repo):
+    md = compare.report("HEAD~1", "HEAD", root=repo)
+    changed = md.split("### Cells that changed")[1].split("###")[0]
+    rows = [l for l in changed.splitlines() if l.startswith("| mnist")]
+    assert [r.split("|")[2].strip() for r in rows] == ["`student-takd+none+float32`", "`student-kd+none+ptq-int8`"]
+    assert "+2.00" in rows[0] and "yes" in rows[0] and "+5.0" in rows[1] and "| no " in rows[1]
+    assert "teacher+none+float32`" not in changed  # within noise, same size
+    assert "### Cells added" in md and "mnist `ta+none+float32`" in md and "### Cells removed" not in md
+    flips = md.split("### Claim verdicts that flipped")[1].split("###")[0]
+    assert [[c.strip() for c in l.strip("|").split("|")] for l in flips.splitlines() if l.startswith("| C")] == \
+        [["C2", "mnist", "refuted", "confirmed"]]  # TAKD was 0.5 pp below KD, now 1.5 pp above
+    params = [[c.strip() for c in l.strip("|").split("|")] for l in md.split("### Params that differ")[1].splitlines()
+              if l.startswith("| distill")]
+    assert params == [["distill.alpha", "0.1", "0.5"]]
+    assert "Nothing changed beyond noise" not in md
+
+
+def test_compare_of_a_revision_with_itself_says_nothing_changed(repo):
+    md = compare.report("HEAD", "HEAD", root=repo)
+    assert "**Nothing changed beyond noise.**" in md and "### Cells that changed" not in md
+    assert compare.report("HEAD", None, root=repo) == md.replace("→ HEAD", "→ the working tree")
+
+
+def test_compare_fails_cleanly_on_a_bad_revision_or_one_without_results(repo, capsys, monkeypatch):
+    monkeypatch.chdir(repo)
+    assert compare.main(["no-such-rev"]) == 2
+    assert capsys.readouterr().err.strip() == "compare: unknown revision 'no-such-rev'"
+    (repo / "notes.txt").write_text("x")
+    git(repo, "rm", "-q", "reports/results.csv")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "no results")
+    assert compare.main(["HEAD"]) == 2
+    assert capsys.readouterr().err.strip() == "compare: revision 'HEAD' has no reports/results.csv"
