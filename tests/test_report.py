@@ -177,7 +177,11 @@ def test_summary_and_plot_data(built):
     # within 1 pp of 98 %: student-kd+none+float32 at exactly 97 % is the smallest such
     assert m["smallest_within_1pp_variant"] == "student-kd+none+float32"
     assert m["smallest_within_1pp_gzip_bytes"] == 45_000 and m["smallest_within_1pp_compression"] == 20.0
+    # within 0.5 pp (>= 97.5 %) only teacher variants are left: the pruned int8 one at 97.7 % is the smallest
+    assert m["smallest_within_0.5pp_variant"] == "teacher+local-all+ptq-int8"
     assert m["best_efficiency_variant"] == "student-kd+local-all+ptq-int8"
+    from compressbench import claims
+    assert {m[f"claim_C{i}"] for i in range(1, 6)} <= set(claims.VERDICTS)  # strings, for dvc metrics diff
     plot = pd.read_csv(tmp / "reports/plots/mnist.csv")
     assert list(plot.columns) == ["variant", "gzip_bytes", "accuracy"] and len(plot) == 12
     assert report.PLOT_DATA.format(dataset="mnist") == "reports/plots/mnist.csv"

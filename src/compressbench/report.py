@@ -44,7 +44,7 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     claims = C.evaluate_claims(frame, n_test)
 
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
-    io.write_json(_path(SUMMARY, out), results.summary(stats, frame))
+    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims))
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)
         io.write_text(_path(PLOT_DATA, out, dataset=ds), figures.plot_csv(st))

@@ -21,7 +21,7 @@ NOT_RESULTS = ["rule", "wildcards", "threads"]
 INT_COLUMNS = ["seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params"]
 FLOAT_DIGITS = {"accuracy": 6, "accuracy_delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
                 "latency_ms": 4, "efficiency": 6, "wall_seconds": 2}
-WITHIN_PP = 1.0    # summary: the smallest variant within this many pp of the teacher
+WITHIN_PP = (0.5, 1.0)  # summary: the smallest variant within each of these many pp of the teacher
 DASH = "—"
 
 
@@ -134,8 +134,9 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 # ---- summary ----------------------------------------------------------------
 
-def summary(stats: pd.DataFrame, frame: pd.DataFrame) -> dict:
-    """Per dataset, flat numbers (and variant names) for `dvc metrics diff`."""
+def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=()) -> dict:
+    """Per dataset, flat numbers, variant names and the claims' verdicts (strings), the
+    figures a reviewer looks at first, for `dvc metrics diff`."""
     out = {}
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)
@@ -152,12 +153,13 @@ def summary(stats: pd.DataFrame, frame: pd.DataFrame) -> dict:
             eff = st.loc[st["efficiency"].idxmax()]
             d["best_efficiency_variant"] = eff["variant"]
             d["best_efficiency"] = round(float(eff["efficiency"]), 6)
-        if len(t):
-            ok = st[st["accuracy"] >= float(t["accuracy"].iloc[0]) - WITHIN_PP / 100.0 - 1e-12]
-            small = ok.loc[ok["gzip_bytes"].idxmin()]
-            d["smallest_within_1pp_variant"] = small["variant"]
-            d["smallest_within_1pp_accuracy"] = round(float(small["accuracy"]), 6)
-            d["smallest_within_1pp_gzip_bytes"] = int(round(float(small["gzip_bytes"])))
-            d["smallest_within_1pp_compression"] = round(float(small["compression_ratio"]), 4)
+        for pp in WITHIN_PP if len(t) else ():
+            ok = st[st["accuracy"] >= float(t["accuracy"].iloc[0]) - pp / 100.0 - 1e-12]
+            small, name = ok.loc[ok["gzip_bytes"].idxmin()], f"smallest_within_{pp:g}pp"
+            d[f"{name}_variant"] = small["variant"]
+            d[f"{name}_accuracy"] = round(float(small["accuracy"]), 6)
+            d[f"{name}_gzip_bytes"] = int(round(float(small["gzip_bytes"])))
+            d[f"{name}_compression"] = round(float(small["compression_ratio"]), 4)
+        d |= {f"claim_{c.id}": c.verdicts[ds] for c in claims if ds in c.verdicts}
         out[ds] = d
     return out
