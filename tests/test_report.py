@@ -286,3 +286,19 @@ def test_report_module_imports_no_tensorflow():
     code = "import sys, compressbench.report, compressbench.claims; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("seeds", [(0,), (0, 1, 2)], ids=["1 seed", "3 seeds"])
+def test_variants_csv_is_results_csv_aggregated_per_variant(tmp_path, seeds):
+    report.build(*make_inputs(tmp_path, seeds=seeds), {**PARAMS, "seeds": list(seeds)}, out_dir="reports",
+                 root=str(tmp_path))
+    per_seed = pd.read_csv(tmp_path / "reports/results.csv")
+    variants = pd.read_csv(tmp_path / "reports/variants.csv", keep_default_na=False, dtype={"seeds": str})
+    assert len(variants) == len(per_seed) // len(seeds) == len(per_seed.groupby(["dataset", "variant"]))
+    for _, v in variants.iterrows():
+        rows = per_seed[(per_seed["dataset"] == v["dataset"]) & (per_seed["variant"] == v["variant"])]
+        assert v["n"] == len(seeds) and v["seeds"] == " ".join(map(str, seeds))
+        assert v["accuracy"] == pytest.approx(rows["accuracy"].mean(), abs=1e-6)
+        assert v["gzip_bytes"] == pytest.approx(rows["gzip_bytes"].mean(), abs=0.5)
+        expected_std = "" if len(seeds) == 1 else pytest.approx(100 * rows["accuracy"].std(), abs=1e-4)
+        assert (v["accuracy_std_pp"] if len(seeds) == 1 else float(v["accuracy_std_pp"])) == expected_std

@@ -15,7 +15,8 @@ from . import figures, io, markdown, provenance, results
 from .rules import REPORT_FILES
 
 # The output paths (relative to the workflow root; "reports" is out_dir): the rule table's.
-RESULTS, SUMMARY, REPORT = REPORT_FILES["results"], REPORT_FILES["summary"], REPORT_FILES["report"]
+RESULTS, VARIANTS = REPORT_FILES["results"], REPORT_FILES["variants"]
+SUMMARY, REPORT = REPORT_FILES["summary"], REPORT_FILES["report"]
 FIGURE, PLOT_DATA = REPORT_FILES["figure"], REPORT_FILES["plot"]
 
 
@@ -44,6 +45,7 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     claims = C.evaluate_claims(frame, n_test)
 
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
+    io.write_text(_path(VARIANTS, out), results.variants_csv(stats))
     io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims))
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)

@@ -132,6 +132,23 @@ def csv_text(frame: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
+VARIANT_COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seeds", "n", "accuracy", "accuracy_std_pp",
+                   "delta_pp", "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params",
+                   "sparsity", "latency_ms", "efficiency"]
+VARIANT_DIGITS = {"accuracy": 6, "accuracy_std_pp": 4, "delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
+                  "latency_ms": 4, "efficiency": 6, "tflite_bytes": 0, "gzip_bytes": 0, "params": 0,
+                  "nonzero_params": 0}
+
+
+def variants_csv(stats: pd.DataFrame) -> str:
+    """One row per variant (claims.variant_stats: the mean over its seeds, which seeds,
+    how many, and the accuracy's std over them in pp): what the report's tables show."""
+    out = stats.assign(accuracy_std_pp=100.0 * stats["accuracy_std"])[VARIANT_COLUMNS].copy()
+    for col, digits in VARIANT_DIGITS.items():
+        out[col] = [fmt_num(v, digits) for v in out[col]]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
 # ---- summary ----------------------------------------------------------------
 
 def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=()) -> dict:

@@ -88,7 +88,8 @@ def _exported(quant: str = "{quant}") -> dict[str, str]:
 
 
 REFERENCE = "reports/reference/arxiv-2305.08075.yaml"  # the study's published figures
-REPORT_FILES = {"results": "reports/results.csv", "summary": "reports/summary.json",
+REPORT_FILES = {"results": "reports/results.csv", "variants": "reports/variants.csv",
+                "summary": "reports/summary.json",
                 "report": "reports/report.md", "figure": "reports/figures/{dataset}-pareto.png",
                 "plot": "reports/plots/{dataset}.csv"}
 

@@ -25,7 +25,9 @@ rule report:
         reference=R.REFERENCE,
         code=R.RULES["report"].code_files,
     output:
-        results=REPORT["results"],
+        # Shown by `snakemake --report report.html`, like the figures.
+        results=report(REPORT["results"], category="Results", caption="../report/results.rst"),
+        variants=REPORT["variants"],
         summary=REPORT["summary"],
         report=REPORT["report"],
         plots=PLOTS,
@@ -44,4 +46,4 @@ rule report:
 
 rule phase_report:
     input:
-        REPORT["results"], REPORT["summary"], REPORT["report"], FIGURES, PLOTS,
+        REPORT["results"], REPORT["variants"], REPORT["summary"], REPORT["report"], FIGURES, PLOTS,
