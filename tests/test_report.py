@@ -125,8 +125,8 @@ def test_report_table_matches_the_csv(built):
     md = (tmp / "reports/report.md").read_text()
     rows = {(r["dataset"], r["variant"]): r for r in read_csv(tmp / "reports/results.csv")}
     for ds in DATASETS:
-        section = md.split(f"\n### {ds}\n", 1)[1]
-        assert f"![{ds}: accuracy vs gzip size](figures/{ds}-pareto.png)" in section
+        assert f"![{ds}: accuracy vs gzip size](figures/{ds}-pareto.png)" in md.split(f"\n## {ds}\n", 1)[1]
+        section = md.split(f"\n### All variants: {ds}\n", 1)[1]
         for variant in ["teacher+none+float32", "student-takd+local-all+ptq-int8", "student-kd+none+ptq-int8"]:
             line = next(l for l in section.splitlines() if l.startswith(f"| `{variant}`"))
             cells = [c.strip() for c in line.strip("|").split("|")]
@@ -235,7 +235,7 @@ def test_multi_seed_report_shows_mean_and_std(tmp_path):
     rows = read_csv(tmp_path / "reports/results.csv")
     assert len(rows) == 72 and [r["seed"] for r in rows[:3]] == ["0", "1", "2"]
     md = (tmp_path / "reports/report.md").read_text()
-    line = next(l for l in md.split("\n### mnist\n", 1)[1].splitlines() if l.startswith("| `ta") or
+    line = next(l for l in md.split("\n### All variants: mnist\n", 1)[1].splitlines() if l.startswith("| `ta") or
                 l.startswith("| `student-kd+none+float32`"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     # seeds add 0, 0.3, 0.6 pp: mean 97.30, std 0.30; delta is paired -> no spread
@@ -302,3 +302,49 @@ def test_variants_csv_is_results_csv_aggregated_per_variant(tmp_path, seeds):
         assert v["gzip_bytes"] == pytest.approx(rows["gzip_bytes"].mean(), abs=0.5)
         expected_std = "" if len(seeds) == 1 else pytest.approx(100 * rows["accuracy"].std(), abs=1e-4)
         assert (v["accuracy_std_pp"] if len(seeds) == 1 else float(v["accuracy_std_pp"])) == expected_std
+
+
+def default_matrix_inputs(tmp: Path):
+    """Metrics of the default matrix's size (5 bases x 8 pruning x 6 quantization schemes)."""
+    bases = list(matrix.BASES)
+    prunes = ["none", "finetune", "local-all", "local-conv", "local-dense", "global", "nm-2-4", "filters"]
+    quants = ["float32", "ptq-dynamic", "ptq-int8", "ptq-fp16", "qat", "float32-ft"]
+    params = {**PARAMS, "matrix": {"datasets": DATASETS, "bases": bases, "prune": prunes, "quant": quants}}
+    metrics = []
+    for ds in DATASETS:
+        for i, (b, p, q) in enumerate((b, p, q) for b in bases for p in prunes for q in quants):
+            acc = round(0.98 - 0.0007 * (i % 37) - 0.004 * bases.index(b), 6)
+            gz = 1_000_000 // (1 + bases.index(b) * 4) // (1 + prunes.index(p) % 3) // (4 if "int8" in q else 1) + i
+            metrics.append(write(tmp / f"metrics/{ds}/s0/{b}+{p}+{q}.json", {
+                "dataset": ds, "seed": 0, "variant": f"{b}+{p}+{q}", "base": b, "prune": p, "quant": q,
+                "accuracy": acc, "tflite_bytes": gz * 2, "gzip_bytes": gz, "latency_ms": 0.1,
+                "efficiency": acc / (gz / 1e6), "params": 1000, "nonzero_params": 900, "sparsity": 0.1,
+                "wall_seconds": 1.0, "rule": "evaluate"}))
+    return metrics, params
+
+
+def test_the_first_screen_of_the_default_matrix_fits_150_lines_and_the_folded_tables_match_variants_csv(tmp_path):
+    metrics, params = default_matrix_inputs(tmp_path)
+    report.build(metrics, [], [], None, params, out_dir="reports", root=str(tmp_path))
+    md = (tmp_path / "reports/report.md").read_text()
+    first = md.split("<details>", 1)[0]
+    assert len(first.splitlines()) <= 150, len(first.splitlines())
+    assert first.index("## Verdicts") < first.index("## mnist") < first.index("## cifar10")
+    assert "Pareto front (" in first and "Best quantization of each" in first
+    variants = pd.read_csv(tmp_path / "reports/variants.csv")
+    assert len(variants) == 2 * 5 * 8 * 6
+    for ds in DATASETS:
+        folded = md.split(f"\n### All variants: {ds}\n", 1)[1].split("</details>", 1)[0]
+        shown = {l.split("|")[1].strip().strip("`"): l.split("|")[3].strip()
+                 for l in folded.splitlines() if l.startswith("| `")}
+        expected = variants[variants["dataset"] == ds]
+        assert shown == {v: f"{100 * a:.2f}" for v, a in zip(expected["variant"], expected["accuracy"])}
+
+
+def test_regenerating_the_report_from_the_same_results_is_byte_identical(tmp_path):
+    metrics, params = default_matrix_inputs(tmp_path)
+    texts = []
+    for out in ("a", "b"):
+        report.build(metrics, [], [], None, params, out_dir=out, root=str(tmp_path))
+        texts.append([(tmp_path / out / f).read_bytes() for f in ("report.md", "variants.csv", "summary.json")])
+    assert texts[0] == texts[1]

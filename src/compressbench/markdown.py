@@ -9,8 +9,8 @@ import math
 import pandas as pd
 
 from . import claims as C
-from . import controls, matrix
-from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, pareto
+from . import controls, matrix, overview
+from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
 
 KB = 1000          # table sizes in kB (10^3 bytes)
@@ -95,25 +95,24 @@ def variant_table(st: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _results(frame: pd.DataFrame, stats: pd.DataFrame, figure: str) -> list[str]:
-    lines = ["## Results", "",
-             "Efficiency is the study's \"accuracy relative to size\": accuracy (fraction) / gzip MB, with "
-             "MB = 10^6 bytes of the gzip -9 compressed .tflite. KB = 10^3 bytes. Δ pp = accuracy − accuracy of "
-             f"`{TEACHER}` (same dataset) in percentage points; Δ pp vs control = accuracy − accuracy of the "
-             f"variant's equal-budget control (`base+{controls.PRUNE_CONTROL}+Q` for a pruned variant, "
-             f"`base+none+{controls.QAT_CONTROL}` for QAT; * = its float32 export, which had no QAT epochs); "
-             "compression × = teacher's gzip bytes / the "
-             "variant's. Sparsity = share of zero weights. Latency = median single-image invocation on one "
-             f"thread. {PARETO_MARK} = Pareto-optimal (no other variant is at least as accurate and at most as "
-             f"large in gzip bytes, and strictly better in one); {EFFICIENCY_MARK} = best efficiency.", ""]
-    if frame["seed"].nunique() > 1:
+LEGEND = ("Efficiency is the study's \"accuracy relative to size\": accuracy (fraction) / gzip MB, with "
+          "MB = 10^6 bytes of the gzip -9 compressed .tflite. KB = 10^3 bytes. Δ pp = accuracy − accuracy of "
+          f"`{TEACHER}` (same dataset) in percentage points; Δ pp vs control = accuracy − accuracy of the "
+          f"variant's equal-budget control (`base+{controls.PRUNE_CONTROL}+Q` for a pruned variant, "
+          f"`base+none+{controls.QAT_CONTROL}` for QAT, the float32 export for post-training quantization; "
+          "* = a float32 export that had no QAT epochs); compression × = teacher's gzip bytes / the "
+          "variant's. Sparsity = share of zero weights. Latency = median single-image invocation on one "
+          f"thread. {PARETO_MARK} = Pareto-optimal (no other variant is at least as accurate and at most as "
+          f"large in gzip bytes, and strictly better in one); {EFFICIENCY_MARK} = best efficiency.")
+
+
+def _all_variants(ds: str, st: pd.DataFrame, several_seeds: bool) -> list[str]:
+    """Every variant of one dataset (reports/variants.csv as a table)."""
+    lines = [f"### All variants: {ds}", "", LEGEND, ""]
+    if several_seeds:
         lines += ["With several seeds every number is the mean over seeds (± the standard deviation across "
                   "seeds); Pareto marks, comparisons and claims use the means.", ""]
-    for ds in dict.fromkeys(stats["dataset"]):
-        st = stats[stats["dataset"] == ds].reset_index(drop=True)
-        lines += [f"### {ds}", "", f"![{ds}: accuracy vs gzip size]({figure.format(dataset=ds)})", "",
-                  table(variant_table(st)), ""]
-    return lines
+    return lines + [table(variant_table(st)), ""]
 
 
 # ---- what was run -----------------------------------------------------------
@@ -287,16 +286,24 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
 
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
              figure: str) -> str:
-    """report.md. code: the code version; packages: name -> version; figure: the figure's path
-    relative to report.md, with {dataset}."""
+    """report.md: the first screen (overview.py), then the details folded. code: the code
+    version; packages: name -> version; figure: the figure's path relative to report.md,
+    with {dataset}."""
     datasets = list(dict.fromkeys(stats["dataset"]))
     lines = ["# compressbench report", "",
-             "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075 on "
-             f"{', '.join(datasets) or 'no dataset'}, every combination measured as a deployable .tflite with LiteRT.",
-             ""]
-    lines += _what_was_run(params, frame, facts, code, packages)
-    lines += _results(frame, stats, figure)
-    lines += _claims(claims)
-    lines += reproduction(reference or {}, stats, params)
-    lines += _wall_time(times)
+             "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
+             "combination measured as a deployable .tflite with LiteRT.", ""]
+    lines += overview.run_summary(frame, params, code) + overview.verdicts(claims)
+    per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
+    for ds, st in per_dataset.items():
+        lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds))
+    lines += ["## Details", ""]
+    for ds, st in per_dataset.items():
+        lines += overview.folded(f"All {len(st)} variants: {ds}",
+                                 _all_variants(ds, st, frame["seed"].nunique() > 1))
+    lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
+    lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(reference or {}, stats, params))
+    lines += overview.folded("What was run: models, schemes, parameters, versions, data",
+                             _what_was_run(params, frame, facts, code, packages))
+    lines += overview.folded("Wall time per rule", _wall_time(times))
     return "\n".join(lines).rstrip("\n") + "\n"

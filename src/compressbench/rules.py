@@ -119,8 +119,8 @@ RULES = {r.name: r for r in [
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     Rule("report", "report", "report", "report",
-         ("io", "matrix", "rules", "report", "results", "figures", "markdown", "tables", "provenance", "claims",
-          "controls"),
+         ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
+          "provenance", "claims", "controls"),
          {k: k for k in ("seeds", "matrix", "zoo", "train", "distill", "prune", "quantize", "evaluate")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),

@@ -1,0 +1,111 @@
+"""The first screen of report.md, what a pull-request reviewer reads first: the
+run in one paragraph, the claims' verdicts, and per dataset the best variants,
+the Pareto front, the figure and two compact pivots. Everything else follows in
+folded <details> blocks (markdown.document)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import controls
+from .results import DASH, TEACHER, WITHIN_PP, fmt_num, pareto
+from .tables import table
+
+KB = 1000
+FRONT_ROWS = 12  # the first screen's Pareto table; the folded tables mark every front point
+
+
+def folded(summary: str, lines: list[str]) -> list[str]:
+    """A <details> block GitHub renders (markdown needs the blank line after <summary>)."""
+    return ["<details>", f"<summary>{summary}</summary>", "", *lines, "</details>", ""]
+
+
+def run_summary(frame: pd.DataFrame, params: dict, code: str) -> list[str]:
+    tr, kd = params.get("train", {}), params.get("distill", {})
+    seeds = frame.groupby(["dataset", "variant"])["seed"].nunique() if len(frame) else pd.Series(dtype=int)
+    counts = ", ".join(f"{n} seed{'s' if n > 1 else ''}: {k} variants" for n, k in
+                       sorted(seeds.value_counts().items()))
+    return [f"**{', '.join(dict.fromkeys(frame['dataset'])) or 'No dataset'}**: {len(frame)} cells "
+            f"(.tflite files), {frame.groupby('dataset')['variant'].nunique().sum()} variants ({counts or 'none'}). "
+            f"Protocol: {tr.get('optimizer')} at {tr.get('learning_rate')} ({tr.get('schedule', 'constant')}), "
+            f"batch {tr.get('batch_size')}, data {tr.get('data', 'train')}, {tr.get('precision')}; KD alpha "
+            f"{kd.get('alpha')}, T {kd.get('temperature')}"
+            + (", T²" if kd.get("t_squared", True) else ", no T² (the study's loss)")
+            + f". Code version `{code}`.", ""]
+
+
+def verdicts(claims: list) -> list[str]:
+    datasets = list(dict.fromkeys(ds for c in claims for ds in c.verdicts))
+    rows = [[f"{c.id}: {c.statement}", *(c.verdicts.get(ds, DASH) for ds in datasets)] for c in claims]
+    return ["## Verdicts", "", table(rows, ["claim", *datasets]), "",
+            "Rules, noise and evidence: *Claims of the study* below.", ""]
+
+
+def _pct(v) -> str:
+    return fmt_num(100.0 * float(v), 2) or DASH
+
+
+def best(st: pd.DataFrame) -> list[str]:
+    """Best accuracy, best efficiency and the smallest variant within each WITHIN_PP of the teacher."""
+    out = []
+    top = st.loc[st["accuracy"].astype(float).idxmax()]
+    out.append(["best accuracy", f"`{top['variant']}`", _pct(top["accuracy"]), fmt_num(top["gzip_bytes"] / KB, 1),
+                fmt_num(top["compression_ratio"], 1)])
+    if st["efficiency"].notna().any():
+        eff = st.loc[st["efficiency"].astype(float).idxmax()]
+        out.append(["best efficiency", f"`{eff['variant']}`", _pct(eff["accuracy"]),
+                    fmt_num(eff["gzip_bytes"] / KB, 1), fmt_num(eff["compression_ratio"], 1)])
+    teacher = st[st["variant"] == TEACHER]
+    for pp in WITHIN_PP if len(teacher) else ():
+        ok = st[st["accuracy"].astype(float) >= float(teacher["accuracy"].iloc[0]) - pp / 100.0 - 1e-12]
+        s = ok.loc[ok["gzip_bytes"].astype(float).idxmin()]
+        out.append([f"smallest within {pp:g} pp of the teacher", f"`{s['variant']}`", _pct(s["accuracy"]),
+                    fmt_num(s["gzip_bytes"] / KB, 1), fmt_num(s["compression_ratio"], 1)])
+    return [table(out, ["", "variant", "accuracy %", "gzip KB", "compression ×"]), ""]
+
+
+def front(st: pd.DataFrame) -> list[str]:
+    """The Pareto front (accuracy vs gzip size), smallest first."""
+    have = set(st["variant"])
+    accuracy = dict(zip(st["variant"], st["accuracy"].astype(float)))
+    f = st[pareto(st).to_numpy()].sort_values(["gzip_bytes", "accuracy"], kind="mergesort")
+    if len(f) > FRONT_ROWS:  # evenly spread points, the smallest and the most accurate among them
+        f = f.iloc[sorted({round(i * (len(f) - 1) / (FRONT_ROWS - 1)) for i in range(FRONT_ROWS)})]
+    rows = []
+    for _, r in f.iterrows():
+        ref = controls.control(r["variant"], have)
+        vs = DASH if ref is None else fmt_num(100.0 * (float(r["accuracy"]) - accuracy[ref.variant]), 2)
+        rows.append([f"`{r['variant']}`", _pct(r["accuracy"]), fmt_num(r["delta_pp"], 2), vs,
+                     fmt_num(r["gzip_bytes"] / KB, 1), fmt_num(r["compression_ratio"], 1)])
+    total = int(pareto(st).sum())
+    shown = f"{len(rows)} of its {total} variants" if total > len(rows) else f"{total} variants"
+    return [f"Pareto front ({shown}; no other variant is both at least as accurate and at most as large):", "",
+            table(rows, ["variant", "accuracy %", "Δ pp", "Δ pp vs control", "gzip KB", "compression ×"]), ""]
+
+
+def pivots(st: pd.DataFrame, orders: dict) -> list[str]:
+    """Accuracy of the float32 exports, base × pruning; and per cell its best quantization
+    (the most accurate of the variants at most a quarter of the float32 export's gzip size)."""
+    bases = [b for b in orders["base"] if b in set(st["base"])]
+    prunes = [p for p in orders["prune"] if p in set(st["prune"])]
+    by = st.set_index(["base", "prune", "quant"])
+    acc_rows, best_rows = [], []
+    for b in bases:
+        acc_row, best_row = [b], [b]
+        for p in prunes:
+            f32 = by.loc[(b, p, "float32")] if (b, p, "float32") in by.index else None
+            acc_row.append(_pct(f32["accuracy"]) if f32 is not None else DASH)
+            cell = st[(st["base"] == b) & (st["prune"] == p) & (st["quant"] != "float32")]
+            if f32 is not None:
+                cell = cell[cell["gzip_bytes"].astype(float) <= float(f32["gzip_bytes"]) / 4]
+            top = cell.loc[cell["accuracy"].astype(float).idxmax()] if len(cell) else None
+            best_row.append(DASH if top is None else f"{top['quant']} {_pct(top['accuracy'])}")
+        acc_rows.append(acc_row)
+        best_rows.append(best_row)
+    return ["Accuracy % of the float32 exports (base × pruning):", "", table(acc_rows, ["base", *prunes]), "",
+            "Best quantization of each, among those at most ¼ of its float32 gzip size:", "",
+            table(best_rows, ["base", *prunes]), ""]
+
+
+def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str) -> list[str]:
+    return [f"## {ds}", "", *best(st), f"![{ds}: accuracy vs gzip size]({figure})", "", *front(st),
+            *pivots(st, orders)]
