@@ -102,6 +102,13 @@ def test_report_tables_match_the_csv(full_run):
     assert "## Reproduction of arXiv 2305.08075" in report and "## Claims of the study" in report
 
 
+def test_snakemakes_html_report_carries_the_figures_and_the_results_table_with_captions(full_run, tmp_path):
+    snakemake(full_run, "--report", str(tmp_path / "report.html"))
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    for text in ("mnist-pareto.png", "results.csv", "Accuracy vs size", "Pareto front", "One row per evaluated"):
+        assert text in html, text
+
+
 def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):
     assert planned_jobs(full_run, **mirror) == {}
 
