@@ -140,8 +140,11 @@ class Running:
     """A front end started in its own session, its output collected as it comes."""
 
     def __init__(self, args, repo, mirror):
+        # As from a terminal: a shell without job control (CI, `cmd &`) starts its background
+        # commands with SIGINT ignored, and Python then never turns it into KeyboardInterrupt.
         self.proc = subprocess.Popen(args, cwd=repo, env=env(**mirror), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.lines = []
         self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
         self.reader.start()
