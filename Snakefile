@@ -1,6 +1,8 @@
 # compressbench: the fine-grained DAG. Every rule's phase, script, code, params,
 # outputs, log and benchmark come from one table, src/compressbench/rules.py;
 # dvc.yaml, generated from the same table, runs the eight phase targets.
+import os
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
@@ -54,6 +56,15 @@ wildcard_constraints:
 onstart:
     if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
         workflow.scheduler.job_rate_limiter = None
+
+
+# Every phase has its folders, which DVC records as the phase's outputs, even when
+# the matrix gives it no jobs; made after a successful run only (never by a dry run,
+# nor by one refused by validation).
+onsuccess:
+    for _phase in R.PHASES:
+        for _folder in R.folders_of(_phase):
+            os.makedirs(_folder, exist_ok=True)
 
 
 def params_of(rule):

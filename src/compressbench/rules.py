@@ -196,8 +196,8 @@ HEADER = """\
 # Eight phase stages, each running its phase's Snakemake target. Snakemake
 # decides which jobs inside a phase rerun; DVC records hashes, params and
 # metrics per phase. Outputs persist, so DVC never deletes what Snakemake would
-# reuse; a phase with no jobs gets empty folders after its run (never before:
-# a run refused by validation leaves nothing behind).
+# reuse; the Snakefile's onsuccess gives a phase with no jobs its (empty) folders
+# after a successful run (a run refused by validation leaves nothing behind).
 # --allowed-rules keeps a stage to its own rules: without it, a phase target
 # would also run missing upstream jobs, and their outputs would land in a stage
 # that does not own them (its help calls it "intended primarily for internal
@@ -218,8 +218,7 @@ def _stage(phase: str) -> list[str]:
     scripts = dict.fromkeys(r.script_file for r in rules)
     deps = [*inputs_of(phase), "Snakefile", f"workflow/rules/{PHASES[phase]}.smk", *code, *scripts]
     lines = [f"  {phase}:",
-             f"    cmd: snakemake --cores all --allowed-rules {allowed} -- phase_{phase}"
-             f" && mkdir -p {' '.join(folders_of(phase))}",
+             f"    cmd: snakemake --cores all --allowed-rules {allowed} -- phase_{phase}",
              "    deps:", *(f"      - {d}" for d in deps),
              "    params:", *(f"      - {p}" for p in params_of(phase)), "    outs:"]
     metrics = [o for o in outs if o == REPORT_FILES["summary"]]

@@ -10,12 +10,17 @@ def source_model(w):
     return M.model(w.dataset, w.seed, w.base, w.prune)
 
 
+def calibration_data(w):
+    """Only a full-integer export reads the data (its calibration images)."""
+    return M.prepared(w.dataset) if M.quant_method(config, w.quant) == "int8" else []
+
+
 if PTQ:
 
     rule convert:
         input:
             model=source_model,
-            data=M.prepared("{dataset}"),
+            data=calibration_data,
             code=R.RULES["convert"].code_files,
         output:
             **R.RULES["convert"].outputs,
