@@ -20,7 +20,8 @@ def fit_and_save(smk, threads: int, fit) -> None:
     accuracy = training.accuracy(model, arrays["x_test"], arrays["y_test"])
     n_params, _ = models.count_params(model)
     runner.log.info("test accuracy %.4f, %d parameters, %.1f s", accuracy, n_params, timer.seconds)
-    if "logits" in smk.output.keys():
+    teaches = "logits" in smk.output.keys()  # teachers write their logits for their students
+    if teaches:
         data.save_logits(smk.output.logits, train=training.predict_logits(model, arrays["x_train"]),
                          val=training.predict_logits(model, arrays["x_val"]))
     training.write_history(history, smk.output.history)
@@ -29,4 +30,4 @@ def fit_and_save(smk, threads: int, fit) -> None:
         "dataset": w.dataset, "seed": seed, "base": base, "test_accuracy": round(accuracy, 6),
         "params": n_params, "epochs": int(len(history)), "wall_seconds": timer.seconds,
         "precision": p.precision, "protocol": protocol, "distilled_from": smk.input.get("teacher_logits")},
-        artefacts=[smk.output.model, *([smk.output.logits] if "logits" in smk.output.keys() else [])])
+        artefacts=[smk.output.model, *([smk.output.logits] if teaches else [])])
