@@ -57,8 +57,16 @@ TINY_ZOO = {
 }
 
 
-def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None) -> dict:
-    """The repo's params with tiny models and short runs; the matrix optionally reduced."""
+STUDY_ONLY = "study-constant"  # a scheme of the study's protocols (params derived), not of the tests' matrix
+
+
+def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None, derived=None, replicates=None) -> dict:
+    """The repo's params with tiny models and short runs; the matrix optionally reduced;
+    no derived bases or replicates unless given (the study's protocols cost many runs)."""
+    cfg["derived"] = derived or {}
+    cfg["matrix"]["replicates"] = replicates or []
+    cfg["matrix"]["prune"] = [p for p in cfg["matrix"]["prune"] if p != STUDY_ONLY]
+    cfg["matrix"]["only"].pop(STUDY_ONLY, None)
     cfg["matrix"]["datasets"] = list(datasets)
     for key, value in (("bases", bases), ("prune", prune), ("quant", quant)):
         if value is not None:

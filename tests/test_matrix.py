@@ -6,8 +6,9 @@ from compressbench import matrix as M
 
 def test_only_limits_a_scheme_to_some_cells_and_leaves_the_product_elsewhere(cfg):
     c = copy.deepcopy(cfg)
+    c["derived"] = {}
     c["matrix"].update(datasets=["mnist"], bases=["teacher", "student-kd"], prune=["none", "global"],
-                       quant=["float32", "qat", "float32-ft"], only={"float32-ft": {"prune": ["none"]}})
+                       quant=["float32", "qat", "float32-ft"], only={"float32-ft": {"prune": ["none"]}}, replicates=[])
     cells = M.cells(c)
     ft = [x.variant for x in cells if x.quant == "float32-ft"]
     assert ft == ["teacher+none+float32-ft", "student-kd+none+float32-ft"]
@@ -19,3 +20,50 @@ def test_only_limits_a_scheme_to_some_cells_and_leaves_the_product_elsewhere(cfg
 def test_qats_control_is_a_training_export_like_qat_not_a_conversion(cfg):
     assert "float32-ft" in M.qat_schemes(cfg) and "qat" in M.qat_schemes(cfg)
     assert "float32-ft" not in M.ptq_schemes(cfg) and "ptq-int8" in M.ptq_schemes(cfg)
+
+
+def _small(cfg, **matrix):
+    c = copy.deepcopy(cfg)
+    c["derived"] = {}
+    c["matrix"].update({"datasets": ["mnist"], "bases": ["teacher", "student-kd"], "prune": ["none", "finetune"],
+                        "quant": ["float32", "qat"], "only": {}, "replicates": []} | matrix)
+    return c
+
+
+def test_replicates_add_training_seeds_and_fine_tune_seeds_to_the_cells_they_select(cfg):
+    c = _small(cfg, replicates=[{"bases": ["student-kd"], "prune": ["none"], "quant": ["float32"], "seeds": [0, 1]},
+                                {"bases": ["student-kd"], "ft_seeds": [0, 2]}])
+    runs = {(x.variant, x.seed, x.ft) for x in M.cells(c)}
+    assert {("student-kd+none+float32", s, 0) for s in (0, 1)} <= runs
+    # fine-tune seeds where the cell trains after its base model only (not a plain export)
+    assert ("student-kd+none+float32", 0, 2) not in runs
+    assert {("student-kd+none+qat", 0, 2), ("student-kd+finetune+float32", 0, 2)} <= runs
+    assert {(v, s, f) for v, s, f in runs if v.startswith("teacher")} == {
+        (f"teacher+{p}+{q}", 0, 0) for p in ("none", "finetune") for q in ("float32", "qat")}
+
+
+def test_a_teacher_trains_once_for_students_of_every_seed(cfg):
+    c = _small(cfg, replicates=[{"bases": ["student-kd"], "seeds": [0, 1, 2]}])
+    assert [M.teacher_seed(c, "mnist", s, "teacher") for s in (0, 1, 2)] == [0, 0, 0]
+    models = M.base_models(c)
+    assert [m for m in models if m[2] == "teacher"] == [("mnist", 0, "teacher")]
+    assert [m for m in models if m[2] == "student-kd"] == [("mnist", s, "student-kd") for s in (0, 1, 2)]
+
+
+def test_derived_bases_run_beside_the_matrix_in_their_own_cells_with_their_teachers(cfg):
+    c = _small(cfg)
+    c["derived"] = {"kd-hot": {"like": "student-kd", "distill": {"temperature": 40}, "quant": ["float32", "qat"]},
+                    "takd-hot": {"like": "student-takd", "teacher": "ta-hot"},
+                    "ta-hot": {"like": "ta", "datasets": ["mnist"]}}
+    derived = [x.variant for x in M.cells(c) if x.base.endswith("-hot")]
+    assert derived == ["kd-hot+none+float32", "kd-hot+none+qat", "takd-hot+none+float32", "ta-hot+none+float32"]
+    info = M.bases(c)
+    assert (info["takd-hot"].teacher, info["takd-hot"].rule, info["takd-hot"].arch) == ("ta-hot", "distill_student",
+                                                                                        "student")
+    assert M.root(c, "takd-hot") == "student-takd"
+    assert M.base_model(c, "mnist", 0, "ta-hot") == "models/teacher_assistant/mnist/s0/ta-hot.keras"
+
+
+def test_fine_tune_seed_zero_keeps_the_training_seed_and_others_differ():
+    assert M.job_seed(3, 0) == 3
+    assert len({M.job_seed(s, f) for s in range(3) for f in range(3)}) == 9

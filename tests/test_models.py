@@ -43,3 +43,14 @@ def test_corrupted_model_file_fails_naming_the_file(tmp_path):
         models.load(bad)
     with pytest.raises(models.ModelFileError, match="missing"):
         models.load(tmp_path / "absent.keras")
+
+
+def test_macs_match_a_hand_count_and_skip_zero_weights():
+    model = models.build([{"conv": 2}, {"dense": 3}], (4, 4, 1))
+    # conv: 3x3x1x2 kernel at 2x2 output pixels (stride 2, same) = 72; dense: (2*2*2=8)x3 = 24; logits 3x10 = 30
+    assert models.macs(model) == (72 + 24 + 30, 72 + 24 + 30)
+    conv = model.get_layer("conv0")
+    kernel, bias = conv.get_weights()
+    kernel[..., 0] = 0.0                      # one filter's 9 weights zeroed: 9 x 4 pixels fewer
+    conv.set_weights([kernel, bias])
+    assert models.macs(model) == (126, 126 - 36)

@@ -1,5 +1,6 @@
 """Bad parameters stop both front ends before any job runs, naming the key and what is allowed."""
 import copy
+import re
 import time
 import tracemalloc
 
@@ -295,11 +296,12 @@ def test_coerce_leaves_well_typed_params_alone(default_cfg):
 
 
 def test_snakemake_command_line_overrides_are_coerced(repo, default_cfg):
-    (repo / "params.yaml").write_text(yaml.safe_dump(default_cfg, sort_keys=False))
+    (repo / "params.yaml").write_text(yaml.safe_dump({**default_cfg, "derived": {}}, sort_keys=False))
     proc = snakemake(repo, "-n", "--quiet", "rules", "--config", "seeds=[0,1,2]",
-                     "matrix={datasets: [mnist], bases: [student-scratch], quant: [float32]}",
+                     "matrix={datasets: [mnist], bases: [student-scratch], quant: [float32], replicates: []}",
                      "prune={schemes: {global: {sparsity: 0.7}}}", "train={augment: true}")
-    assert rules.planned_jobs(proc.stdout)["prune"] == 3 * (len(default_cfg["matrix"]["prune"]) - 1)  # per seed
+    # per seed, every scheme but none and study-constant (matrix.only: the CIFAR-10 teacher's)
+    assert rules.planned_jobs(proc.stdout)["prune"] == 3 * (len(default_cfg["matrix"]["prune"]) - 2)
 
 
 def test_alias_bomb_is_refused_fast_naming_file_and_key(tmp_path):
@@ -374,3 +376,41 @@ def test_matrix_only_must_name_declared_schemes_and_values(default_cfg):
         params.validate(cfg)
     assert "matrix.only.float32-fx: not a base or scheme; allowed:" in str(err.value)
     assert "matrix.only.float32-ft.prune: 'nonee' is not one; allowed: none, finetune" in str(err.value)
+
+
+def test_a_list_of_numbers_in_a_scheme_is_a_sweep_of_schemes_named_by_value(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["prune"]["schemes"]["global-s"] = {**cfg["prune"]["schemes"]["global"], "sparsity": [0.5, 0.9],
+                                           "initial_sparsity": 0.5}
+    cfg["matrix"]["prune"].append("global-s")
+    cfg["matrix"]["only"]["global-s"] = {"bases": ["student-kd"]}
+    out = params.resolve(cfg)
+    assert [n for n in out["prune"]["schemes"] if n.startswith("global-s")] == ["global-s0.5", "global-s0.9"]
+    assert out["prune"]["schemes"]["global-s0.9"]["sparsity"] == 0.9
+    assert out["matrix"]["prune"][-2:] == ["global-s0.5", "global-s0.9"]
+    assert out["matrix"]["only"]["global-s0.9"] == {"bases": ["student-kd"]}
+
+
+def test_a_derived_sweep_gives_one_base_per_value_with_its_protocol(default_cfg):
+    out = params.resolve(copy.deepcopy(default_cfg))
+    sweep = [b for b in out["derived"] if b.startswith("kd-study-t")]
+    assert sweep == ["kd-study-t2", "kd-study-t5", "kd-study-t10", "kd-study-t20", "kd-study-t30"]
+    p = out["protocols"]["cifar10"]["kd-study-t5"]
+    assert (p["temperature"], p["t_squared"], p["epochs"], p["batch_size"]) == (5, False, 5, 32)
+    assert out["protocols"]["mnist"]["student-kd-quant"]["epochs"] == 3
+    assert "temperature" not in out["protocols"]["mnist"]["teacher-study5"]
+
+
+@pytest.mark.parametrize("derived, expected", [
+    ({"x": {"like": "nobody"}}, "derived.x.like: 'nobody' is not a base"),
+    ({"x": {"like": "student-scratch", "distill": {"temperature": 2}}}, "derived.x: student-scratch is trained on the labels"),
+    ({"x": {"like": "student-kd", "teacher": "student-scratch"}}, "derived.x.teacher: 'student-scratch' writes no logits"),
+    ({"teacher": {"like": "ta"}}, "derived.teacher: 'teacher' is one of the five bases"),
+    ({"x": {"like": "student-kd", "distill": {"temperature": [2, 4], "alpha": [0.1, 0.2]}}}, "sweeps distill.temperature, distill.alpha at once"),
+    ({"x": {"like": "student-kd", "quant": ["int4"]}}, "derived.x.quant: 'int4' is not one"),
+])
+def test_bad_derived_bases_are_refused_naming_the_key(default_cfg, derived, expected):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["derived"] = derived
+    with pytest.raises(params.ParamsError, match=re.escape(expected)):
+        params.resolve(cfg)

@@ -200,3 +200,30 @@ def test_dvc_exp_run_in_a_temporary_workspace_reruns_only_the_changed_jobs(tmp_p
     assert "wildcards: dataset=mnist, seed=0, base=student-scratch, prune=none, quant=ptq-int8" in quantize
     assert rules.planned_jobs(quantize)["convert"] <= 2 and rules.planned_jobs(evaluate)["evaluate"] <= 2
     assert "rule train_" not in quantize + evaluate  # no training job
+
+
+# ---- seeds, derived bases and the study's QAT (issue: trustworthy results) -------------
+
+def test_replicates_derived_bases_and_qat_from_scratch_run_end_to_end(tmp_path, mirror):
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none", "finetune"), quant=("float32",),
+                    derived={"kd-study": {"like": "student-kd", "distill": {"temperature": 40, "t_squared": False},
+                                          "quant": ["float32", "qat-scratch"]}},
+                    replicates=[{"prune": ["none"], "seeds": [0, 1]}, {"prune": ["finetune"], "ft_seeds": [0, 1]}])
+    snakemake(repo, "--cores", "2", **mirror)
+    rows = list(csv.DictReader((repo / "reports/results.csv").open()))
+    runs = sorted((r["variant"], r["seed"], r["ft_seed"]) for r in rows)
+    assert runs == [("kd-study+none+float32", "0", "0"), ("kd-study+none+float32", "1", "0"),
+                    ("kd-study+none+qat-scratch", "0", "0"), ("kd-study+none+qat-scratch", "1", "0"),
+                    ("student-scratch+finetune+float32", "0", "0"), ("student-scratch+finetune+float32", "0", "1"),
+                    ("student-scratch+none+float32", "0", "0"), ("student-scratch+none+float32", "1", "0")]
+    # the teacher of both KD seeds trained once, with the first seed
+    assert sorted(p.name for p in (repo / "models/train_baseline/mnist").glob("s*/teacher.keras")) == ["teacher.keras"]
+    variants = {r["variant"]: r for r in csv.DictReader((repo / "reports/variants.csv").open())}
+    assert (variants["student-scratch+finetune+float32"]["n"], variants["student-scratch+finetune+float32"]["ft_seeds"]) \
+        == ("2", "0 1")
+    assert variants["kd-study+none+float32"]["seeds"] == "0 1"
+    record = json.loads((repo / "tflite/mnist/s0/f0/kd-study+none+qat-scratch.json").read_text())
+    assert record["qat_scheme"] == "default-8bit, from scratch"
+    assert (record["protocol"]["temperature"], record["protocol"]["t_squared"]) == (40, False)
+    kd = json.loads((repo / "models/student_distill/mnist/s0/kd-study.json").read_text())
+    assert kd["distilled_from"] == "models/train_baseline/mnist/s0/teacher.logits.npz"

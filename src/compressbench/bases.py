@@ -6,16 +6,14 @@ from . import data, models, runner, training
 
 
 def fit_and_save(smk, threads: int, fit) -> None:
-    """Train the job's base model with `fit(model, arrays, **protocol, seed, label)` -> history."""
+    """Train the job's base model with `fit(model, arrays, **fit keywords, seed, label)` -> history."""
     w, p = smk.wildcards, smk.params
-    base, seed = w.base, int(w.seed)
-    training.configure(seed, threads, p.precision)
+    base, seed, protocol = w.base, int(w.seed), dict(p.protocol)
+    training.configure(seed, threads, protocol["precision"])
     arrays = data.load_prepared(smk.input.data)
     model = models.build(p.arch, models.INPUT_SHAPES[w.dataset], name=base)
-    protocol = dict(epochs=p.epochs, batch_size=p.batch_size, optimizer_name=p.optimizer,
-                    learning_rate=p.learning_rate, schedule=p.schedule, split=p.data, augment=p.augment)
     with training.Timer() as timer:
-        history = fit(model, arrays, **protocol, seed=seed, label=f"{w.dataset}/{base}")
+        history = fit(model, arrays, **training.fit_keywords(protocol), seed=seed, label=f"{w.dataset}/{base}")
     model = models.clone(model, "float32")  # measured, distilled from and saved as deployed
     accuracy = training.accuracy(model, arrays["x_test"], arrays["y_test"])
     n_params, _ = models.count_params(model)
@@ -29,5 +27,5 @@ def fit_and_save(smk, threads: int, fit) -> None:
     runner.record(smk, smk.output.record, {
         "dataset": w.dataset, "seed": seed, "base": base, "test_accuracy": round(accuracy, 6),
         "params": n_params, "epochs": int(len(history)), "wall_seconds": timer.seconds,
-        "precision": p.precision, "protocol": protocol, "distilled_from": smk.input.get("teacher_logits")},
+        "precision": protocol["precision"], "protocol": protocol, "distilled_from": smk.input.get("teacher_logits")},
         artefacts=[smk.output.model, *([smk.output.logits] if teaches else [])])

@@ -8,8 +8,9 @@ numbers by a stated rule; none is written by hand.
 Noise: a difference between two variants counts only when it exceeds
     noise = NOISE_SIGMAS * sqrt(se_a^2 + se_b^2)
 where se is the standard error of a variant's mean accuracy: the standard
-deviation over seeds / sqrt(n) with n >= 2 seeds, else the binomial standard
-error sqrt(p (1 - p) / n_test) of one evaluation on n_test test images.
+deviation over its runs / sqrt(n) with n >= 2 runs, else the larger of the
+binomial standard error sqrt(p (1 - p) / n_test) of one evaluation on n_test
+test images and the dataset's measured seed spread (variant_stats).
 A difference within the noise is "not shown", never "confirmed".
 """
 from __future__ import annotations
@@ -83,43 +84,61 @@ class Claim:
 
 # ---- statistics -------------------------------------------------------------
 
+def _listed(values) -> str:
+    """The distinct seeds of a variant's runs, e.g. "0 1 2"."""
+    return " ".join(str(int(v)) for v in sorted(set(values)))
+
+
 def variant_stats(frame: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, variant), in the frame's order: means over seeds, the spread
     (std over seeds, NaN with one seed) and comparisons with the teacher's means."""
-    cols = ["dataset", "variant", "base", "prune", "quant", "n", "seeds", "accuracy", "accuracy_std",
+    cols = ["dataset", "variant", "base", "prune", "quant", "n", "seeds", "ft_seeds", "accuracy", "accuracy_std",
             "delta_pp", "delta_pp_std", "tflite_bytes", "gzip_bytes", "compression_ratio", "params",
-            "nonzero_params", "sparsity", "latency_ms", "latency_ms_std", "efficiency", "efficiency_std"]
+            "nonzero_params", "sparsity", "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "latency_ms_std",
+            "efficiency", "efficiency_std"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
     f = frame.copy()
+    if "ft_seed" not in f:
+        f["ft_seed"] = 0
     for c in ["tflite_bytes", "gzip_bytes", "params", "nonzero_params", "sparsity", "latency_ms",
-              "efficiency", "accuracy_delta_pp"]:
+              "efficiency", "accuracy_delta_pp", "macs", "nonzero_macs", "speedup_theoretical"]:
         if c not in f:
             f[c] = float("nan")
     g = f.groupby(["dataset", "variant"], sort=False)
     s = g.agg(base=("base", "first"), prune=("prune", "first"), quant=("quant", "first"),
-              n=("accuracy", "size"), seeds=("seed", lambda x: " ".join(str(int(v)) for v in sorted(x))),
+              n=("accuracy", "size"), seeds=("seed", _listed), ft_seeds=("ft_seed", _listed),
               accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
               delta_pp_std=("accuracy_delta_pp", "std"),
               tflite_bytes=("tflite_bytes", "mean"), gzip_bytes=("gzip_bytes", "mean"),
               params=("params", "mean"), nonzero_params=("nonzero_params", "mean"),
-              sparsity=("sparsity", "mean"), latency_ms=("latency_ms", "mean"),
+              sparsity=("sparsity", "mean"), macs=("macs", "mean"), nonzero_macs=("nonzero_macs", "mean"),
+              speedup_theoretical=("speedup_theoretical", "mean"), latency_ms=("latency_ms", "mean"),
               latency_ms_std=("latency_ms", "std"), efficiency=("efficiency", "mean"),
               efficiency_std=("efficiency", "std")).reset_index()
+    # The measured seed spread of the dataset (root mean square of the stds of its
+    # variants with several runs): a one-run variant's noise is at least this.
+    several = s[s["n"] >= 2]
+    pooled = several.groupby("dataset")["accuracy_std"].apply(lambda x: math.sqrt(float((x ** 2).mean())))
+    s["spread"] = s["dataset"].map(pooled).astype(float)
     teacher = s[s["variant"] == TEACHER].set_index("dataset")
     t_acc = s["dataset"].map(teacher["accuracy"])
     t_gz = s["dataset"].map(teacher["gzip_bytes"])
     s["delta_pp"] = 100.0 * (s["accuracy"] - t_acc)
     s["compression_ratio"] = t_gz / s["gzip_bytes"]
-    return s[cols].reset_index(drop=True)
+    return s[cols + ["spread"]].reset_index(drop=True)
 
 
 def standard_error(row, n_test: int) -> float:
-    """Standard error (fraction) of a variant's mean accuracy."""
+    """Standard error (fraction) of a variant's mean accuracy: over its runs when it
+    has several, else the larger of one evaluation's binomial error and the dataset's
+    measured seed spread (a single run varies with its seed as much as the others did)."""
     n, p = int(row["n"]), float(row["accuracy"])
     if n >= 2 and not math.isnan(float(row["accuracy_std"])):
         return float(row["accuracy_std"]) / math.sqrt(n)
-    return math.sqrt(max(p * (1.0 - p), 0.0) / max(int(n_test), 1))
+    binomial = math.sqrt(max(p * (1.0 - p), 0.0) / max(int(n_test), 1))
+    spread = float(row.get("spread", float("nan")) if hasattr(row, "get") else float("nan"))
+    return binomial if math.isnan(spread) else max(binomial, spread)
 
 
 def compare(a, b, n_test: int) -> tuple[float, float, int]:

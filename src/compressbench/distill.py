@@ -52,6 +52,11 @@ def pack(labels: np.ndarray, teacher_logits: np.ndarray) -> np.ndarray:
     return np.concatenate([labels[:, None].astype(np.float32), teacher_logits.astype(np.float32)], axis=1)
 
 
+def kd_keywords(protocol: dict) -> dict:
+    """train_distilled's loss keywords from a distilled base model's protocol."""
+    return {k: protocol[k] for k in ("alpha", "temperature", "t_squared")}
+
+
 def train_distilled(model, data: dict, teacher: dict, *, alpha: float, temperature: float,
                     t_squared: bool = True, **protocol):
     """Distil into `model` from teacher logits {'train': ..., 'val': ...} under

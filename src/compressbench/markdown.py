@@ -10,40 +10,12 @@ import pandas as pd
 
 from . import claims as C
 from . import controls, matrix, overview
+from . import reproduction as R
 from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
 
 KB = 1000          # table sizes in kB (10^3 bytes)
-MIB = 2 ** 20      # the study reports .tflite sizes in MiB
 PARETO_MARK, EFFICIENCY_MARK = "◆", "★"
-
-# The study's configurations (reports/reference/arxiv-2305.08075.yaml) -> our variant.
-# None: the study ran it, our matrix has no counterpart.
-REFERENCE_MAP = {
-    ("quantization_notebook", "teacher_float32"): "teacher+none+float32",
-    ("quantization_notebook", "teacher_qat_int8"): "teacher+none+qat",
-    ("quantization_notebook", "teacher_ptq_dynamic"): "teacher+none+ptq-dynamic",
-    ("quantization_notebook", "teacher_ptq_fp16"): "teacher+none+ptq-fp16",
-    ("quantization_notebook", "student_kd_float32"): "student-kd+none+float32",
-    ("quantization_notebook", "student_kd_qat"): "student-kd+none+qat",
-    ("quantization_notebook", "student_kd_ptq_dynamic"): "student-kd+none+ptq-dynamic",
-    ("quantization_notebook", "student_kd_ptq_fp16"): "student-kd+none+ptq-fp16",
-    ("quantization_notebook", "student_scratch"): "student-scratch+none+float32",
-    ("distillation_notebook", "teacher"): "teacher+none+float32",
-    ("distillation_notebook", "ta"): "ta+none+float32",
-    ("distillation_notebook", "student_takd"): "student-takd+none+float32",
-    ("distillation_notebook", "student_kd"): "student-kd+none+float32",
-    ("distillation_notebook", "student_scratch"): "student-scratch+none+float32",
-    ("pruning_notebook", "teacher_before"): "teacher+none+float32",
-    ("pruning_notebook", "teacher_pruned"): "teacher+local-all+float32",
-    ("sequential_notebook", "teacher"): "teacher+none+float32",
-    ("sequential_notebook", "teacher_pruned"): "teacher+local-all+float32",
-    ("sequential_notebook", "student_kd"): "student-kd+none+float32",
-    ("sequential_notebook", "student_kd_pruned"): "student-kd+local-all+float32",
-}
-# {temperature: accuracy} of the study's KD temperature sweep: the entry at our
-# temperature is compared with student-kd+none+float32, the others were not run.
-TEMPERATURE_SWEEPS = {("distillation_notebook", "temperature_sweep_student_kd"): "student-kd+none+float32"}
 
 STUDY_BUGS = [
     "its KD loss lacks the T² factor on the soft term (our default, `distill.t_squared: true`, is "
@@ -198,72 +170,53 @@ def _claims(claims: list) -> list[str]:
 
 # ---- reproduction -----------------------------------------------------------
 
-def _study_value(value) -> dict:
-    return value if isinstance(value, dict) else {"accuracy": value}
+def _number(quantity: str, v) -> str:
+    if not R.is_number(v):
+        return DASH
+    if quantity == "accuracy %":
+        return f"{100 * v:.2f}"
+    return f"{v:.4f}" if quantity == ".tflite MiB" else f"{int(round(v))}"
 
 
-def reproduction(reference: dict, stats: pd.DataFrame, params: dict) -> list[str]:
+def _difference(row) -> str:
+    if not R.is_number(row.ours):
+        return DASH
+    if row.quantity == "accuracy %":
+        return f"{100 * (row.ours - row.study):+.2f}"
+    return f"{row.ours - row.study:+.4f}" if row.quantity == ".tflite MiB" else f"{int(round(row.ours - row.study)):+d}"
+
+
+def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str) -> list[str]:
     lines = ["## Reproduction of arXiv 2305.08075", "",
-             f"Source: {reference.get('source', 'arXiv 2305.08075')}. For every configuration of the study, its "
-             "number next to ours (mean over seeds) and ours − study. Accuracy in %, differences in percentage "
-             "points; .tflite sizes in MiB (2^20 bytes). The study's `gzip_h5_bytes` is a gzip-compressed Keras "
-             ".h5 file, ours a gzip-compressed .tflite: the formats differ, so only the order of magnitude is "
-             f"comparable. {DASH} = not in our matrix (or no number).", ""]
-    temperature = params.get("distill", {}).get("temperature")
-    for ds, notebooks in reference.items():
-        if not isinstance(notebooks, dict):
-            continue
-        ours = stats[stats["dataset"] == ds].set_index("variant")
+             f"Source: {source}. Every number the study published, next to ours (mean over seeds) from a run "
+             "with that row's protocol (params `derived`: its epochs, batch 32, T and loss, QAT from scratch), "
+             "and what still differs where something does. Accuracy in %, differences in percentage points; "
+             f"verdict: ours − study beyond {C.NOISE_SIGMAS:g} standard errors (the study's one run counts with the "
+             "noise of one of ours: binomial, or the measured seed spread if larger) is *ours higher* or *ours "
+             f"lower*, else *{R.WITHIN}*. .tflite sizes in MiB (2^20 bytes), the same within "
+             f"{100 * R.SIZE_TOLERANCE:g} %. The study's gzip bytes are of a Keras .h5 file, ours of a .tflite: "
+             "only the order of magnitude compares.", ""]
+    for ds, rows in found.items():
+        shown = [{"notebook": r.notebook, "configuration": r.configuration,
+                  "our variant": f"`{r.variant}`" if r.variant else DASH, "quantity": r.quantity,
+                  "study": _number(r.quantity, r.study), "ours": _number(r.quantity, r.ours),
+                  "ours − study": _difference(r), "verdict": r.verdict, "protocol differs": r.differs or DASH}
+                 for r in rows]
+        lines += [f"### {ds}", "", table(pd.DataFrame(shown)) if shown else "No configurations.", ""]
+    if pairs:
+        lines += ["### The study's KD loss and ours", "",
+                  "The same student, teacher and T, with the soft term scaled by T² (Hinton et al., our default) "
+                  "and without (the study's loss as it ran).", ""]
+        by = stats.set_index(["dataset", "variant"])
         rows = []
-
-        def add(notebook, config, variant, quantity, study, get):
-            have = variant is not None and variant in ours.index
-            mine = get(ours.loc[variant]) if have else None
-            if mine is not None and math.isnan(mine):
-                mine = None
-            o = d = None
-            if quantity == "accuracy %":
-                s = f"{100 * study:.2f}"
-                if mine is not None:
-                    o, d = f"{100 * mine:.2f}", f"{100 * (mine - study):+.2f}"
-            elif quantity == ".tflite MiB":
-                s = f"{study:.4f}"
-                if mine is not None:
-                    o, d = f"{mine / MIB:.4f}", f"{mine / MIB - study:+.4f}"
-            else:
-                s = f"{int(study)}"
-                if mine is not None:
-                    o, d = f"{int(round(mine))}", f"{int(round(mine - study)):+d}"
-            rows.append({"notebook": notebook, "configuration": config,
-                         "our variant": f"`{variant}`" if variant else DASH, "quantity": quantity,
-                         "study": s, "ours": o or DASH, "ours − study": d or DASH})
-
-        for notebook, configs in notebooks.items():
-            if not isinstance(configs, dict):
-                continue
-            for config, value in configs.items():
-                if (notebook, config) in TEMPERATURE_SWEEPS:
-                    for t, acc in value.items():
-                        same = temperature is not None and float(t) == float(temperature)
-                        variant = TEMPERATURE_SWEEPS[(notebook, config)] if same else None
-                        if same:
-                            add(notebook, f"{config} T={t}", variant, "accuracy %", acc, lambda r: r["accuracy"])
-                        else:
-                            rows.append({"notebook": notebook, "configuration": f"{config} T={t}",
-                                         "our variant": "not run", "quantity": "accuracy %",
-                                         "study": f"{100 * acc:.2f}", "ours": DASH, "ours − study": DASH})
-                    continue
-                variant = REFERENCE_MAP.get((notebook, config))
-                v = _study_value(value)
-                if "accuracy" in v:
-                    add(notebook, config, variant, "accuracy %", float(v["accuracy"]), lambda r: float(r["accuracy"]))
-                if "tflite_mib" in v:
-                    add(notebook, config, variant, ".tflite MiB", float(v["tflite_mib"]),
-                        lambda r: float(r["tflite_bytes"]))
-                if "gzip_h5_bytes" in v:
-                    add(notebook, config, variant, "gzip bytes (study .h5, ours .tflite)", float(v["gzip_h5_bytes"]),
-                        lambda r: float(r["gzip_bytes"]))
-        lines += [f"### {ds}", "", table(pd.DataFrame(rows)) if rows else "No configurations.", ""]
+        for p in pairs:
+            a, b = by.loc[(p["dataset"], f"{p['ours']}+none+float32")], by.loc[(p["dataset"], f"{p['study']}+none+float32")]
+            diff, noise, sign = C.compare(a, b, C.DEFAULT_N_TEST)
+            rows.append([p["dataset"], f"{p['temperature']:g}", f"`{p['ours']}`", fmt_pm(a["accuracy"], a["accuracy_std"], a["n"], 2, 100),
+                         f"`{p['study']}`", fmt_pm(b["accuracy"], b["accuracy_std"], b["n"], 2, 100),
+                         f"{diff:+.2f} (noise {noise:.2f})", {1: "T² higher", -1: "T² lower", 0: R.WITHIN}[sign]])
+        lines += [table(rows, ["dataset", "T", "with T²", "accuracy %", "without T²", "accuracy %",
+                               "difference pp", "verdict"]), ""]
     lines += ["Known problems of the study's code that this benchmark corrects:", ""]
     lines += [f"- {b}" for b in STUDY_BUGS] + [""]
     return lines
@@ -285,7 +238,7 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
 
 
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
-             figure: str) -> str:
+             figure: str, found: dict | None = None) -> str:
     """report.md: the first screen (overview.py), then the details folded. code: the code
     version; packages: name -> version; figure: the figure's path relative to report.md,
     with {dataset}."""
@@ -293,7 +246,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines = ["# compressbench report", "",
              "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
              "combination measured as a deployable .tflite with LiteRT.", ""]
-    lines += overview.run_summary(frame, params, code) + overview.verdicts(claims)
+    found = found if found is not None else R.rows(reference or {}, stats, params, {})
+    lines += overview.run_summary(frame, params, code) + overview.verdicts(claims, R.counts(found))
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
         lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds))
@@ -302,7 +256,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
         lines += overview.folded(f"All {len(st)} variants: {ds}",
                                  _all_variants(ds, st, frame["seed"].nunique() > 1))
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
-    lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(reference or {}, stats, params))
+    lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
+        found, stats, R.loss_pairs(stats, params), (reference or {}).get("source", "arXiv 2305.08075")))
     lines += overview.folded("What was run: models, schemes, parameters, versions, data",
                              _what_was_run(params, frame, facts, code, packages))
     lines += overview.folded("Wall time per rule", _wall_time(times))

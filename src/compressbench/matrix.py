@@ -4,6 +4,8 @@ The one place names and artefact paths are made; the rule table (rules.py),
 the Snakefile and the report all ask here."""
 from __future__ import annotations
 
+import functools
+import json
 import os
 from dataclasses import dataclass
 from itertools import product
@@ -19,6 +21,7 @@ class Base:
     teacher: str | None  # base whose logits it is distilled from; None = trained on labels
     phase: str           # the phase (and models/ folder) that produces it
     rule: str            # the rule that trains it
+    like: str | None = None  # a derived base (params `derived`): the base it is trained like
 
 
 BASES = {b.name: b for b in [
@@ -28,8 +31,26 @@ BASES = {b.name: b for b in [
     Base("student-kd", "student", "teacher", "student_distill", "distill_student"),
     Base("student-takd", "student", "ta", "student_distill", "distill_student"),
 ]}
-TEACHERS = sorted({b.teacher for b in BASES.values() if b.teacher})
+TEACHERS = sorted({b.teacher for b in BASES.values() if b.teacher})  # their rules write logits
 SEP = "+"  # base+prune+quant; names themselves never contain it
+
+
+def bases(cfg: dict) -> dict[str, Base]:
+    """The five bases and the derived ones of `cfg` (params.resolve expanded their sweeps):
+    each trained by the rule of the base it is `like`, with its own teacher if it names one."""
+    out = dict(BASES)
+    for name, d in (cfg.get("derived") or {}).items():
+        like = out[d["like"]]
+        out[name] = Base(name, like.arch, d.get("teacher", like.teacher), like.phase, like.rule, like.name)
+    return out
+
+
+def root(cfg: dict, base: str) -> str:
+    """The one of the five bases a (derived) base is trained like."""
+    all_ = bases(cfg)
+    while all_[base].like:
+        base = all_[base].like
+    return base
 
 
 def variant(base: str, prune: str, quant: str) -> str:
@@ -44,7 +65,8 @@ def parse_variant(name: str) -> tuple[str, str, str]:
 @dataclass(frozen=True)
 class Cell:
     dataset: str
-    seed: int
+    seed: int            # training seed of the base model
+    ft: int              # seed of the fine-tune after it (pruning, QAT); 0 for cells without one
     base: str
     prune: str
     quant: str
@@ -57,50 +79,131 @@ class Cell:
 AXES = {"dataset": "datasets", "base": "bases", "prune": "prune", "quant": "quant"}  # Cell field -> matrix key
 
 
+def _selects(cell: Cell, limits: dict) -> bool:
+    return all(getattr(cell, field) in limits[key] for field, key in AXES.items() if key in limits)
+
+
 def runs_in(cell: Cell, only: dict) -> bool:
     """False when one of the cell's schemes is limited (matrix.only) to cells this is not."""
-    for name in (cell.base, cell.prune, cell.quant):
-        limits = only.get(name, {})
-        if any(getattr(cell, field) not in limits[key] for field, key in AXES.items() if key in limits):
-            return False
-    return True
+    return all(_selects(cell, only[name]) for name in (cell.base, cell.prune, cell.quant) if name in only)
+
+
+def fine_tunes(cfg: dict, cell: Cell) -> bool:
+    """Whether the cell trains after its base model (a pruning fine-tune or a trained export)."""
+    return cell.prune != "none" or quant_method(cfg, cell.quant) in TRAINED_EXPORTS
+
+
+def _key(cfg: dict) -> str:
+    return json.dumps({k: cfg.get(k) for k in ("seeds", "matrix", "derived")} | {
+        "quant": {n: q["method"] for n, q in cfg["quantize"]["schemes"].items()}})  # in order
 
 
 def cells(cfg: dict) -> list[Cell]:
-    """The product of the matrix's axes and seeds, less the cells `matrix.only` excludes."""
+    """The product of the matrix's axes (less what `matrix.only` excludes) and the
+    derived bases' cells, each run with `seeds` and every seed and fine-tune seed a
+    `matrix.replicates` entry selecting it adds (fine-tune seeds where it fine-tunes)."""
+    return list(_cells(_key(cfg)))
+
+
+@functools.lru_cache(maxsize=8)
+def _cells(key: str) -> tuple[Cell, ...]:
+    cfg = json.loads(key)
+    cfg["quantize"] = {"schemes": {n: {"method": m} for n, m in cfg.pop("quant").items()}}
+    return tuple(_product(cfg))
+
+
+def _product(cfg: dict) -> list[Cell]:
+    """The product of the matrix's axes (less what `matrix.only` excludes) and the
+    derived bases' cells, each run with `seeds` and every seed and fine-tune seed a
+    `matrix.replicates` entry selecting it adds (fine-tune seeds where it fine-tunes)."""
     m = cfg["matrix"]
     only = m.get("only") or {}
-    product_ = product(m["datasets"], cfg["seeds"], m["bases"], m["prune"], m["quant"])
-    return [c for c in (Cell(*p) for p in product_) if runs_in(c, only)]
+    grid = [Cell(ds, 0, 0, b, p, q) for ds, b, p, q in product(m["datasets"], m["bases"], m["prune"], m["quant"])]
+    grid = [c for c in grid if runs_in(c, only)]
+    for name, d in (cfg.get("derived") or {}).items():
+        grid += [Cell(ds, 0, 0, name, p, q) for ds, p, q in product(d.get("datasets", m["datasets"]),
+                                                                      d.get("prune", ["none"]),
+                                                                      d.get("quant", ["float32"]))
+                 if ds in m["datasets"]]
+    out = []
+    for c in grid:
+        seeds, fts = list(cfg["seeds"]), [0]
+        for r in m.get("replicates") or []:
+            if _selects(c, r):
+                seeds += r.get("seeds", [])
+                fts += r.get("ft_seeds", []) if fine_tunes(cfg, c) else []
+        out += [Cell(c.dataset, s, f, c.base, c.prune, c.quant)
+                for s, f in product(dict.fromkeys(seeds), dict.fromkeys(fts))]
+    return out
 
 
-def needed_bases(cfg: dict) -> list[str]:
-    """Bases in the matrix plus the teachers they are distilled from."""
-    need, todo = set(), list(cfg["matrix"]["bases"])
+def teacher_seed(cfg: dict, dataset: str, seed: int, teacher: str) -> int:
+    """The seed of the teacher a model of `seed` learns from: the same seed where the
+    matrix trains the teacher with it, else the first of `seeds` (teachers train once)."""
+    return int(seed) if (dataset, int(seed), teacher) in _trained(_key(cfg)) else cfg["seeds"][0]
+
+
+@functools.lru_cache(maxsize=8)
+def _trained(key: str) -> frozenset:
+    return frozenset((c.dataset, c.seed, c.base) for c in _cells(key))
+
+
+def base_models(cfg: dict) -> list[tuple[str, int, str]]:
+    """(dataset, seed, base) of every base model the run trains: those of its cells and,
+    recursively, the teachers they are distilled from."""
+    info = bases(cfg)
+    todo = list(dict.fromkeys((c.dataset, c.seed, c.base) for c in cells(cfg)))
+    need = {}
     while todo:
-        b = todo.pop()
-        if b not in need:
-            need.add(b)
-            if BASES[b].teacher:
-                todo.append(BASES[b].teacher)
-    return [b for b in BASES if b in need]
+        ds, seed, b = todo.pop()
+        if (ds, seed, b) not in need:
+            need[(ds, seed, b)] = True
+            if info[b].teacher:
+                todo.append((ds, teacher_seed(cfg, ds, seed, info[b].teacher), info[b].teacher))
+    order = list(info)
+    return sorted(need, key=lambda k: (k[0], k[1], order.index(k[2])))
+
+
+def job_seed(seed: int, ft: int) -> int:
+    """The random seed of a fine-tune: the training seed for ft 0 (one fine-tune per
+    model), else a distinct one per (seed, ft)."""
+    return (int(seed) + 1_000_003 * int(ft)) % 2**32
 
 
 def quant_method(cfg: dict, quant: str) -> str:
     return cfg["quantize"]["schemes"][quant]["method"]
 
 
-TRAINED_EXPORTS = ("qat", "float32-ft")  # quantization methods that train first: QAT and its control
+# Quantization methods that train first: QAT, its control, and QAT from scratch (the study's).
+TRAINED_EXPORTS = ("qat", "float32-ft", "qat-scratch")
+
+
+def _quant_names(cfg: dict) -> list[str]:
+    names = list(cfg["matrix"]["quant"])
+    for d in (cfg.get("derived") or {}).values():
+        names += [q for q in d.get("quant", ["float32"]) if q not in names]
+    return names
+
+
+def _prune_names(cfg: dict) -> list[str]:
+    names = list(cfg["matrix"]["prune"])
+    for d in (cfg.get("derived") or {}).values():
+        names += [p for p in d.get("prune", ["none"]) if p not in names]
+    return names
 
 
 def ptq_schemes(cfg: dict) -> list[str]:
-    """Post-training schemes in the matrix: one conversion job each per model."""
-    return [q for q in cfg["matrix"]["quant"] if quant_method(cfg, q) not in TRAINED_EXPORTS]
+    """Post-training schemes run: one conversion job each per model."""
+    return [q for q in _quant_names(cfg) if quant_method(cfg, q) not in TRAINED_EXPORTS]
 
 
 def qat_schemes(cfg: dict) -> list[str]:
     """Schemes that train before they export (one `qat` job each per model)."""
-    return [q for q in cfg["matrix"]["quant"] if quant_method(cfg, q) in TRAINED_EXPORTS]
+    return [q for q in _quant_names(cfg) if quant_method(cfg, q) in TRAINED_EXPORTS]
+
+
+def prune_schemes(cfg: dict) -> list[str]:
+    return [p for p in _prune_names(cfg) if p != "none"]
 
 
 # ---- artefact paths (relative to the workflow root) -------------------------
@@ -118,27 +221,44 @@ def model_stem(dataset: str, seed, base: str, phase: str | None = None) -> str:
     return f"models/{phase or BASES[base].phase}/{dataset}/s{seed}/{base}"
 
 
-def model(dataset: str, seed, base: str, prune: str = "none") -> str:
+def model(dataset: str, seed, base: str, prune: str = "none", ft=0, phase: str | None = None) -> str:
     """The Keras model a variant starts from: the base model or its pruned form."""
     if prune == "none":
-        return model_stem(dataset, seed, base) + ".keras"
-    return f"models/prune/{dataset}/s{seed}/{base}{SEP}{prune}.keras"
+        return model_stem(dataset, seed, base, phase) + ".keras"
+    return f"models/prune/{dataset}/s{seed}/f{ft}/{base}{SEP}{prune}.keras"
 
 
-def history(dataset: str, seed, base: str) -> str:
-    return model_stem(dataset, seed, base) + ".history.csv"
+def logits(dataset: str, seed, base: str, phase: str | None = None) -> str:
+    return model_stem(dataset, seed, base, phase) + ".logits.npz"
 
 
-def logits(dataset: str, seed, base: str) -> str:
-    return model_stem(dataset, seed, base) + ".logits.npz"
+def tflite(dataset: str, seed, ft, base: str, prune: str, quant: str) -> str:
+    return f"tflite/{dataset}/s{seed}/f{ft}/{variant(base, prune, quant)}.tflite"
 
 
-def tflite(dataset: str, seed, base: str, prune: str, quant: str) -> str:
-    return f"tflite/{dataset}/s{seed}/{variant(base, prune, quant)}.tflite"
+def metrics(dataset: str, seed, ft, base: str, prune: str, quant: str) -> str:
+    return f"metrics/{dataset}/s{seed}/f{ft}/{variant(base, prune, quant)}.json"
 
 
-def metrics(dataset: str, seed, base: str, prune: str, quant: str) -> str:
-    return f"metrics/{dataset}/s{seed}/{variant(base, prune, quant)}.json"
+def base_model(cfg: dict, dataset: str, seed, base: str, prune: str = "none", ft=0) -> str:
+    """`model` for any base of `cfg`, derived ones included (their phase is their root's)."""
+    return model(dataset, seed, base, prune, ft, bases(cfg)[base].phase)
+
+
+def base_logits(cfg: dict, dataset: str, seed, base: str) -> str:
+    return logits(dataset, seed, base, bases(cfg)[base].phase)
+
+
+def cell_model(cfg: dict, c: Cell) -> str:
+    return base_model(cfg, c.dataset, c.seed, c.base, c.prune, c.ft)
+
+
+def cell_tflite(c: Cell) -> str:
+    return tflite(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant)
+
+
+def cell_metrics(c: Cell) -> str:
+    return metrics(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant)
 
 
 def record(path: str) -> str:

@@ -69,6 +69,21 @@ def kernel_sparsity(model) -> float:
     return float(1 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels))
 
 
+def macs(model) -> tuple[int, int]:
+    """(multiply-accumulates of one inference, those whose weight is non-zero), over the
+    conv and dense layers (pooling, activations and biases add no multiplies): a conv
+    does kh*kw*c_in*c_out per output pixel, a dense layer in*out."""
+    total = nonzero = 0
+    for layer in model.layers:
+        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            continue
+        kernel = layer.get_weights()[0]
+        pixels = int(np.prod(layer.output_shape[1:-1])) if isinstance(layer, keras.layers.Conv2D) else 1
+        total += pixels * kernel.size
+        nonzero += pixels * int(np.count_nonzero(kernel))
+    return int(total), int(nonzero)
+
+
 def count_params(model) -> tuple[int, int]:
     """(parameters, non-zero parameters) over every weight of the model."""
     weights = model.get_weights()
@@ -93,6 +108,15 @@ def load(path):
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many kinds for a damaged zip/h5
         raise ModelFileError(f"{path}: not a readable Keras model ({type(exc).__name__}: {exc})") from exc
+
+
+def reinitialised(model):
+    """The same architecture with fresh weights, in float32: what the study's
+    `quantize_model(keras.models.clone_model(model))` trained (clone_model draws
+    new initial weights)."""
+    copy = clone(model, "float32")
+    fresh = keras.models.clone_model(copy)
+    return fresh
 
 
 def clone(model, policy: str | None = None):

@@ -21,9 +21,9 @@ def folded(summary: str, lines: list[str]) -> list[str]:
 
 def run_summary(frame: pd.DataFrame, params: dict, code: str) -> list[str]:
     tr, kd = params.get("train", {}), params.get("distill", {})
-    seeds = frame.groupby(["dataset", "variant"])["seed"].nunique() if len(frame) else pd.Series(dtype=int)
-    counts = ", ".join(f"{n} seed{'s' if n > 1 else ''}: {k} variants" for n, k in
-                       sorted(seeds.value_counts().items()))
+    runs = frame.groupby(["dataset", "variant"]).size() if len(frame) else pd.Series(dtype=int)
+    counts = ", ".join(f"{n} run{'s' if n > 1 else ''} (seeds): {k} variants" for n, k in
+                       sorted(runs.value_counts().items()))
     return [f"**{', '.join(dict.fromkeys(frame['dataset'])) or 'No dataset'}**: {len(frame)} cells "
             f"(.tflite files), {frame.groupby('dataset')['variant'].nunique().sum()} variants ({counts or 'none'}). "
             f"Protocol: {tr.get('optimizer')} at {tr.get('learning_rate')} ({tr.get('schedule', 'constant')}), "
@@ -33,11 +33,18 @@ def run_summary(frame: pd.DataFrame, params: dict, code: str) -> list[str]:
             + f". Code version `{code}`.", ""]
 
 
-def verdicts(claims: list) -> list[str]:
+def verdicts(claims: list, reproduced: dict | None = None) -> list[str]:
+    """The claims' verdicts per dataset, then how many reproduction rows got each verdict."""
     datasets = list(dict.fromkeys(ds for c in claims for ds in c.verdicts))
     rows = [[f"{c.id}: {c.statement}", *(c.verdicts.get(ds, DASH) for ds in datasets)] for c in claims]
-    return ["## Verdicts", "", table(rows, ["claim", *datasets]), "",
-            "Rules, noise and evidence: *Claims of the study* below.", ""]
+    lines = ["## Verdicts", "", table(rows, ["claim", *datasets]), "",
+             "Rules, noise and evidence: *Claims of the study* below.", ""]
+    if reproduced:
+        kinds = list(dict.fromkeys(k for c in reproduced.values() for k in c))
+        counts = [[ds, sum(c.values()), *(c.get(k, 0) for k in kinds)] for ds, c in reproduced.items()]
+        lines += ["Reproduction of the study's published numbers (rows per verdict; table and protocols in "
+                  "*Reproduction* below):", "", table(counts, ["dataset", "rows", *kinds]), ""]
+    return lines
 
 
 def _pct(v) -> str:

@@ -10,6 +10,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+import copy
+
+from . import matrix as M
 from .matrix import BASES as BASE_NAMES, TRAINED_EXPORTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,13 +184,13 @@ def _cross_errors(cfg: dict) -> list[str]:
         for arch, layers in archs.items():
             if not any("dense" in layer or "conv" in layer for layer in layers):
                 errors.append(f"zoo.{ds}.{arch}: needs at least one conv or dense layer")
-    return errors + _only_errors(cfg) + _control_errors(quant, cfg["matrix"]["quant"])
+    return errors + _only_errors(cfg) + _derived_errors(cfg) + _control_errors(quant, cfg["matrix"]["quant"])
 
 
 def _only_errors(cfg: dict) -> list[str]:
     """matrix.only limits declared bases and schemes to declared values (a scheme the
     matrix does not run limits nothing, so narrowing the matrix needs no edit here)."""
-    known = {"datasets": list(TRAIN_IMAGES), "bases": list(BASE_NAMES),
+    known = {"datasets": list(TRAIN_IMAGES), "bases": [*BASE_NAMES, *(cfg.get("derived") or {})],
              "prune": ["none", *cfg["prune"]["schemes"]], "quant": list(cfg["quantize"]["schemes"])}
     named = sorted({*known["bases"], *known["prune"], *known["quant"]})
     errors = []
@@ -197,7 +200,173 @@ def _only_errors(cfg: dict) -> list[str]:
         for axis, values in limits.items():
             errors += [f"matrix.only.{name}.{axis}: {v!r} is not one; allowed: {', '.join(known[axis])}"
                        for v in values if v not in known[axis]]
+    for i, r in enumerate(cfg["matrix"].get("replicates") or []):
+        for axis, values in r.items():
+            if axis in known:
+                errors += [f"matrix.replicates[{i}].{axis}: {v!r} is not one; allowed: {', '.join(known[axis])}"
+                           for v in values if v not in known[axis]]
     return errors
+
+
+def _derived_errors(cfg: dict) -> list[str]:
+    """A derived base is trained like a known base; only distilled ones take a teacher
+    (one that writes logits) or distill settings; the cells it names exist."""
+    derived = cfg.get("derived") or {}
+    names = [*BASE_NAMES, *derived]
+    known = {"datasets": list(TRAIN_IMAGES), "prune": ["none", *cfg["prune"]["schemes"]],
+             "quant": list(cfg["quantize"]["schemes"])}
+    errors = []
+    for name, d in derived.items():
+        where = f"derived.{name}"
+        if name in BASE_NAMES:
+            errors.append(f"{where}: {name!r} is one of the five bases; allowed: a new name")
+            continue
+        if d["like"] not in names or d["like"] == name:
+            errors.append(f"{where}.like: {d['like']!r} is not a base; allowed: {', '.join(n for n in names if n != name)}")
+            continue
+        seen, b = {name}, d["like"]
+        while b in derived and b not in seen:  # the chain of `like` must end at one of the five
+            seen.add(b)
+            b = derived[b]["like"]
+        if b not in BASE_NAMES:
+            errors.append(f"{where}.like: the chain of `like` loops ({' -> '.join(sorted(seen))})")
+            continue
+        distilled = BASE_NAMES[b].teacher is not None
+        if not distilled and ("teacher" in d or "distill" in d):
+            errors.append(f"{where}: {b} is trained on the labels; allowed: no teacher or distill keys")
+        if "teacher" in d:
+            t, chain = d["teacher"], d["teacher"]
+            while chain in derived:
+                chain = derived[chain]["like"]
+            if chain not in M.TEACHERS:
+                errors.append(f"{where}.teacher: {t!r} writes no logits; allowed: {', '.join(M.TEACHERS)} "
+                              "or a base derived from one")
+        for axis, values in known.items():
+            errors += [f"{where}.{axis}: {v!r} is not one; allowed: {', '.join(values)}"
+                       for v in d.get(axis, []) if v not in values]
+    return errors
+
+
+# ---- sweeps, derived bases and protocols -------------------------------------
+
+# Keys holding lists of names, not numbers: never a sweep.
+NAME_LISTS = ("datasets", "bases", "prune", "quant", "seeds", "ft_seeds")
+
+
+def _numbers(value) -> bool:
+    return (isinstance(value, list) and len(value) > 0
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+
+
+def _sweep_key(entry: dict, where: str, prefix=()) -> tuple | None:
+    """The path of the one list of numbers in `entry` (a sweep), None when it has none."""
+    found = []
+    for key, value in entry.items():
+        if key in NAME_LISTS:
+            continue
+        if _numbers(value):
+            found.append(prefix + (key,))
+        elif isinstance(value, dict):
+            inner = _sweep_key(value, where, prefix + (key,))
+            found += [inner] if inner else []
+    if len(found) > 1:
+        raise ParamsError(f"{where}: sweeps {', '.join('.'.join(f) for f in found)} at once; allowed: one "
+                          "list of numbers per scheme (declare another scheme for the other)")
+    return found[0] if found else None
+
+
+def sweep_name(name: str, value) -> str:
+    """A swept entry's name: the sweep's name followed by the value (global-s + 0.9 -> global-s0.9)."""
+    return f"{name}{value:g}"
+
+
+def _expand(entries: dict, where: str) -> tuple[dict, dict]:
+    """(entries with every sweep replaced by one entry per value, sweep name -> its names)."""
+    out, names = {}, {}
+    for name, entry in entries.items():
+        key = _sweep_key(entry, f"{where}.{name}") if isinstance(entry, dict) else None
+        if key is None:
+            out[name] = entry
+            continue
+        values = functools.reduce(lambda d, k: d[k], key, entry)
+        names[name] = []
+        for v in dict.fromkeys(values):
+            one = copy.deepcopy(entry)
+            functools.reduce(lambda d, k: d[k], key[:-1], one)[key[-1]] = v
+            names[name].append(sweep_name(name, v))
+            out[sweep_name(name, v)] = one
+    return out, names
+
+
+def _renamed(values: list, names: dict) -> list:
+    return list(dict.fromkeys(n for v in values for n in names.get(v, [v])))
+
+
+def expand_sweeps(cfg: dict) -> dict:
+    """A copy of `cfg` where a scheme or derived base holding a list of numbers (e.g.
+    `sparsity: [0.5, 0.9]`) is one entry per value, named by it (`global-s0.5`), and
+    every list naming the sweep names its entries instead."""
+    cfg = copy.deepcopy(cfg)
+    names = {}
+    for section, where in ((cfg.get("prune"), "prune.schemes"), (cfg.get("quantize"), "quantize.schemes")):
+        if isinstance(section, dict) and isinstance(section.get("schemes"), dict):
+            section["schemes"], found = _expand(section["schemes"], where)
+            names |= found
+    if isinstance(cfg.get("derived"), dict):
+        cfg["derived"], found = _expand(cfg["derived"], "derived")
+        names |= found
+    if not names:
+        return cfg
+
+    def rename(d: dict):
+        for axis in ("bases", "prune", "quant"):
+            if isinstance(d.get(axis), list):
+                d[axis] = _renamed(d[axis], names)
+    m = cfg.get("matrix") or {}
+    rename(m)
+    if isinstance(m.get("only"), dict):
+        only = {}
+        for name, limits in m["only"].items():
+            if isinstance(limits, dict):
+                rename(limits)
+            only |= {n: copy.deepcopy(limits) for n in names.get(name, [name])}
+        m["only"] = only
+    for r in m.get("replicates") or []:
+        if isinstance(r, dict):
+            rename(r)
+    for d in (cfg.get("derived") or {}).values():
+        if isinstance(d, dict):
+            rename(d)
+    return cfg
+
+
+PROTOCOL_KEYS = ("precision", "optimizer", "learning_rate", "schedule", "batch_size", "data", "augment")
+DISTILL_KEYS = ("alpha", "temperature", "t_squared")
+
+
+def protocol(cfg: dict, dataset: str, base: str) -> dict:
+    """How a base model is trained on `dataset`: `train` (and `distill` for a distilled
+    one) with the overrides of every derived base on its chain of `like`."""
+    derived = cfg.get("derived") or {}
+    chain = [base]
+    while chain[-1] in derived:
+        chain.append(derived[chain[-1]]["like"])
+    root = chain[-1]
+    t = cfg["train"]
+    out = {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": t["epochs"][dataset][root]}
+    if BASE_NAMES[root].teacher:
+        out |= {k: cfg["distill"][k] for k in DISTILL_KEYS}
+    for name in reversed(chain[:-1]):
+        out |= derived[name].get("train", {}) | derived[name].get("distill", {})
+    return out
+
+
+def resolve(cfg: dict, files=("params.yaml",)) -> dict:
+    """What every consumer reads: `cfg` coerced (see coerce), sweeps expanded,
+    validated, and `protocols` (dataset -> base -> protocol) added."""
+    cfg = expand_sweeps(validate(coerce(cfg, files)))
+    cfg["protocols"] = {ds: {b: protocol(cfg, ds, b) for b in M.bases(cfg)} for ds in cfg["matrix"]["datasets"]}
+    return cfg
 
 
 def _control_errors(quant: dict, in_matrix: list) -> list[str]:
@@ -225,20 +394,27 @@ def _split_errors(cfg: dict) -> list[str]:
     batches = {"train.batch_size": cfg["train"]["batch_size"],
                "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"]}
     batches |= {f"quantize.schemes.{name}.batch_size": s["batch_size"]
-                for name, s in cfg["quantize"]["schemes"].items() if s.get("method") in TRAINED_EXPORTS}
+                for name, s in cfg["quantize"]["schemes"].items() if "batch_size" in s}
+    batches |= {f"derived.{name}.train.batch_size": d["train"]["batch_size"]
+                for name, d in (cfg.get("derived") or {}).items() if "batch_size" in d.get("train", {})}
     return [f"{key}: {batch} exceeds the {ds} training split ({TRAIN_IMAGES[ds]} images - data.val_size "
             f"{val} = {splits[ds]}); allowed: 1 <= batch_size <= {splits[ds]}"
             for key, batch in batches.items() if batch > splits[ds]]
 
 
 def validate(cfg: dict) -> dict:
-    """Return `cfg` if valid, else raise ParamsError listing every problem."""
+    """Return `cfg` if valid (with its sweeps expanded, see expand_sweeps), else raise
+    ParamsError listing every problem."""
     if not isinstance(cfg, dict):
         raise ParamsError("params: expected a mapping at the top level")
-    errors = _schema_errors(cfg)
+    try:
+        expanded = expand_sweeps(cfg)
+    except (KeyError, TypeError, AttributeError):
+        expanded = cfg  # malformed: the schema names what is wrong
+    errors = _schema_errors(expanded)
     for check in (_cross_errors, _split_errors):
         try:  # cross-references too, where the parts they need are well-formed
-            errors += [e for e in check(cfg) if e not in errors]
+            errors += [e for e in check(expanded) if e not in errors]
         except (KeyError, TypeError, AttributeError):
             pass
     if errors:
@@ -345,7 +521,8 @@ def coerce(cfg: dict, files=("params.yaml",)) -> dict:
 
 
 def load(path="params.yaml") -> dict:
-    return validate(load_yaml(path))
+    """params.yaml resolved (sweeps expanded, protocols added), as jobs see it."""
+    return resolve(load_yaml(path), files=(path,))
 
 
 def mirror(cfg: dict) -> str | None:

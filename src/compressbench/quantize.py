@@ -57,13 +57,18 @@ def trainable_copy(model, method: str):
     """(copy to train, its kind, the conversion method) for a scheme that trains before
     it exports: a QAT copy for qat; for its control, float32-ft, a plain float32 copy
     that trains the same epochs and exports as float32 (on a pruned model its zeros
-    refill: the default matrix runs the control on unpruned models only)."""
+    refill: the default matrix runs the control on unpruned models only); for
+    qat-scratch, a QAT copy of the architecture with fresh weights (the study's QAT)."""
     if method == "float32-ft":
         return models.clone(model, "float32"), "float32", "float32"
+    if method == "qat-scratch":
+        return tfmot.quantization.keras.quantize_model(models.reinitialised(model)), "default-8bit, from scratch", "qat"
     copy, kind = qat_model(model)
     return copy, kind, "qat"
 
 
 def describe(model) -> dict:
     n_params, nonzero = models.count_params(model)
-    return {"params": n_params, "nonzero_params": nonzero, "kernel_sparsity": round(models.kernel_sparsity(model), 6)}
+    macs, nonzero_macs = models.macs(model)
+    return {"params": n_params, "nonzero_params": nonzero, "kernel_sparsity": round(models.kernel_sparsity(model), 6),
+            "macs": macs, "nonzero_macs": nonzero_macs}

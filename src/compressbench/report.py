@@ -12,6 +12,7 @@ import yaml
 
 from . import claims as C
 from . import figures, io, markdown, provenance, results
+from . import reproduction as R
 from .rules import REPORT_FILES
 
 # The output paths (relative to the workflow root; "reports" is out_dir): the rule table's.
@@ -43,10 +44,11 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     stats = C.variant_stats(frame)
     n_test = {ds: int(f.get("counts", {}).get("test", C.DEFAULT_N_TEST)) for ds, f in facts.items()}
     claims = C.evaluate_claims(frame, n_test)
+    found = R.rows(reference, stats, params, n_test)
 
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
     io.write_text(_path(VARIANTS, out), results.variants_csv(stats))
-    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims))
+    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found)))
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)
         io.write_text(_path(PLOT_DATA, out, dataset=ds), figures.plot_csv(st))
@@ -54,5 +56,5 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     times = provenance.rule_times(stages + metrics)
     text = markdown.document(frame, stats, claims, reference, params, facts, times,
                              code=provenance.code_version(root), packages=provenance.package_versions(),
-                             figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix())
+                             figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix(), found=found)
     io.write_text(_path(REPORT, out), text)

@@ -11,15 +11,16 @@ import pandas as pd
 from . import matrix
 from .claims import TEACHER
 
-COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seed", "accuracy", "accuracy_delta_pp",
+COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seed", "ft_seed", "accuracy", "accuracy_delta_pp",
            "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params", "sparsity",
-           "latency_ms", "efficiency"]
+           "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "efficiency"]
 # cpu: latencies depend on the machine, so every row names the one it ran on.
 EXTRAS = ["input_dtype", "output_dtype", "wall_seconds", "cpu"]
 # What runner.record adds to every record about the job that wrote it.
 NOT_RESULTS = ["rule", "wildcards", "threads"]
-INT_COLUMNS = ["seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params"]
+INT_COLUMNS = ["seed", "ft_seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "nonzero_macs"]
 FLOAT_DIGITS = {"accuracy": 6, "accuracy_delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
+                "speedup_theoretical": 4,
                 "latency_ms": 4, "efficiency": 6, "wall_seconds": 2}
 WITHIN_PP = (0.5, 1.0)  # summary: the smallest variant within each of these many pp of the teacher
 DASH = "—"
@@ -73,7 +74,7 @@ def _sorted(df: pd.DataFrame, params: dict, with_seed: bool = True) -> pd.DataFr
         df[f"_r_{col}"] = df[col].map(lambda v: rank.get(v, len(order)))
         keys += [f"_r_{col}", col]
     if with_seed:
-        keys.append("seed")
+        keys += ["seed", "ft_seed"]
     df = df.sort_values(keys, kind="mergesort")
     return df.drop(columns=[c for c in df if c.startswith("_r_")]).reset_index(drop=True)
 
@@ -93,12 +94,25 @@ def results_frame(records, params: dict) -> pd.DataFrame:
         if col not in df:
             df[col] = np.nan
     df["seed"] = df["seed"].astype(int)
+    df["ft_seed"] = df["ft_seed"].fillna(0).astype(int)
     df = _sorted(df, params)
-    teacher = df[df["variant"] == TEACHER].drop_duplicates(["dataset", "seed"]).set_index(["dataset", "seed"])
+    # The teacher of the same seed, else the dataset's first (teachers train once).
+    teachers = df[df["variant"] == TEACHER]
+    first = teachers.drop_duplicates("dataset").set_index("dataset")
+    same = teachers.drop_duplicates(["dataset", "seed"]).set_index(["dataset", "seed"])
     key = pd.MultiIndex.from_frame(df[["dataset", "seed"]])
-    t_acc = teacher["accuracy"].astype(float).reindex(key).to_numpy()
-    t_gz = teacher["gzip_bytes"].astype(float).reindex(key).to_numpy()
+
+    def lookup(col):
+        own = same[col].astype(float).reindex(key).to_numpy()
+        fallback = first[col].astype(float).reindex(df["dataset"]).to_numpy()
+        return np.where(np.isnan(own), fallback, own)
+    t_acc, t_gz = lookup("accuracy"), lookup("gzip_bytes")
     df["accuracy_delta_pp"] = 100.0 * (df["accuracy"].astype(float).to_numpy() - t_acc)
+    # ShrinkBench's theoretical speedup: the base model's dense MACs over the variant's
+    # non-zero ones, so removed filters and zeroed weights count alike.
+    dense = df[df["prune"] == "none"].drop_duplicates(["dataset", "base"]).set_index(["dataset", "base"])["macs"]
+    base_macs = dense.astype(float).reindex(pd.MultiIndex.from_frame(df[["dataset", "base"]])).to_numpy()
+    df["speedup_theoretical"] = base_macs / df["nonzero_macs"].astype(float).to_numpy()
     df["compression_ratio"] = t_gz / df["gzip_bytes"].astype(float).to_numpy()
     extras = [c for c in df if c not in COLUMNS + EXTRAS]
     return df[COLUMNS + EXTRAS + extras]
@@ -132,12 +146,12 @@ def csv_text(frame: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-VARIANT_COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seeds", "n", "accuracy", "accuracy_std_pp",
+VARIANT_COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seeds", "ft_seeds", "n", "accuracy", "accuracy_std_pp",
                    "delta_pp", "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params",
-                   "sparsity", "latency_ms", "efficiency"]
+                   "sparsity", "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "efficiency"]
 VARIANT_DIGITS = {"accuracy": 6, "accuracy_std_pp": 4, "delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
                   "latency_ms": 4, "efficiency": 6, "tflite_bytes": 0, "gzip_bytes": 0, "params": 0,
-                  "nonzero_params": 0}
+                  "nonzero_params": 0, "macs": 0, "nonzero_macs": 0, "speedup_theoretical": 4}
 
 
 def variants_csv(stats: pd.DataFrame) -> str:
@@ -151,14 +165,15 @@ def variants_csv(stats: pd.DataFrame) -> str:
 
 # ---- summary ----------------------------------------------------------------
 
-def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=()) -> dict:
-    """Per dataset, flat numbers, variant names and the claims' verdicts (strings), the
-    figures a reviewer looks at first, for `dvc metrics diff`."""
+def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=(), reproduced: dict | None = None) -> dict:
+    """Per dataset, flat numbers, variant names, the claims' verdicts (strings) and the
+    reproduction rows per verdict: the figures a reviewer looks at first, for `dvc metrics diff`."""
     out = {}
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)
         rows = frame[frame["dataset"] == ds]
-        d = {"cells": int(len(rows)), "variants": int(len(st)), "seeds": int(rows["seed"].nunique()),
+        d = {"cells": int(len(rows)), "variants": int(len(st)), "most_runs": int(st["n"].max()),
+             "seeds": int(rows["seed"].nunique()),
              "seed_list": " ".join(str(s) for s in sorted(rows["seed"].unique()))}
         t = st[st["variant"] == TEACHER]
         if len(t):
@@ -178,5 +193,6 @@ def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=()) -> dict:
             d[f"{name}_gzip_bytes"] = int(round(float(small["gzip_bytes"])))
             d[f"{name}_compression"] = round(float(small["compression_ratio"]), 4)
         d |= {f"claim_{c.id}": c.verdicts[ds] for c in claims if ds in c.verdicts}
+        d |= {f"reproduction_{k.replace(' ', '_')}": n for k, n in (reproduced or {}).get(ds, {}).items()}
         out[ds] = d
     return out

@@ -1,7 +1,7 @@
 """The rule table: for every Snakemake rule, its phase, script, library code,
 params, outputs, log and benchmark.
 
-The Snakefile builds each rule's tracked `params:` (Snakemake's `lookup`), code
+The Snakefile builds each rule's tracked `params:` (values at paths into the config), code
 inputs, log and benchmark from it, so a job reruns exactly when a value or
 module it uses changes; `dvc.yaml` is generated from it
 (`python -m compressbench.rules > dvc.yaml`), and the benchmarks read log and
@@ -25,8 +25,8 @@ PHASES = {
 RUNNER = ("__init__", "runner", "machine")
 TRAIN = ("data", "io", "matrix", "models", "progress", "training")
 
-CELL = "{dataset}/s{seed}/{base}+{prune}+{quant}"   # one .tflite
-MODEL = "{dataset}/s{seed}/{base}+{prune}"           # one pruned model
+CELL = "{dataset}/s{seed}/f{ft}/{base}+{prune}+{quant}"   # one .tflite
+MODEL = "{dataset}/s{seed}/f{ft}/{base}+{prune}"           # one pruned model
 # The phases that write base models: whatever reads "every base model" reads them all.
 BASE_PHASES = tuple(dict.fromkeys(b.phase for b in M.BASES.values()))
 
@@ -38,7 +38,7 @@ class Rule:
     script: str                 # workflow/scripts/<script>.py
     job: str                    # pattern naming one job: its log and benchmark stem
     code: tuple[str, ...]       # modules of src/compressbench the script runs
-    params: dict[str, str] = field(default_factory=dict)   # name in the script -> dpath into params
+    params: dict[str, str] = field(default_factory=dict)   # name in the script -> path into params
     outputs: dict[str, str] = field(default_factory=dict)  # name -> path pattern
     reads: tuple[str, ...] = ()  # phases whose artefacts its inputs are (dvc.yaml's deps)
 
@@ -59,19 +59,22 @@ class Rule:
         return [f"src/compressbench/{m}.py" for m in (*RUNNER, *self.code)]
 
 
-def bases_of(rule: str) -> list[str]:
-    """The base models a training rule trains (its `{base}` wildcard's values)."""
-    return [b for b, info in M.BASES.items() if info.rule == rule]
+def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
+    """The base models a training rule trains (its `{base}` wildcard's values), with
+    the derived ones of `cfg`."""
+    return [b for b, info in (M.bases(cfg) if cfg else M.BASES).items() if info.rule == rule]
+
+
+# A job's protocol (params.resolve: train, distill and the derived base's overrides)
+# is a lookup into the resolved config; DVC reads the keys it comes from.
+PROTOCOL = "protocols/{dataset}/{base}"
+PROTOCOL_SOURCES = ("train", "distill", "derived")
 
 
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
     (phase,), (arch,) = {i.phase for i in infos}, {i.arch for i in infos}  # one of each per rule
-    params = {k: f"train/{k}" for k in ("precision", "optimizer", "learning_rate", "schedule", "batch_size",
-                                        "data", "augment")}
-    params |= {"epochs": "train/epochs/{dataset}/{base}", "arch": f"zoo/{{dataset}}/{arch}"}
-    if kd:
-        params |= {"alpha": "distill/alpha", "temperature": "distill/temperature", "t_squared": "distill/t_squared"}
+    params = {"protocol": PROTOCOL, "arch": f"zoo/{{dataset}}/{arch}"}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
     outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + ".history.csv"}
     if any(i.name in M.TEACHERS for i in infos):
@@ -83,7 +86,7 @@ def _train_rule(name: str, kd: bool) -> Rule:
 
 
 def _exported(quant: str = "{quant}") -> dict[str, str]:
-    path = M.tflite("{dataset}", "{seed}", "{base}", "{prune}", quant)
+    path = M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", quant)
     return {"tflite": path, "record": M.record(path)}
 
 
@@ -107,24 +110,35 @@ RULES = {r.name: r for r in [
     _train_rule("distill_student", kd=True),
     Rule("prune", "prune", "prune", MODEL, TRAIN + ("prune",),
          {"scheme": "prune/schemes/{prune}", "fine_tune": "prune/fine_tune", "precision": "train/precision"},
-         {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}"),
-          "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}"))},
+         {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"),
+          "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"))},
          ("download", *BASE_PHASES)),
     # One job per post-training scheme: a change to one scheme reruns only its exports.
     Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize",),
          {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
-    Rule("qat", "quantize", "qat", CELL, TRAIN + ("quantize",),
-         {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
+    # qat-scratch retrains the base model from scratch: its protocol, and the distill code.
+    Rule("qat", "quantize", "qat", CELL, TRAIN + ("quantize", "distill"),
+         {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL}, _exported(),
+         ("download", *BASE_PHASES, "prune")),
     Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
          {"evaluate": "evaluate"},
-         {"metrics": M.metrics("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
+         {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     Rule("report", "report", "report", "report",
          ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
           "provenance", "claims", "controls"),
-         {k: k for k in ("seeds", "matrix", "zoo", "train", "distill", "prune", "quantize", "evaluate")}
+         {k: k for k in ("seeds", "matrix", "derived", "protocols", "zoo", "train", "distill", "prune", "quantize",
+                         "evaluate")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}
+
+
+def value_at(cfg: dict, dpath: str):
+    """The value at a rule param's path ("train/epochs/mnist/teacher") in the config."""
+    value = cfg
+    for key in dpath.split("/"):
+        value = value[key]
+    return value
 
 
 def of_phase(phase: str) -> list[Rule]:
@@ -154,10 +168,11 @@ def folders_of(phase: str) -> list[str]:
 def params_of(phase: str) -> list[str]:
     """The params a phase reads, as DVC params: each dpath up to its first wildcard,
     after the keys that decide which jobs it has (only the datasets for download)."""
-    keys = ["matrix.datasets"] if phase == "download" else ["seeds", "matrix"]
+    keys = ["matrix.datasets"] if phase == "download" else ["seeds", "matrix", "derived"]
     for r in of_phase(phase):
         for dpath in r.params.values():
-            keys.append(".".join(p for p in dpath.split("{", 1)[0].split("/") if p))
+            key = ".".join(p for p in dpath.split("{", 1)[0].split("/") if p)
+            keys += PROTOCOL_SOURCES if key == PROTOCOL.split("/")[0] else [key]
     keys = list(dict.fromkeys(keys))
     # A key already covered by a shorter one (train covers train.epochs) is dropped.
     return [k for k in keys if not any(k.startswith(o + ".") for o in keys if o != k)]

@@ -160,6 +160,13 @@ def compile_supervised(model, optimizer_name: str, learning_rate: float) -> None
     model.compile(optimizer=optimizer(optimizer_name, learning_rate), **_supervised())
 
 
+def fit_keywords(protocol: dict) -> dict:
+    """fit_model's protocol keywords from a base model's protocol (params.protocol)."""
+    return dict(epochs=protocol["epochs"], batch_size=protocol["batch_size"], optimizer_name=protocol["optimizer"],
+                learning_rate=protocol["learning_rate"], schedule=protocol["schedule"], split=protocol["data"],
+                augment=protocol["augment"])
+
+
 def train_supervised(model, data: dict, **protocol) -> pd.DataFrame:
     """Train on the hard labels (fit_model's protocol keywords); return the per-epoch history."""
     return fit_model(model, data, data["y_train"], data["y_val"], **_supervised(), **protocol)

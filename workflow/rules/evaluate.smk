@@ -3,8 +3,8 @@
 
 rule evaluate:
     input:
-        tflite=M.tflite("{dataset}", "{seed}", "{base}", "{prune}", "{quant}"),
-        info=M.record(M.tflite("{dataset}", "{seed}", "{base}", "{prune}", "{quant}")),
+        tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
+        info=M.record(M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")),
         data=M.prepared("{dataset}"),
         code=R.RULES["evaluate"].code_files,
     output:
@@ -22,4 +22,4 @@ rule evaluate:
 
 rule phase_evaluate:
     input:
-        [M.metrics(c.dataset, c.seed, c.base, c.prune, c.quant) for c in M.cells(config)],
+        [M.cell_metrics(c) for c in M.cells(config)],

@@ -1,13 +1,13 @@
 # Phase `prune`: every base model pruned with every scheme of the matrix.
 
-PRUNE_SCHEMES = [p for p in config["matrix"]["prune"] if p != "none"]
+PRUNE_SCHEMES = M.prune_schemes(config)
 
 
 if PRUNE_SCHEMES:
 
     rule prune:
         input:
-            model=lambda w: M.model(w.dataset, w.seed, w.base),
+            model=lambda w: M.base_model(config, w.dataset, w.seed, w.base),
             data=M.prepared("{dataset}"),
             code=R.RULES["prune"].code_files,
         output:
@@ -27,4 +27,4 @@ if PRUNE_SCHEMES:
 
 rule phase_prune:
     input:
-        [M.model(c.dataset, c.seed, c.base, c.prune) for c in M.cells(config) if c.prune != "none"],
+        [M.cell_model(config, c) for c in M.cells(config) if c.prune != "none"],

@@ -7,7 +7,15 @@ QAT = M.qat_schemes(config)
 
 
 def source_model(w):
-    return M.model(w.dataset, w.seed, w.base, w.prune)
+    return M.base_model(config, w.dataset, w.seed, w.base, w.prune, w.ft)
+
+
+def scratch_teacher(w):
+    """QAT from scratch of a distilled base learns from its teacher's logits, as it did."""
+    t = M.bases(config)[w.base].teacher
+    if M.quant_method(config, w.quant) != "qat-scratch" or not t:
+        return []
+    return M.base_logits(config, w.dataset, M.teacher_seed(config, w.dataset, w.seed, t), t)
 
 
 def calibration_data(w):
@@ -43,6 +51,7 @@ if QAT:
         input:
             model=source_model,
             data=M.prepared("{dataset}"),
+            teacher_logits=scratch_teacher,
             code=R.RULES["qat"].code_files,
         output:
             **R.RULES["qat"].outputs,
@@ -61,4 +70,4 @@ if QAT:
 
 rule phase_quantize:
     input:
-        [M.tflite(c.dataset, c.seed, c.base, c.prune, c.quant) for c in M.cells(config)],
+        [M.cell_tflite(c) for c in M.cells(config)],

@@ -8,12 +8,11 @@ PLOTS = expand(REPORT["plot"], dataset=DATASETS)
 
 def job_records():
     """The records of the training, pruning and export jobs (their wall times are reported)."""
-    out = [M.record(M.model(ds, seed, b)) for ds in DATASETS for seed in config["seeds"]
-           for b in M.needed_bases(config)]
+    out = [M.record(M.base_model(config, ds, seed, b)) for ds, seed, b in M.base_models(config)]
     for c in M.cells(config):
         if c.prune != "none":
-            out.append(M.record(M.model(c.dataset, c.seed, c.base, c.prune)))
-        out.append(M.record(M.tflite(c.dataset, c.seed, c.base, c.prune, c.quant)))
+            out.append(M.record(M.cell_model(config, c)))
+        out.append(M.record(M.cell_tflite(c)))
     return sorted(set(out))
 
 

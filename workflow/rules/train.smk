@@ -5,6 +5,12 @@
 # runs, so a loop variable there would bind to its last value for every rule.
 
 
+def teacher_logits(w):
+    """The logits of the job's teacher, trained once (matrix.teacher_seed)."""
+    t = M.bases(config)[w.base].teacher
+    return M.base_logits(config, w.dataset, M.teacher_seed(config, w.dataset, w.seed, t), t)
+
+
 rule train_teacher:
     input:
         data=M.prepared("{dataset}"),
@@ -12,7 +18,7 @@ rule train_teacher:
     output:
         **R.RULES["train_teacher"].outputs,
     wildcard_constraints:
-        base="|".join(R.bases_of("train_teacher")),
+        base="|".join(R.bases_of("train_teacher", config)),
     params:
         **params_of("train_teacher"),
     log:
@@ -31,7 +37,7 @@ rule train_student_scratch:
     output:
         **R.RULES["train_student_scratch"].outputs,
     wildcard_constraints:
-        base="|".join(R.bases_of("train_student_scratch")),
+        base="|".join(R.bases_of("train_student_scratch", config)),
     params:
         **params_of("train_student_scratch"),
     log:
@@ -46,12 +52,12 @@ rule train_student_scratch:
 rule distill_ta:
     input:
         data=M.prepared("{dataset}"),
-        teacher_logits=lambda w: M.logits(w.dataset, w.seed, M.BASES[w.base].teacher),
+        teacher_logits=teacher_logits,
         code=R.RULES["distill_ta"].code_files,
     output:
         **R.RULES["distill_ta"].outputs,
     wildcard_constraints:
-        base="|".join(R.bases_of("distill_ta")),
+        base="|".join(R.bases_of("distill_ta", config)),
     params:
         **params_of("distill_ta"),
     log:
@@ -66,12 +72,12 @@ rule distill_ta:
 rule distill_student:
     input:
         data=M.prepared("{dataset}"),
-        teacher_logits=lambda w: M.logits(w.dataset, w.seed, M.BASES[w.base].teacher),
+        teacher_logits=teacher_logits,
         code=R.RULES["distill_student"].code_files,
     output:
         **R.RULES["distill_student"].outputs,
     wildcard_constraints:
-        base="|".join(R.bases_of("distill_student")),
+        base="|".join(R.bases_of("distill_student", config)),
     params:
         **params_of("distill_student"),
     log:
@@ -84,8 +90,8 @@ rule distill_student:
 
 
 def base_models(phase):
-    bases = [b for b in M.needed_bases(config) if M.BASES[b].phase == phase]
-    return [M.model(ds, seed, b) for ds in config["matrix"]["datasets"] for seed in config["seeds"] for b in bases]
+    info = M.bases(config)
+    return [M.base_model(config, ds, seed, b) for ds, seed, b in M.base_models(config) if info[b].phase == phase]
 
 
 rule phase_train_baseline:

@@ -8,8 +8,7 @@ def main(smk, threads):
     io.verify(smk.input.teacher_logits, matrix.record(smk.input.teacher_logits))
     teacher = data.load_logits(smk.input.teacher_logits)
     bases.fit_and_save(smk, threads, lambda model, arrays, **fit: distill.train_distilled(
-        model, arrays, teacher, alpha=smk.params.alpha, temperature=smk.params.temperature,
-        t_squared=smk.params.t_squared, **fit))
+        model, arrays, teacher, **distill.kd_keywords(smk.params.protocol), **fit))
 
 
 runner.run(snakemake, main)  # noqa: F821 (injected by Snakemake)

@@ -13,9 +13,10 @@ def main(smk, threads):
                                batch_size=e["batch_size"], latency_runs=e["latency_runs"],
                                warmup_runs=e["warmup_runs"])
     record = {
-        "dataset": w.dataset, "seed": int(w.seed), "variant": matrix.variant(w.base, w.prune, w.quant),
+        "dataset": w.dataset, "seed": int(w.seed), "ft_seed": int(w.ft), "variant": matrix.variant(w.base, w.prune, w.quant),
         "base": w.base, "prune": w.prune, "quant": w.quant, **result,
         "params": info["params"], "nonzero_params": info["nonzero_params"],
+        "macs": info["macs"], "nonzero_macs": info["nonzero_macs"],
         "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),
     }
     runner.record(smk, smk.output.metrics, record)

@@ -3,16 +3,16 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import data, models, prune, training
+    from compressbench import data, matrix, models, prune, training
 
     w, p = smk.wildcards, smk.params
-    seed = int(w.seed)
+    seed = matrix.job_seed(w.seed, w.ft)
     training.configure(seed, threads, p.precision)
     arrays = data.load_prepared(smk.input.data)
     source = models.load(smk.input.model)
     with training.Timer() as timer:
         pruned, history, skipped = prune.prune(source, arrays, p.scheme, p.fine_tune, seed=seed,
-                                               label=f"{w.dataset}/{w.base}+{w.prune}")
+                                               label=f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}")
     pruned = models.clone(pruned, "float32")  # measured and saved as deployed
     accuracy = training.accuracy(pruned, arrays["x_test"], arrays["y_test"])
     n_params, nonzero = models.count_params(pruned)
@@ -23,7 +23,7 @@ def main(smk, threads):
         runner.log.info("left dense (pattern cannot apply): %s", ", ".join(skipped))
     models.save(pruned, smk.output.model)
     runner.record(smk, smk.output.record, {
-        "dataset": w.dataset, "seed": seed, "base": w.base, "prune": w.prune, "scheme": p.scheme,
+        "dataset": w.dataset, "seed": int(w.seed), "ft_seed": int(w.ft), "base": w.base, "prune": w.prune, "scheme": p.scheme,
         "test_accuracy": round(accuracy, 6), "kernel_sparsity": round(sparsity, 6),
         "layer_sparsity": {k: round(v, 6) for k, v in models.layer_sparsity(pruned).items()},
         "skipped_layers": skipped, "params": n_params, "nonzero_params": nonzero,

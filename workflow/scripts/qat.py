@@ -1,27 +1,42 @@
-"""qat: quantization-aware fine-tuning of one model, then int8 export; or its
-control, float32-ft: the same fine-tune in float32, exported float32."""
+"""qat: quantization-aware fine-tuning of one model, then int8 export; its control,
+float32-ft: the same fine-tune in float32, exported float32; or qat-scratch, the
+study's QAT: the architecture re-initialised and trained quantization-aware with
+its base model's own protocol (distilled where the base model was)."""
 from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import data, io, models, quantize, training
+    from compressbench import data, distill, io, matrix, models, quantize, training
 
-    w, s = smk.wildcards, smk.params.scheme
-    seed = int(w.seed)
-    training.configure(seed, threads)
+    w, s, protocol = smk.wildcards, smk.params.scheme, dict(smk.params.protocol)
+    seed = matrix.job_seed(w.seed, w.ft)
+    training.configure(seed, threads)  # QAT always trains in float32
     arrays = data.load_prepared(smk.input.data)
     model = models.load(smk.input.model)
     facts = quantize.describe(model)
+    label = f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}+{w.quant}"
     with training.Timer() as timer:
         trained, kind, conversion = quantize.trainable_copy(model, s["method"])
-        history = training.train_supervised(
-            trained, arrays, epochs=s["epochs"], batch_size=s["batch_size"], optimizer_name="adam",
-            learning_rate=s["learning_rate"], seed=seed, label=f"{w.dataset}/{w.base}+{w.prune}+{w.quant} ({kind})")
+        runner.log.info("%s: %s", label, kind)
+        if s["method"] == "qat-scratch":
+            fit = training.fit_keywords(protocol)
+            if smk.input.get("teacher_logits"):
+                io.verify(smk.input.teacher_logits, matrix.record(smk.input.teacher_logits))
+                teacher = data.load_logits(smk.input.teacher_logits)
+                history = distill.train_distilled(trained, arrays, teacher, **distill.kd_keywords(protocol),
+                                                  **fit, seed=seed, label=label)
+            else:
+                history = training.train_supervised(trained, arrays, **fit, seed=seed, label=label)
+        else:
+            history = training.train_supervised(
+                trained, arrays, epochs=s["epochs"], batch_size=s["batch_size"], optimizer_name="adam",
+                learning_rate=s["learning_rate"], seed=seed, label=label)
         blob = quantize.convert(trained, conversion)
     accuracy = training.accuracy(trained, arrays["x_test"], arrays["y_test"])
     io.write_bytes(smk.output.tflite, blob)
     runner.record(smk, smk.output.record, {
         **facts, "quant": w.quant, "scheme": s, "qat_scheme": kind, "source": smk.input.model,
+        "protocol": protocol if s["method"] == "qat-scratch" else None,
         "keras_test_accuracy": round(accuracy, 6), "epochs": int(len(history)),
         "wall_seconds": timer.seconds}, artefacts=[smk.output.tflite])
     runner.log.info("%s: %s, keras accuracy %.4f, %d bytes, %.1f s", w.quant, kind, accuracy, len(blob), timer.seconds)

@@ -1,0 +1,181 @@
+"""The study's published numbers (reports/reference/arxiv-2305.08075.yaml) set
+against ours, row by row, each from a run with that row's protocol where the
+default run has one (params `derived`), with a computed verdict.
+
+Pure functions of the reference, the variant stats (claims.variant_stats) and
+the params; no I/O."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import claims as C
+from .matrix import BASES
+
+MIB = 2 ** 20      # the study reports .tflite sizes in MiB
+SIZE_TOLERANCE = 0.02  # .tflite sizes within 2 % count as the same (graph metadata, converter version)
+WITHIN, HIGHER, LOWER, SAME_SIZE, LARGER, SMALLER, FORMATS = (
+    "within noise", "ours higher", "ours lower", "same size", "ours larger", "ours smaller",
+    "formats differ")
+NOT_RUN = "not run"
+
+# Where our protocol still differs from the row's (why the number may differ).
+VAL_SPLIT = "study: the training split less its last 10 %; ours: less 5000 seeded images"
+CIFAR_PRUNE_TEACHER = "study's teacher: 10 + 2 epochs on 90 % of the split; ours: 10 on all of it"
+SEQ_MNIST_TEACHER = "study's teacher: 5 epochs on 90 % of the split; ours: 5 on all of it"
+RAMP = "study ramps 0.5 → 0.8 over the whole fine-tune; ours over its first 75 %"
+SEQ_KD = ("study: T 10 without T², from the pruned teacher; ours: T 10 with T², from the unpruned one")
+
+# (notebook, configuration) -> {dataset: (our variant, what still differs)}; "*" = every dataset.
+ROWS = {
+    ("quantization_notebook", "teacher_float32"): {"*": ("teacher-study5+none+float32", VAL_SPLIT)},
+    ("quantization_notebook", "teacher_qat_int8"): {"*": ("teacher-study5+none+qat-scratch", VAL_SPLIT)},
+    ("quantization_notebook", "teacher_ptq_dynamic"): {"*": ("teacher-study5+none+ptq-dynamic", VAL_SPLIT)},
+    ("quantization_notebook", "teacher_ptq_fp16"): {"*": ("teacher-study5+none+ptq-fp16", VAL_SPLIT)},
+    ("quantization_notebook", "student_kd_float32"): {"*": ("student-kd-quant+none+float32", "")},
+    ("quantization_notebook", "student_kd_qat"): {"*": ("student-kd-quant+none+qat-scratch", "")},
+    ("quantization_notebook", "student_kd_ptq_dynamic"): {"*": ("student-kd-quant+none+ptq-dynamic", "")},
+    ("quantization_notebook", "student_kd_ptq_fp16"): {"*": ("student-kd-quant+none+ptq-fp16", "")},
+    ("quantization_notebook", "student_scratch"): {"mnist": ("student-scratch+none+float32", ""),
+                                                   "cifar10": ("student-scratch-quant+none+float32", "")},
+    ("distillation_notebook", "teacher"): {"*": ("teacher+none+float32", "")},
+    ("distillation_notebook", "ta"): {"*": ("ta-study+none+float32", "")},
+    ("distillation_notebook", "student_takd"): {"*": ("student-takd-study+none+float32", "")},
+    ("distillation_notebook", "student_kd"): {"*": ("student-kd-study+none+float32", "")},
+    ("distillation_notebook", "student_scratch"): {"*": ("student-scratch+none+float32", "")},
+    ("pruning_notebook", "teacher_before"): {"mnist": ("teacher-study5+none+float32", VAL_SPLIT),
+                                             "cifar10": ("teacher+none+float32", CIFAR_PRUNE_TEACHER)},
+    ("pruning_notebook", "teacher_pruned"): {"mnist": ("teacher-study5+study-constant+float32", VAL_SPLIT),
+                                             "cifar10": ("teacher+study-constant+float32", CIFAR_PRUNE_TEACHER)},
+    ("sequential_notebook", "teacher"): {"mnist": ("teacher-study5+none+float32", VAL_SPLIT),
+                                         "cifar10": ("teacher+none+float32", VAL_SPLIT)},
+    ("sequential_notebook", "teacher_pruned"): {"mnist": ("teacher+local-all+float32", f"{SEQ_MNIST_TEACHER}; {RAMP}"),
+                                                "cifar10": ("teacher+local-all+float32", f"{VAL_SPLIT}; {RAMP}")},
+    ("sequential_notebook", "student_kd"): {"*": ("student-kd+none+float32", SEQ_KD)},
+    ("sequential_notebook", "student_kd_pruned"): {"*": ("student-kd+local-all+float32", f"{SEQ_KD}; {RAMP}")},
+}
+# The study's temperature sweep: {T: accuracy}; ours is the derived base trained like its
+# KD student (from the teacher, the study's loss) at that T.
+SWEEPS = {("distillation_notebook", "temperature_sweep_student_kd"): "student-kd-study"}
+
+
+@dataclass(frozen=True)
+class Row:
+    notebook: str
+    configuration: str
+    variant: str | None
+    quantity: str          # "accuracy %", ".tflite MiB" or "gzip bytes"
+    study: float
+    ours: float | None     # None: not run
+    differs: str           # what still differs in the protocol ("" = nothing known)
+    verdict: str
+
+
+def row_for(rows: dict, dataset: str):
+    return rows.get(dataset) or rows.get("*")
+
+
+def accuracy_verdict(ours: pd.Series, study: float, n_test: int) -> tuple[float, float, str]:
+    """(ours − study in pp, noise in pp, verdict): the study's one run has the noise of one
+    of ours (binomial, or the measured seed spread if larger)."""
+    theirs = {"n": 1, "accuracy": study, "accuracy_std": float("nan"), "spread": ours.get("spread", float("nan"))}
+    diff, noise, sign = C.compare(ours, theirs, n_test)
+    return diff, noise, {1: HIGHER, -1: LOWER, 0: WITHIN}[sign]
+
+
+def size_verdict(ours: float, study: float) -> str:
+    ratio = ours / study
+    return SAME_SIZE if abs(ratio - 1) <= SIZE_TOLERANCE else LARGER if ratio > 1 else SMALLER
+
+
+def _sweep_variant(params: dict, dataset: str, like: str, temperature) -> str | None:
+    """The base trained like `like` at `temperature` (itself, or one derived from it)."""
+    protocols = (params.get("protocols") or {}).get(dataset, {})
+    derived = params.get("derived") or {}
+    for base, p in protocols.items():
+        if (base == like or derived.get(base, {}).get("like") == like) and float(p.get("temperature", -1)) == float(
+                temperature) and (base == like or set(derived[base]) <= {"like", "distill", "datasets"}):
+            return f"{base}+none+float32"
+    return None
+
+
+def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict) -> dict[str, list[Row]]:
+    """Per dataset, one Row per number the study published."""
+    out = {}
+    for ds, notebooks in reference.items():
+        if not isinstance(notebooks, dict):
+            continue
+        ours = stats[stats["dataset"] == ds].set_index("variant")
+        found = []
+
+        def add(notebook, config, variant, differs, value):
+            have = variant is not None and variant in ours.index
+            r = ours.loc[variant] if have else None
+            v = value if isinstance(value, dict) else {"accuracy": value}
+            n = int(n_test.get(ds, C.DEFAULT_N_TEST))
+            if "accuracy" in v:
+                study = float(v["accuracy"])
+                verdict = accuracy_verdict(r, study, n)[2] if have else NOT_RUN
+                found.append(Row(notebook, config, variant, "accuracy %", study,
+                                 float(r["accuracy"]) if have else None, differs, verdict))
+            if "tflite_mib" in v:
+                study, mine = float(v["tflite_mib"]), float(r["tflite_bytes"]) / MIB if have else None
+                found.append(Row(notebook, config, variant, ".tflite MiB", study, mine, differs,
+                                 size_verdict(mine, study) if have else NOT_RUN))
+            if "gzip_h5_bytes" in v:
+                found.append(Row(notebook, config, variant, "gzip bytes", float(v["gzip_h5_bytes"]),
+                                 float(r["gzip_bytes"]) if have else None, differs, FORMATS if have else NOT_RUN))
+
+        for notebook, configs in notebooks.items():
+            for config, value in (configs or {}).items() if isinstance(configs, dict) else ():
+                if (notebook, config) in SWEEPS:
+                    for t, acc in value.items():
+                        add(notebook, f"{config} T={t}", _sweep_variant(params, ds, SWEEPS[(notebook, config)], t),
+                            "", acc)
+                    continue
+                variant, differs = row_for(ROWS.get((notebook, config), {}), ds) or (None, "")
+                add(notebook, config, variant, differs, value)
+        out[ds] = found
+    return out
+
+
+def counts(found: dict[str, list[Row]]) -> dict[str, dict[str, int]]:
+    """Per dataset, how many rows have each verdict."""
+    out = {}
+    for ds, rs in found.items():
+        c = {}
+        for r in rs:
+            c[r.verdict] = c.get(r.verdict, 0) + 1
+        out[ds] = dict(sorted(c.items()))
+    return out
+
+
+def loss_pairs(stats: pd.DataFrame, params: dict) -> list[dict]:
+    """The study's loss (no T²) next to ours (T²) at the same T, from the same teacher:
+    every pair of derived/base students trained like student-kd that differ only in t_squared."""
+    out = []
+    for ds, protocols in (params.get("protocols") or {}).items():
+        have = set(stats[stats["dataset"] == ds]["variant"])
+        kd = {b: p for b, p in protocols.items() if "t_squared" in p and f"{b}+none+float32" in have}
+        for a, pa in kd.items():
+            for b, pb in kd.items():
+                same = {k: v for k, v in pa.items() if k != "t_squared"} == {k: v for k, v in pb.items()
+                                                                           if k != "t_squared"}
+                if pa["t_squared"] and not pb["t_squared"] and same and _teacher(params, a) == _teacher(params, b):
+                    out.append({"dataset": ds, "ours": a, "study": b, "temperature": pa["temperature"]})
+    return out
+
+
+def _teacher(params: dict, base: str):
+    derived = params.get("derived") or {}
+    while base in derived:
+        if "teacher" in derived[base]:
+            return derived[base]["teacher"]
+        base = derived[base]["like"]
+    return BASES[base].teacher if base in BASES else None
+
+
+def is_number(v) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
