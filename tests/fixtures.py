@@ -57,16 +57,27 @@ TINY_ZOO = {
 }
 
 
-STUDY_ONLY = "study-constant"  # a scheme of the study's protocols (params derived), not of the tests' matrix
+# Schemes of the study's protocols and the sweeps: many runs, not in the tests' matrix.
+STUDY_ONLY = ("study-constant", "global-s", "random-s")
 
 
-def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None, derived=None, replicates=None) -> dict:
+def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None, derived=None, replicates=None,
+         cluster=None) -> dict:
     """The repo's params with tiny models and short runs; the matrix optionally reduced;
-    no derived bases or replicates unless given (the study's protocols cost many runs)."""
+    no derived bases, replicates or cluster steps unless given (`cluster`: the cells'
+    matrix.only limits of cluster-16)."""
     cfg["derived"] = derived or {}
     cfg["matrix"]["replicates"] = replicates or []
-    cfg["matrix"]["prune"] = [p for p in cfg["matrix"]["prune"] if p != STUDY_ONLY]
-    cfg["matrix"]["only"].pop(STUDY_ONLY, None)
+    cfg["matrix"]["cluster"] = ["none", "cluster-16"] if cluster else ["none"]
+    cfg["matrix"]["only"].pop("cluster-16", None)
+    if cluster:
+        cfg["matrix"]["only"]["cluster-16"] = dict(cluster)
+    cfg["cluster"]["fine_tune"].update(epochs=1, batch_size=32)
+    cfg["quantize"]["int8io"]["calibration_samples"] = 20
+    cfg["sensitivity"].update(bases=[], sparsities=[0, 0.5, 0.9])  # one analysis where a test asks for it
+    for name in STUDY_ONLY:
+        cfg["matrix"]["prune"] = [p for p in cfg["matrix"]["prune"] if p != name]
+        cfg["matrix"]["only"].pop(name, None)
     cfg["matrix"]["datasets"] = list(datasets)
     for key, value in (("bases", bases), ("prune", prune), ("quant", quant)):
         if value is not None:

@@ -205,17 +205,36 @@ def test_dvc_exp_run_in_a_temporary_workspace_reruns_only_the_changed_jobs(tmp_p
 # ---- seeds, derived bases and the study's QAT (issue: trustworthy results) -------------
 
 def test_replicates_derived_bases_and_qat_from_scratch_run_end_to_end(tmp_path, mirror):
-    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none", "finetune"), quant=("float32",),
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none", "finetune"), quant=("float32", "qat"),
                     derived={"kd-study": {"like": "student-kd", "distill": {"temperature": 40, "t_squared": False},
                                           "quant": ["float32", "qat-scratch"]}},
-                    replicates=[{"prune": ["none"], "seeds": [0, 1]}, {"prune": ["finetune"], "ft_seeds": [0, 1]}])
+                    replicates=[{"prune": ["none"], "cluster": ["none"], "quant": ["float32"], "seeds": [0, 1]},
+                                {"prune": ["finetune"], "cluster": ["none"], "quant": ["float32"], "ft_seeds": [0, 1]}],
+                    cluster={"prune": ["finetune"], "quant": ["float32", "qat"]})
+    change(repo, "sensitivity.bases", ["student-scratch"])
     snakemake(repo, "--cores", "2", **mirror)
     rows = list(csv.DictReader((repo / "reports/results.csv").open()))
-    runs = sorted((r["variant"], r["seed"], r["ft_seed"]) for r in rows)
+    runs = sorted((r["variant"], r["seed"], r["ft_seed"]) for r in rows if not r["variant"].endswith("-int8io"))
     assert runs == [("kd-study+none+float32", "0", "0"), ("kd-study+none+float32", "1", "0"),
-                    ("kd-study+none+qat-scratch", "0", "0"), ("kd-study+none+qat-scratch", "1", "0"),
+                    ("kd-study+none+qat-scratch", "0", "0"),
+                    ("student-scratch+finetune+cluster-16+float32", "0", "0"),
+                    ("student-scratch+finetune+cluster-16+qat", "0", "0"),
                     ("student-scratch+finetune+float32", "0", "0"), ("student-scratch+finetune+float32", "0", "1"),
-                    ("student-scratch+none+float32", "0", "0"), ("student-scratch+none+float32", "1", "0")]
+                    ("student-scratch+finetune+qat", "0", "0"),
+                    ("student-scratch+none+float32", "0", "0"), ("student-scratch+none+float32", "1", "0"),
+                    ("student-scratch+none+qat", "0", "0")]
+    # every QAT job also exports integer-only, from the same training
+    assert {"kd-study+none+qat-scratch-int8io", "student-scratch+none+qat-int8io",
+            "student-scratch+finetune+cluster-16+qat-int8io"} <= {r["variant"] for r in rows}
+    assert all(r["input_dtype"] == "int8" for r in rows if r["variant"].endswith("-int8io"))
+    table = (repo / "metrics/sensitivity/mnist/s0/student-scratch.csv").read_text().splitlines()
+    assert table[0] == "layer,weights,sparsity,accuracy" and len(table) == 1 + 3 * 3  # 3 layers x 3 sparsities
+    clustered = next(r for r in rows if r["variant"] == "student-scratch+finetune+cluster-16+qat")
+    assert (clustered["prune"], clustered["cluster"], clustered["quant"]) == ("finetune", "cluster-16", "qat")
+    qat = json.loads((repo / "tflite/mnist/s0/f0/student-scratch+finetune+cluster-16+qat.json").read_text())
+    assert qat["qat_scheme"] == "cluster-preserving"
+    values = json.loads((repo / "models/cluster/mnist/s0/f0/student-scratch+finetune+cluster-16.json").read_text())
+    assert 1 < max(values["distinct_values"].values()) <= 16
     # the teacher of both KD seeds trained once, with the first seed
     assert sorted(p.name for p in (repo / "models/train_baseline/mnist").glob("s*/teacher.keras")) == ["teacher.keras"]
     variants = {r["variant"]: r for r in csv.DictReader((repo / "reports/variants.csv").open())}

@@ -118,3 +118,16 @@ def test_the_finetune_control_trains_exactly_as_every_pruning_scheme_and_prunes_
     tuned, history, skipped = run(model, tiny_data, {"method": "finetune"})
     assert models.kernel_sparsity(tuned) == 0.0 and len(history) == FT["epochs"] and skipped == []
     assert any(not np.array_equal(a, b) for a, b in zip(kernels(tuned).values(), kernels(model).values()))
+
+
+def test_random_pruning_reaches_its_sparsity_on_the_same_schedule_but_not_by_magnitude(model, tiny_data):
+    scheme = {"layers": "all", "sparsity": 0.8, **MAG}
+    rand, _, _ = run(model, tiny_data, {"method": "random", **scheme})
+    mag, _, _ = run(model, tiny_data, {"method": "magnitude", **scheme})
+    for name, sp in models.layer_sparsity(rand).items():
+        assert abs(sp - 0.8) < 0.02, name
+    # magnitude keeps the largest weights of the source; random keeps any
+    source = np.abs(kernels(model)["dense2"])
+    kept_rand = source[kernels(rand)["dense2"] != 0].mean()
+    kept_mag = source[kernels(mag)["dense2"] != 0].mean()
+    assert kept_mag > 1.3 * kept_rand

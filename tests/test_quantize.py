@@ -110,3 +110,27 @@ def test_evaluate_imports_no_tensorflow():
     code = ("import sys, compressbench.evaluate, compressbench.data; "
             "sys.exit(1 if 'tensorflow' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_qat_models_export_integer_only_with_int8_io_from_the_same_training(trained, tiny_data, tmp_path):
+    qmodel, _, conversion = quantize.trainable_copy(trained, "qat")
+    training.train_supervised(qmodel, tiny_data, epochs=1, batch_size=50, optimizer_name="adam", learning_rate=1e-4,
+                              seed=0, label="test")
+    args = dict(batch_size=100, latency_runs=3, warmup_runs=1)
+    float_io = write(tmp_path, "qat.tflite", quantize.convert(qmodel, conversion))
+    calib = quantize.representative(tiny_data["x_train"], 20, seed=0)
+    int_io = write(tmp_path, "qat-int8io.tflite", quantize.convert(qmodel, "int8io", calib))
+    interp = evaluate.interpreter(int_io)
+    assert interp.get_input_details()[0]["dtype"] == np.int8 and interp.get_output_details()[0]["dtype"] == np.int8
+    assert evaluate.interpreter(float_io).get_input_details()[0]["dtype"] == np.float32
+    a_int = evaluate.evaluate(int_io, tiny_data["x_test"], tiny_data["y_test"], **args)["accuracy"]
+    a_float = evaluate.evaluate(float_io, tiny_data["x_test"], tiny_data["y_test"], **args)["accuracy"]
+    assert abs(a_int - a_float) < 0.03   # the input quantized with the model's own scale and zero point
+
+
+def test_a_clustered_model_gets_the_cluster_preserving_qat(trained):
+    assert quantize.qat_model(trained, clustered=True)[1] == "cluster-preserving"
+    copy, kind, _ = quantize.trainable_copy(trained, "qat-scratch")
+    assert kind == "default-8bit, from scratch"
+    assert not np.allclose(models.prunable_kernels(trained)["dense1"],
+                           [w for w in copy.get_weights() if w.shape == models.prunable_kernels(trained)["dense1"].shape][0])

@@ -92,7 +92,7 @@ def _listed(values) -> str:
 def variant_stats(frame: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, variant), in the frame's order: means over seeds, the spread
     (std over seeds, NaN with one seed) and comparisons with the teacher's means."""
-    cols = ["dataset", "variant", "base", "prune", "quant", "n", "seeds", "ft_seeds", "accuracy", "accuracy_std",
+    cols = ["dataset", "variant", "base", "prune", "cluster", "quant", "n", "seeds", "ft_seeds", "accuracy", "accuracy_std",
             "delta_pp", "delta_pp_std", "tflite_bytes", "gzip_bytes", "compression_ratio", "params",
             "nonzero_params", "sparsity", "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "latency_ms_std",
             "efficiency", "efficiency_std"]
@@ -101,12 +101,14 @@ def variant_stats(frame: pd.DataFrame) -> pd.DataFrame:
     f = frame.copy()
     if "ft_seed" not in f:
         f["ft_seed"] = 0
+    if "cluster" not in f:
+        f["cluster"] = "none"
     for c in ["tflite_bytes", "gzip_bytes", "params", "nonzero_params", "sparsity", "latency_ms",
               "efficiency", "accuracy_delta_pp", "macs", "nonzero_macs", "speedup_theoretical"]:
         if c not in f:
             f[c] = float("nan")
     g = f.groupby(["dataset", "variant"], sort=False)
-    s = g.agg(base=("base", "first"), prune=("prune", "first"), quant=("quant", "first"),
+    s = g.agg(base=("base", "first"), prune=("prune", "first"), cluster=("cluster", "first"), quant=("quant", "first"),
               n=("accuracy", "size"), seeds=("seed", _listed), ft_seeds=("ft_seed", _listed),
               accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
               delta_pp_std=("accuracy_delta_pp", "std"),

@@ -53,13 +53,27 @@ def root(cfg: dict, base: str) -> str:
     return base
 
 
-def variant(base: str, prune: str, quant: str) -> str:
-    return SEP.join((base, prune, quant))
+NO_CLUSTER = "none"
 
 
-def parse_variant(name: str) -> tuple[str, str, str]:
-    base, prune, quant = name.split(SEP)
-    return base, prune, quant
+def variant(base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
+    """base+prune+quant, or base+prune+cluster+quant when a cluster step is present."""
+    return SEP.join((base, prune, quant) if cluster == NO_CLUSTER else (base, prune, cluster, quant))
+
+
+def parse_variant(name: str) -> tuple[str, str, str, str]:
+    """(base, prune, cluster, quant) of a variant name (cluster "none" for 3 parts)."""
+    parts = name.split(SEP)
+    if len(parts) == 3:
+        return parts[0], parts[1], NO_CLUSTER, parts[2]
+    base, prune, cluster, quant = parts
+    return base, prune, cluster, quant
+
+
+def compressed(prune: str, cluster: str = NO_CLUSTER) -> str:
+    """The model part of a variant name: what its export starts from (`prune` or
+    `prune+cluster`), the `{prune}` wildcard of the export and evaluation rules."""
+    return prune if cluster == NO_CLUSTER else f"{prune}{SEP}{cluster}"
 
 
 @dataclass(frozen=True)
@@ -70,13 +84,19 @@ class Cell:
     base: str
     prune: str
     quant: str
+    cluster: str = NO_CLUSTER  # weight clustering between pruning and quantization
 
     @property
     def variant(self) -> str:
-        return variant(self.base, self.prune, self.quant)
+        return variant(self.base, self.prune, self.quant, self.cluster)
+
+    @property
+    def model_part(self) -> str:
+        return compressed(self.prune, self.cluster)
 
 
-AXES = {"dataset": "datasets", "base": "bases", "prune": "prune", "quant": "quant"}  # Cell field -> matrix key
+# Cell field -> matrix key
+AXES = {"dataset": "datasets", "base": "bases", "prune": "prune", "cluster": "cluster", "quant": "quant"}
 
 
 def _selects(cell: Cell, limits: dict) -> bool:
@@ -85,12 +105,13 @@ def _selects(cell: Cell, limits: dict) -> bool:
 
 def runs_in(cell: Cell, only: dict) -> bool:
     """False when one of the cell's schemes is limited (matrix.only) to cells this is not."""
-    return all(_selects(cell, only[name]) for name in (cell.base, cell.prune, cell.quant) if name in only)
+    return all(_selects(cell, only[name]) for name in (cell.base, cell.prune, cell.cluster, cell.quant)
+               if name in only)
 
 
 def fine_tunes(cfg: dict, cell: Cell) -> bool:
-    """Whether the cell trains after its base model (a pruning fine-tune or a trained export)."""
-    return cell.prune != "none" or quant_method(cfg, cell.quant) in TRAINED_EXPORTS
+    """Whether the cell trains after its base model (a pruning or clustering fine-tune, a trained export)."""
+    return cell.prune != "none" or cell.cluster != NO_CLUSTER or quant_method(cfg, cell.quant) in TRAINED_EXPORTS
 
 
 def _key(cfg: dict) -> str:
@@ -118,7 +139,8 @@ def _product(cfg: dict) -> list[Cell]:
     `matrix.replicates` entry selecting it adds (fine-tune seeds where it fine-tunes)."""
     m = cfg["matrix"]
     only = m.get("only") or {}
-    grid = [Cell(ds, 0, 0, b, p, q) for ds, b, p, q in product(m["datasets"], m["bases"], m["prune"], m["quant"])]
+    grid = [Cell(ds, 0, 0, b, p, q, k) for ds, b, p, k, q in
+            product(m["datasets"], m["bases"], m["prune"], m.get("cluster", [NO_CLUSTER]), m["quant"])]
     grid = [c for c in grid if runs_in(c, only)]
     for name, d in (cfg.get("derived") or {}).items():
         grid += [Cell(ds, 0, 0, name, p, q) for ds, p, q in product(d.get("datasets", m["datasets"]),
@@ -132,8 +154,9 @@ def _product(cfg: dict) -> list[Cell]:
             if _selects(c, r):
                 seeds += r.get("seeds", [])
                 fts += r.get("ft_seeds", []) if fine_tunes(cfg, c) else []
-        out += [Cell(c.dataset, s, f, c.base, c.prune, c.quant)
-                for s, f in product(dict.fromkeys(seeds), dict.fromkeys(fts))]
+        quants = [c.quant] + ([c.quant + INT8_IO] if quant_method(cfg, c.quant) in QAT_METHODS else [])
+        out += [Cell(c.dataset, s, f, c.base, c.prune, q, c.cluster)
+                for q in quants for s, f in product(dict.fromkeys(seeds), dict.fromkeys(fts))]
     return out
 
 
@@ -170,12 +193,18 @@ def job_seed(seed: int, ft: int) -> int:
     return (int(seed) + 1_000_003 * int(ft)) % 2**32
 
 
-def quant_method(cfg: dict, quant: str) -> str:
-    return cfg["quantize"]["schemes"][quant]["method"]
-
-
 # Quantization methods that train first: QAT, its control, and QAT from scratch (the study's).
 TRAINED_EXPORTS = ("qat", "float32-ft", "qat-scratch")
+QAT_METHODS = ("qat", "qat-scratch")  # quantization-aware: each also exported with int8 input and output
+# The integer-only export of a QAT scheme's training (the same job): <scheme>-int8io.
+INT8_IO = "-int8io"
+
+
+def quant_method(cfg: dict, quant: str) -> str:
+    """A scheme's method; a QAT scheme's integer-only export has its own, `int8io`."""
+    if quant.endswith(INT8_IO) and quant.removesuffix(INT8_IO) in cfg["quantize"]["schemes"]:
+        return "int8io"
+    return cfg["quantize"]["schemes"][quant]["method"]
 
 
 def _quant_names(cfg: dict) -> list[str]:
@@ -198,12 +227,21 @@ def ptq_schemes(cfg: dict) -> list[str]:
 
 
 def qat_schemes(cfg: dict) -> list[str]:
-    """Schemes that train before they export (one `qat` job each per model)."""
-    return [q for q in _quant_names(cfg) if quant_method(cfg, q) in TRAINED_EXPORTS]
+    """Quantization-aware schemes (one `qat` job each per model, writing two exports)."""
+    return [q for q in _quant_names(cfg) if quant_method(cfg, q) in QAT_METHODS]
+
+
+def control_schemes(cfg: dict) -> list[str]:
+    """QAT's float32 control schemes (one `float32_ft` job each per model)."""
+    return [q for q in _quant_names(cfg) if quant_method(cfg, q) == "float32-ft"]
 
 
 def prune_schemes(cfg: dict) -> list[str]:
     return [p for p in _prune_names(cfg) if p != "none"]
+
+
+def cluster_schemes(cfg: dict) -> list[str]:
+    return [k for k in cfg["matrix"].get("cluster", [NO_CLUSTER]) if k != NO_CLUSTER]
 
 
 # ---- artefact paths (relative to the workflow root) -------------------------
@@ -222,10 +260,12 @@ def model_stem(dataset: str, seed, base: str, phase: str | None = None) -> str:
 
 
 def model(dataset: str, seed, base: str, prune: str = "none", ft=0, phase: str | None = None) -> str:
-    """The Keras model a variant starts from: the base model or its pruned form."""
+    """The Keras model a variant's export starts from: the base model, its pruned form,
+    or (`prune` = "P+C", see `compressed`) that clustered."""
     if prune == "none":
         return model_stem(dataset, seed, base, phase) + ".keras"
-    return f"models/prune/{dataset}/s{seed}/f{ft}/{base}{SEP}{prune}.keras"
+    step = "cluster" if SEP in prune else "prune"
+    return f"models/{step}/{dataset}/s{seed}/f{ft}/{base}{SEP}{prune}.keras"
 
 
 def logits(dataset: str, seed, base: str, phase: str | None = None) -> str:
@@ -249,16 +289,26 @@ def base_logits(cfg: dict, dataset: str, seed, base: str) -> str:
     return logits(dataset, seed, base, bases(cfg)[base].phase)
 
 
+def sensitivity(dataset: str, seed, base: str) -> str:
+    return f"metrics/sensitivity/{dataset}/s{seed}/{base}.csv"
+
+
+def sensitivity_tables(cfg: dict) -> list[str]:
+    """The per-layer sensitivity tables of `sensitivity.bases` (first seed) on every dataset."""
+    return [sensitivity(ds, cfg["seeds"][0], b) for ds in cfg["matrix"]["datasets"]
+            for b in cfg["sensitivity"]["bases"]]
+
+
 def cell_model(cfg: dict, c: Cell) -> str:
-    return base_model(cfg, c.dataset, c.seed, c.base, c.prune, c.ft)
+    return base_model(cfg, c.dataset, c.seed, c.base, c.model_part, c.ft)
 
 
 def cell_tflite(c: Cell) -> str:
-    return tflite(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant)
+    return tflite(c.dataset, c.seed, c.ft, c.base, c.model_part, c.quant)
 
 
 def cell_metrics(c: Cell) -> str:
-    return metrics(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant)
+    return metrics(c.dataset, c.seed, c.ft, c.base, c.model_part, c.quant)
 
 
 def record(path: str) -> str:

@@ -91,7 +91,9 @@ def front(st: pd.DataFrame) -> list[str]:
 
 def pivots(st: pd.DataFrame, orders: dict) -> list[str]:
     """Accuracy of the float32 exports, base × pruning; and per cell its best quantization
-    (the most accurate of the variants at most a quarter of the float32 export's gzip size)."""
+    (the most accurate of the variants at most a quarter of the float32 export's gzip size).
+    The matrix's bases and unclustered cells only (derived bases have their own tables)."""
+    st = st[st["base"].isin(orders["base"]) & (st["cluster"] == "none")] if "cluster" in st else st
     bases = [b for b in orders["base"] if b in set(st["base"])]
     prunes = [p for p in orders["prune"] if p in set(st["prune"])]
     by = st.set_index(["base", "prune", "quant"])

@@ -171,6 +171,10 @@ def _cross_errors(cfg: dict) -> list[str]:
     for i, name in enumerate(cfg["matrix"]["prune"]):
         if name != "none" and name not in prune:
             errors.append(f"matrix.prune[{i}]: {name!r} is not a pruning scheme; allowed: none, {', '.join(prune)}")
+    clusters = cfg["cluster"]["schemes"]
+    for i, name in enumerate(cfg["matrix"].get("cluster", ["none"])):
+        if name != "none" and name not in clusters:
+            errors.append(f"matrix.cluster[{i}]: {name!r} is not a cluster scheme; allowed: none, {', '.join(clusters)}")
     for i, name in enumerate(cfg["matrix"]["quant"]):
         if name not in quant:
             errors.append(f"matrix.quant[{i}]: {name!r} is not a quantization scheme; allowed: {', '.join(quant)}")
@@ -184,6 +188,9 @@ def _cross_errors(cfg: dict) -> list[str]:
         for arch, layers in archs.items():
             if not any("dense" in layer or "conv" in layer for layer in layers):
                 errors.append(f"zoo.{ds}.{arch}: needs at least one conv or dense layer")
+    bases = [*BASE_NAMES, *(cfg.get("derived") or {})]
+    errors += [f"sensitivity.bases[{i}]: {b!r} is not a base; allowed: {', '.join(bases)}"
+               for i, b in enumerate(cfg["sensitivity"]["bases"]) if b not in bases]
     return errors + _only_errors(cfg) + _derived_errors(cfg) + _control_errors(quant, cfg["matrix"]["quant"])
 
 
@@ -191,8 +198,9 @@ def _only_errors(cfg: dict) -> list[str]:
     """matrix.only limits declared bases and schemes to declared values (a scheme the
     matrix does not run limits nothing, so narrowing the matrix needs no edit here)."""
     known = {"datasets": list(TRAIN_IMAGES), "bases": [*BASE_NAMES, *(cfg.get("derived") or {})],
-             "prune": ["none", *cfg["prune"]["schemes"]], "quant": list(cfg["quantize"]["schemes"])}
-    named = sorted({*known["bases"], *known["prune"], *known["quant"]})
+             "prune": ["none", *cfg["prune"]["schemes"]], "cluster": ["none", *cfg["cluster"]["schemes"]],
+             "quant": list(cfg["quantize"]["schemes"])}
+    named = sorted({*known["bases"], *known["prune"], *known["cluster"], *known["quant"]})
     errors = []
     for name, limits in (cfg["matrix"].get("only") or {}).items():
         if name not in named:
@@ -250,7 +258,7 @@ def _derived_errors(cfg: dict) -> list[str]:
 # ---- sweeps, derived bases and protocols -------------------------------------
 
 # Keys holding lists of names, not numbers: never a sweep.
-NAME_LISTS = ("datasets", "bases", "prune", "quant", "seeds", "ft_seeds")
+NAME_LISTS = ("datasets", "bases", "prune", "cluster", "quant", "seeds", "ft_seeds")
 
 
 def _numbers(value) -> bool:
@@ -308,7 +316,8 @@ def expand_sweeps(cfg: dict) -> dict:
     every list naming the sweep names its entries instead."""
     cfg = copy.deepcopy(cfg)
     names = {}
-    for section, where in ((cfg.get("prune"), "prune.schemes"), (cfg.get("quantize"), "quantize.schemes")):
+    for section, where in ((cfg.get("prune"), "prune.schemes"), (cfg.get("cluster"), "cluster.schemes"),
+                           (cfg.get("quantize"), "quantize.schemes")):
         if isinstance(section, dict) and isinstance(section.get("schemes"), dict):
             section["schemes"], found = _expand(section["schemes"], where)
             names |= found
@@ -319,7 +328,7 @@ def expand_sweeps(cfg: dict) -> dict:
         return cfg
 
     def rename(d: dict):
-        for axis in ("bases", "prune", "quant"):
+        for axis in ("bases", "prune", "cluster", "quant"):
             if isinstance(d.get(axis), list):
                 d[axis] = _renamed(d[axis], names)
     m = cfg.get("matrix") or {}
@@ -392,7 +401,8 @@ def _split_errors(cfg: dict) -> list[str]:
         return []
     ds = min(splits, key=splits.get)
     batches = {"train.batch_size": cfg["train"]["batch_size"],
-               "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"]}
+               "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"],
+               "cluster.fine_tune.batch_size": cfg["cluster"]["fine_tune"]["batch_size"]}
     batches |= {f"quantize.schemes.{name}.batch_size": s["batch_size"]
                 for name, s in cfg["quantize"]["schemes"].items() if "batch_size" in s}
     batches |= {f"derived.{name}.train.batch_size": d["train"]["batch_size"]

@@ -1,5 +1,6 @@
 """Pruning schemes: local and global magnitude pruning (tfmot), structured N:M
-(tfmot), and filter pruning that rebuilds a physically smaller model."""
+(tfmot), random pruning on the magnitude schedule (the baseline), and filter
+pruning that rebuilds a physically smaller model."""
 from __future__ import annotations
 
 import math
@@ -60,6 +61,36 @@ def wrap(model, targets: dict[str, dict]):
         return layer
 
     return keras.models.clone_model(copy, clone_function=clone_fn)
+
+
+class RandomPruning(keras.callbacks.Callback):
+    """Random pruning on the magnitude schemes' schedule: every selected kernel gets
+    fixed random scores; whenever the schedule updates the masks, the lowest-scored
+    share (its sparsity at that step) is zeroed, and kept zero after every step."""
+
+    def __init__(self, layers: list[str], schedule, seed: int):
+        super().__init__()
+        self.names, self.schedule, self.seed = layers, schedule, seed
+        self.step = 0
+
+    def on_train_begin(self, logs=None):
+        rng = np.random.default_rng(self.seed)
+        self.kernels = {n: self.model.get_layer(n).kernel for n in self.names}
+        self.scores = {n: rng.random(k.shape) for n, k in self.kernels.items()}
+        self.masks = {n: np.ones(k.shape, dtype=np.float32) for n, k in self.kernels.items()}
+
+    def on_train_batch_begin(self, batch, logs=None):
+        update, sparsity = self.schedule(self.step)
+        self.step += 1
+        if bool(update):
+            for n, score in self.scores.items():
+                k = int(round(float(sparsity) * score.size))
+                self.masks[n] = (score >= np.sort(score, axis=None)[k]).astype(np.float32) if k < score.size \
+                    else np.zeros(score.shape, dtype=np.float32)
+
+    def on_train_batch_end(self, batch, logs=None):
+        for n, kernel in self.kernels.items():
+            kernel.assign(kernel * self.masks[n])
 
 
 def magnitude_plan(model, scheme: dict, total_steps: int) -> tuple[dict, list[str]]:
@@ -154,6 +185,14 @@ def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label:
         small = remove_filters(model, scheme["fraction"])
         history = training.train_supervised(small, data, **args)
         return small, history, []
+    if scheme["method"] == "random":  # the baseline: magnitude's schedule, random ranking
+        copy = models.clone(model)
+        end, freq = schedule_steps(steps, scheme["end_fraction"], scheme["frequency"])
+        sched = sparsity_api.PolynomialDecay(initial_sparsity=scheme["initial_sparsity"],
+                                             final_sparsity=scheme["sparsity"], begin_step=0, end_step=end,
+                                             frequency=freq)
+        mask = RandomPruning(selected(copy, scheme["layers"]), sched, seed)
+        return copy, training.train_supervised(copy, data, callbacks=[mask], **args), []
     plan, skipped = magnitude_plan(model, scheme, steps)
     wrapped = wrap(model, plan)
     history = training.train_supervised(wrapped, data, callbacks=[sparsity_api.UpdatePruningStep()], **args)

@@ -1,5 +1,6 @@
 """TFLite export: float32, post-training quantization (dynamic, int8, float16)
-and quantization-aware training, prune-preserving on sparse models."""
+and quantization-aware training (prune- and cluster-preserving where the model
+is sparse or clustered), exported with float and with int8 input and output."""
 from __future__ import annotations
 
 import numpy as np
@@ -27,13 +28,18 @@ def representative(x_train: np.ndarray, samples: int, seed: int):
 def convert(model, method: str, calibration=None) -> bytes:
     """The .tflite bytes of `model` under one scheme's method."""
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    if method in ("dynamic", "float16", "int8", "qat"):
+    if method in ("dynamic", "float16", "int8", "qat", "int8io"):
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
     if method == "float16":
         conv.target_spec.supported_types = [tf.float16]
-    if method == "int8":
+    if method in ("int8", "int8io"):
         if calibration is None:
-            raise ValueError("int8 conversion needs calibration data")
+            raise ValueError(f"{method} conversion needs calibration data")
+        conv.representative_dataset = calibration
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+    if method == "int8io":  # a QAT model integer-only (the converter still wants calibration images)
         conv.representative_dataset = calibration
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         conv.inference_input_type = tf.int8
@@ -41,19 +47,26 @@ def convert(model, method: str, calibration=None) -> bytes:
     return conv.convert()
 
 
-def qat_model(model):
+def qat_model(model, clustered: bool = False):
     """A quantization-aware copy of `model`; (model, scheme name).
 
-    On a pruned model the prune-preserving scheme keeps its zeros."""
-    q = tfmot.quantization.keras
+    On a pruned model the prune-preserving scheme keeps its zeros; on a clustered
+    one the cluster-preserving scheme keeps its shared values (and its zeros when
+    it is also pruned)."""
+    q, combine = tfmot.quantization.keras, tfmot.experimental.combine
     copy = models.clone(model)
-    if max(models.layer_sparsity(model).values()) > SPARSE:
-        scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
-        return q.quantize_apply(q.quantize_annotate_model(copy), scheme), "prune-preserving"
-    return q.quantize_model(copy), "default-8bit"
+    sparse = max(models.layer_sparsity(model).values()) > SPARSE
+    if clustered:
+        scheme = combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=sparse)
+        kind = "cluster-and-prune-preserving" if sparse else "cluster-preserving"
+    elif sparse:
+        scheme, kind = combine.Default8BitPrunePreserveQuantizeScheme(), "prune-preserving"
+    else:
+        return q.quantize_model(copy), "default-8bit"
+    return q.quantize_apply(q.quantize_annotate_model(copy), scheme), kind
 
 
-def trainable_copy(model, method: str):
+def trainable_copy(model, method: str, clustered: bool = False):
     """(copy to train, its kind, the conversion method) for a scheme that trains before
     it exports: a QAT copy for qat; for its control, float32-ft, a plain float32 copy
     that trains the same epochs and exports as float32 (on a pruned model its zeros
@@ -63,7 +76,7 @@ def trainable_copy(model, method: str):
         return models.clone(model, "float32"), "float32", "float32"
     if method == "qat-scratch":
         return tfmot.quantization.keras.quantize_model(models.reinitialised(model)), "default-8bit, from scratch", "qat"
-    copy, kind = qat_model(model)
+    copy, kind = qat_model(model, clustered)
     return copy, kind, "qat"
 
 

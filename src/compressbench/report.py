@@ -26,7 +26,7 @@ def _path(pattern: str, out_dir: Path, **kw) -> Path:
 
 
 def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict, out_dir="reports",
-          root=".") -> None:
+          root=".", sensitivity=()) -> None:
     """Write results.csv, summary.json, report.md, the Pareto figures and plot data under out_dir."""
     root = Path(root)
     out = root / out_dir

@@ -11,7 +11,7 @@ import pandas as pd
 from . import matrix
 from .claims import TEACHER
 
-COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seed", "ft_seed", "accuracy", "accuracy_delta_pp",
+COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seed", "ft_seed", "accuracy", "accuracy_delta_pp",
            "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params", "sparsity",
            "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "efficiency"]
 # cpu: latencies depend on the machine, so every row names the one it ran on.
@@ -86,9 +86,10 @@ def results_frame(records, params: dict) -> pd.DataFrame:
     if df.empty:
         return pd.DataFrame(columns=COLUMNS + EXTRAS)
     if "variant" not in df:
-        df["variant"] = [matrix.variant(b, p, q) for b, p, q in zip(df["base"], df["prune"], df["quant"])]
+        clusters = df["cluster"] if "cluster" in df else [matrix.NO_CLUSTER] * len(df)
+        df["variant"] = [matrix.variant(b, p, q, k) for b, p, q, k in zip(df["base"], df["prune"], df["quant"], clusters)]
     parts = df["variant"].map(matrix.parse_variant)
-    for i, col in enumerate(["base", "prune", "quant"]):
+    for i, col in enumerate(["base", "prune", "cluster", "quant"]):
         df[col] = df[col].fillna(parts.str[i]) if col in df else parts.str[i]
     for col in COLUMNS + EXTRAS:
         if col not in df:
@@ -110,7 +111,8 @@ def results_frame(records, params: dict) -> pd.DataFrame:
     df["accuracy_delta_pp"] = 100.0 * (df["accuracy"].astype(float).to_numpy() - t_acc)
     # ShrinkBench's theoretical speedup: the base model's dense MACs over the variant's
     # non-zero ones, so removed filters and zeroed weights count alike.
-    dense = df[df["prune"] == "none"].drop_duplicates(["dataset", "base"]).set_index(["dataset", "base"])["macs"]
+    unpruned = (df["prune"] == "none") & (df["cluster"] == matrix.NO_CLUSTER)
+    dense = df[unpruned].drop_duplicates(["dataset", "base"]).set_index(["dataset", "base"])["macs"]
     base_macs = dense.astype(float).reindex(pd.MultiIndex.from_frame(df[["dataset", "base"]])).to_numpy()
     df["speedup_theoretical"] = base_macs / df["nonzero_macs"].astype(float).to_numpy()
     df["compression_ratio"] = t_gz / df["gzip_bytes"].astype(float).to_numpy()
@@ -146,7 +148,7 @@ def csv_text(frame: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-VARIANT_COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seeds", "ft_seeds", "n", "accuracy", "accuracy_std_pp",
+VARIANT_COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seeds", "ft_seeds", "n", "accuracy", "accuracy_std_pp",
                    "delta_pp", "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params",
                    "sparsity", "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "efficiency"]
 VARIANT_DIGITS = {"accuracy": 6, "accuracy_std_pp": 4, "delta_pp": 4, "compression_ratio": 4, "sparsity": 6,

@@ -25,8 +25,9 @@ PHASES = {
 RUNNER = ("__init__", "runner", "machine")
 TRAIN = ("data", "io", "matrix", "models", "progress", "training")
 
-CELL = "{dataset}/s{seed}/f{ft}/{base}+{prune}+{quant}"   # one .tflite
+CELL = "{dataset}/s{seed}/f{ft}/{base}+{prune}+{quant}"   # one .tflite ({prune} may hold "P+C")
 MODEL = "{dataset}/s{seed}/f{ft}/{base}+{prune}"           # one pruned model
+CLUSTERED = MODEL + "+{cluster}"                           # one clustered model
 # The phases that write base models: whatever reads "every base model" reads them all.
 BASE_PHASES = tuple(dict.fromkeys(b.phase for b in M.BASES.values()))
 
@@ -85,15 +86,18 @@ def _train_rule(name: str, kd: bool) -> Rule:
                 TRAIN + ("bases",) + (("distill",) if kd else ()), params, outputs, reads)
 
 
-def _exported(quant: str = "{quant}") -> dict[str, str]:
+def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
     path = M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", quant)
-    return {"tflite": path, "record": M.record(path)}
+    return {f"{prefix}tflite": path, f"{prefix}record": M.record(path)}
 
 
 REFERENCE = "reports/reference/arxiv-2305.08075.yaml"  # the study's published figures
 REPORT_FILES = {"results": "reports/results.csv", "variants": "reports/variants.csv",
                 "summary": "reports/summary.json",
                 "report": "reports/report.md", "figure": "reports/figures/{dataset}-pareto.png",
+                "tradeoff": "reports/figures/{dataset}-tradeoff.png",
+                "sensitivity": "reports/figures/{dataset}-sensitivity.png",
+                "sensitivity_table": "reports/sensitivity/{dataset}.csv",
                 "plot": "reports/plots/{dataset}.csv"}
 
 RULES = {r.name: r for r in [
@@ -113,21 +117,37 @@ RULES = {r.name: r for r in [
          {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"),
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"))},
          ("download", *BASE_PHASES)),
+    Rule("cluster", "prune", "cluster", CLUSTERED, TRAIN + ("cluster",),
+         {"scheme": "cluster/schemes/{cluster}", "fine_tune": "cluster/fine_tune", "precision": "train/precision"},
+         {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}+{cluster}", "{ft}"),
+          "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}+{cluster}", "{ft}"))},
+         ("download", *BASE_PHASES)),
     # One job per post-training scheme: a change to one scheme reruns only its exports.
     Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize",),
          {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
-    # qat-scratch retrains the base model from scratch: its protocol, and the distill code.
+    # QAT writes its float-I/O and its integer-only export; qat-scratch retrains the base
+    # model from scratch: its protocol, and the distill code.
     Rule("qat", "quantize", "qat", CELL, TRAIN + ("quantize", "distill"),
+         {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL, "int8io": "quantize/int8io"},
+         _exported() | _exported("{quant}" + M.INT8_IO, "int8io_"), ("download", *BASE_PHASES, "prune")),
+    # QAT's control: the same epochs in float32, exported float32.
+    Rule("float32_ft", "quantize", "qat", CELL, TRAIN + ("quantize", "distill"),
          {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL}, _exported(),
          ("download", *BASE_PHASES, "prune")),
     Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
+    # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
+    Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", "matrix", "models",
+                                                                                "training", "sensitivity"),
+         {"sensitivity": "sensitivity"},
+         {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
+          "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
          ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
           "provenance", "claims", "controls"),
-         {k: k for k in ("seeds", "matrix", "derived", "protocols", "zoo", "train", "distill", "prune", "quantize",
-                         "evaluate")}
+         {k: k for k in ("seeds", "matrix", "derived", "protocols", "zoo", "train", "distill", "prune", "cluster",
+                         "quantize", "evaluate", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}

@@ -1,4 +1,5 @@
-# Phase `evaluate`: every .tflite measured with LiteRT (no TensorFlow import).
+# Phase `evaluate`: every .tflite measured with LiteRT (no TensorFlow import), and
+# the per-layer sensitivity of some base models (Keras).
 
 
 rule evaluate:
@@ -9,6 +10,8 @@ rule evaluate:
         code=R.RULES["evaluate"].code_files,
     output:
         **R.RULES["evaluate"].outputs,
+    wildcard_constraints:
+        prune=r"[a-z0-9.-]+(\+[a-z0-9.-]+)?",  # a pruning scheme, maybe "+<cluster scheme>"
     params:
         **params_of("evaluate"),
     log:
@@ -23,3 +26,24 @@ rule evaluate:
 rule phase_evaluate:
     input:
         [M.cell_metrics(c) for c in M.cells(config)],
+        M.sensitivity_tables(config),
+
+
+rule sensitivity:
+    input:
+        model=lambda w: M.base_model(config, w.dataset, w.seed, w.base),
+        data=M.prepared("{dataset}"),
+        code=R.RULES["sensitivity"].code_files,
+    output:
+        **R.RULES["sensitivity"].outputs,
+    params:
+        **params_of("sensitivity"),
+    log:
+        R.RULES["sensitivity"].log,
+    benchmark:
+        R.RULES["sensitivity"].benchmark
+    threads: 1
+    script:
+        script_of("sensitivity")
+
+

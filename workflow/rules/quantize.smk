@@ -4,6 +4,9 @@
 
 PTQ = M.ptq_schemes(config)
 QAT = M.qat_schemes(config)
+CONTROLS = M.control_schemes(config)
+# An export's model: none, a pruning scheme, or either followed by "+<cluster scheme>".
+MODEL_PART = r"[a-z0-9.-]+(\+[a-z0-9.-]+)?"
 
 
 def source_model(w):
@@ -34,6 +37,7 @@ if PTQ:
             **R.RULES["convert"].outputs,
         wildcard_constraints:
             quant="|".join(PTQ),
+            prune=MODEL_PART,
         params:
             **params_of("convert"),
         log:
@@ -57,6 +61,7 @@ if QAT:
             **R.RULES["qat"].outputs,
         wildcard_constraints:
             quant="|".join(QAT),
+            prune=MODEL_PART,
         params:
             **params_of("qat"),
         log:
@@ -66,6 +71,29 @@ if QAT:
         threads: 1
         script:
             script_of("qat")
+
+
+if CONTROLS:
+
+    rule float32_ft:
+        input:
+            model=source_model,
+            data=M.prepared("{dataset}"),
+            code=R.RULES["float32_ft"].code_files,
+        output:
+            **R.RULES["float32_ft"].outputs,
+        wildcard_constraints:
+            quant="|".join(CONTROLS),
+            prune=MODEL_PART,
+        params:
+            **params_of("float32_ft"),
+        log:
+            R.RULES["float32_ft"].log,
+        benchmark:
+            R.RULES["float32_ft"].benchmark
+        threads: 1
+        script:
+            script_of("float32_ft")
 
 
 rule phase_quantize:

@@ -10,7 +10,7 @@ def job_records():
     """The records of the training, pruning and export jobs (their wall times are reported)."""
     out = [M.record(M.base_model(config, ds, seed, b)) for ds, seed, b in M.base_models(config)]
     for c in M.cells(config):
-        if c.prune != "none":
+        if c.model_part != "none":
             out.append(M.record(M.cell_model(config, c)))
         out.append(M.record(M.cell_tflite(c)))
     return sorted(set(out))
@@ -18,7 +18,8 @@ def job_records():
 
 rule report:
     input:
-        metrics=rules.phase_evaluate.input,
+        metrics=[M.cell_metrics(c) for c in M.cells(config)],
+        sensitivity=M.sensitivity_tables(config),
         records=job_records(),
         facts=expand(M.record(M.prepared("{dataset}")), dataset=DATASETS),
         reference=R.REFERENCE,

@@ -1,7 +1,8 @@
-"""qat: quantization-aware fine-tuning of one model, then int8 export; its control,
-float32-ft: the same fine-tune in float32, exported float32; or qat-scratch, the
-study's QAT: the architecture re-initialised and trained quantization-aware with
-its base model's own protocol (distilled where the base model was)."""
+"""qat: quantization-aware fine-tuning of one model, then its int8 export with
+float input and output and its integer-only export (int8 I/O); or qat-scratch,
+the study's QAT: the architecture re-initialised and trained quantization-aware
+with its base model's own protocol (distilled where the base model was).
+Also rule float32_ft, QAT's control: the same fine-tune in float32, exported float32."""
 from compressbench import runner
 
 
@@ -16,7 +17,7 @@ def main(smk, threads):
     facts = quantize.describe(model)
     label = f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}+{w.quant}"
     with training.Timer() as timer:
-        trained, kind, conversion = quantize.trainable_copy(model, s["method"])
+        trained, kind, conversion = quantize.trainable_copy(model, s["method"], clustered=matrix.SEP in w.prune)
         runner.log.info("%s: %s", label, kind)
         if s["method"] == "qat-scratch":
             fit = training.fit_keywords(protocol)
@@ -34,11 +35,15 @@ def main(smk, threads):
         blob = quantize.convert(trained, conversion)
     accuracy = training.accuracy(trained, arrays["x_test"], arrays["y_test"])
     io.write_bytes(smk.output.tflite, blob)
-    runner.record(smk, smk.output.record, {
-        **facts, "quant": w.quant, "scheme": s, "qat_scheme": kind, "source": smk.input.model,
-        "protocol": protocol if s["method"] == "qat-scratch" else None,
-        "keras_test_accuracy": round(accuracy, 6), "epochs": int(len(history)),
-        "wall_seconds": timer.seconds}, artefacts=[smk.output.tflite])
+    record = {**facts, "quant": w.quant, "scheme": s, "qat_scheme": kind, "source": smk.input.model,
+              "protocol": protocol if s["method"] == "qat-scratch" else None,
+              "keras_test_accuracy": round(accuracy, 6), "epochs": int(len(history)), "wall_seconds": timer.seconds}
+    runner.record(smk, smk.output.record, record, artefacts=[smk.output.tflite])
+    if "int8io_tflite" in smk.output.keys():  # the same training, integer-only
+        calibration = quantize.representative(arrays["x_train"], smk.params.int8io["calibration_samples"], seed)
+        io.write_bytes(smk.output.int8io_tflite, quantize.convert(trained, "int8io", calibration))
+        runner.record(smk, smk.output.int8io_record, record | {"quant": w.quant + matrix.INT8_IO, "io": "int8"},
+                      artefacts=[smk.output.int8io_tflite])
     runner.log.info("%s: %s, keras accuracy %.4f, %d bytes, %.1f s", w.quant, kind, accuracy, len(blob), timer.seconds)
 
 
