@@ -20,7 +20,8 @@ from harness import commands, compare, incremental, jobs, render, snakelog, step
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 CPU = "Test CPU 9000 [avx2 fma] oneDNN=1"
-WC = {"dataset": "mnist", "seed": "0", "base": "teacher", "prune": "global", "quant": "ptq-int8"}
+WC = {"dataset": "mnist", "seed": "0", "ft": "0", "base": "teacher", "prune": "global", "quant": "ptq-int8",
+      "cluster": "cluster-16"}
 
 
 def write_bench(root: Path, rel: str, seconds: float, rss="100.00") -> None:
@@ -76,7 +77,7 @@ def test_jobs_carry_seconds_epochs_and_the_cpu_of_their_record_and_sum_per_rule(
     assert rows["report"]["peak_max_rss"] is None  # NA is not a number
     assert rows["all"]["total"] == 35.0 and rows["all"]["epoch_s"] == 9.5
     convert = next(j for j in run if j.rule == "convert")
-    assert (convert.wildcards, convert.cpu, convert.threads) == (WC, CPU, 1)
+    assert (convert.wildcards, convert.cpu, convert.threads) == ({k: v for k, v in WC.items() if k != "cluster"}, CPU, 1)
     assert jobs.run_machine(run)[0] == CPU and jobs.machine(CPU) == "Test CPU 9000 [avx2 fma]"
     # A file of a current rule that is not a job the workflow has now is stale too.
     planned = {j.bench for j in run if j.rule != "convert"}
@@ -148,13 +149,16 @@ def test_a_jobs_start_up_kind_follows_the_library_modules_its_rule_runs():
     kinds = {rule: commands.start_kind(rule) for rule in R.RULES}
     assert kinds == {"download": "python", "prepare": "python", "train_teacher": "tensorflow",
                      "train_student_scratch": "tensorflow", "distill_ta": "tensorflow",
-                     "distill_student": "tensorflow", "prune": "tensorflow", "convert": "tensorflow",
-                     "qat": "tensorflow", "evaluate": "litert", "report": "python"}
+                     "distill_student": "tensorflow", "prune": "tensorflow", "cluster": "tensorflow",
+                     "convert": "tensorflow", "qat": "tensorflow", "float32_ft": "tensorflow",
+                     "evaluate": "litert", "sensitivity": "tensorflow", "report": "python"}
 
 
 # ---- incremental: which changes -------------------------------------------------------
 
-def test_one_change_per_scheme_family_from_the_repos_params(cfg):
+def test_one_change_per_scheme_family_from_the_repos_params():
+    from compressbench import params
+    cfg = params.load_yaml(params.ROOT / "params.yaml")  # as written: the sweeps unexpanded
     found, skipped = incremental.changes(cfg)
     assert [(c.family, c.key, c.old, c.new) for c in found] == [
         ("KD", "distill.alpha", 0.1, 0.2),
@@ -165,12 +169,13 @@ def test_one_change_per_scheme_family_from_the_repos_params(cfg):
         ("quantize: int8", "quantize.schemes.ptq-int8.calibration_samples", 500, 600),
         ("quantize: qat", "quantize.schemes.qat.epochs", 1, 2),
         ("a training seed", "seeds", [0], [0, 1])]
-    assert skipped == ["prune method `finetune`: no params"] + [
+    assert skipped == ["prune method `finetune`: no params", "prune method `random`: swept only (random-s)"] + [
         f"quantize method `{m}`: no params" for m in ("float32", "dynamic", "float16")] + [
-        "quantize method `float32-ft`: changes with `qat`, its scheme"]
-    # 2 datasets x 1 seed x 5 bases x 5 quant schemes use one pruning scheme; x 8 prune one quant
-    # scheme; QAT changes with its control (on the 10 unpruned models).
-    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 50, 50, 50, 50, 80, 90, None]
+        "quantize method `float32-ft`: changes with `qat`, its scheme", "quantize method `qat-scratch`: no params"]
+    # The cells of the default run that use each scheme: 2 datasets x 5 bases x 6 exports (qat's
+    # integer-only one too) for a pruning scheme, global also in the 16 clustered cells; QAT changes
+    # with its control and its integer-only exports.
+    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 60, 76, 60, 60, 120, 186, None]
     assert found[6].controls == ("float32-ft",)
 
 
@@ -335,34 +340,35 @@ def value(rows, section, name):
 
 def test_full_run_sums_each_rules_jobs_and_drops_stale_files(measured):
     md, rows = measured
-    # 1 dataset, 1 seed, teacher + student-kd; 2 pruned variants each; 2 PTQ schemes + QAT.
+    # 1 dataset, 1 seed, teacher + student-kd; 2 pruned variants each; 2 PTQ schemes + QAT (two
+    # exports each: float and int8 I/O).
     jobs_per_rule = {"download": 1, "prepare": 1, "train_teacher": 1, "distill_student": 1, "prune": 4,
-                     "convert": 12, "qat": 6, "evaluate": 18, "report": 1}
+                     "convert": 12, "qat": 6, "evaluate": 24, "report": 1}
     for rule, n in jobs_per_rule.items():
         assert value(rows, "full_run", f"{rule}.jobs") == str(n), rule
         assert float(value(rows, "full_run", f"{rule}.total")) == n * SECONDS[rule], rule
-    assert value(rows, "full_run", "all.total") == "186.0" and value(rows, "full_run", "all.epoch_s") == "94.0"
-    assert rows[("full_run", "jobs_found")]["note"] == "of 45 planned" and value(rows, "full_run", "stale_files") == "2"
+    assert value(rows, "full_run", "all.total") == "192.0" and value(rows, "full_run", "all.epoch_s") == "94.0"
+    assert rows[("full_run", "jobs_found")]["note"] == "of 51 planned" and value(rows, "full_run", "stale_files") == "2"
 
 
 def test_wall_is_set_against_the_epoch_floor_and_the_rest_is_the_non_epoch_share(measured):
     md, rows = measured
     assert value(rows, "full_run", "epoch_floor") == "47.0"                 # 94 epoch s / 2 cores
     assert value(rows, "full_run", "wall_over_epoch_floor") == "2.13"       # 100 s / 47 s
-    assert value(rows, "full_run", "non_epoch_share") == "49.5"             # 92 of 186 job-seconds
+    assert value(rows, "full_run", "non_epoch_share") == "51.0"             # 98 of 192 job-seconds
     assert value(rows, "startup", "tensorflow.jobs") == "24"                # train, distill, prune, convert, qat
     assert "Wall / (epoch seconds / cores): **2.13**" in md
 
 
 @pytest.mark.parametrize("change,jobs_,job_s,ok", [
-    ("kd", 22, 20 + 2 * 10 + 6 * 2 + 3 * 8 + 9 + 3, None),
-    # A pruning scheme: its 2 pruned models, their 4 PTQ exports and 2 QAT, 6 evaluations, the
-    # report: 15 = 2 x 6 cells + 2 pruned models + 1.
-    ("prune.global", 15, 2 * 10 + 4 * 2 + 2 * 8 + 6 + 3, "1"),
-    ("prune.filters", 15, 2 * 10 + 4 * 2 + 2 * 8 + 6 + 3, "1"),
+    ("kd", 25, 20 + 2 * 10 + 6 * 2 + 3 * 8 + 12 + 3, None),
+    # A pruning scheme: its 2 pruned models, their 4 PTQ exports and 2 QAT (4 exports), 8
+    # evaluations, the report: 17 <= 2 x 8 cells + 2 pruned models + 1.
+    ("prune.global", 17, 2 * 10 + 4 * 2 + 2 * 8 + 8 + 3, "1"),
+    ("prune.filters", 17, 2 * 10 + 4 * 2 + 2 * 8 + 8 + 3, "1"),
     ("quantize.ptq-int8", 13, 6 * 2 + 6 + 3, "1"),                          # its exports, evaluations, report
-    ("quantize.qat", 13, 6 * 8 + 6 + 3, "1"),
-    ("seeds", 43, 186 - 3, None),                                           # all but download and prepare
+    ("quantize.qat", 19, 6 * 8 + 12 + 3, "1"),                              # both exports of each QAT job
+    ("seeds", 49, 192 - 3, None),                                           # all but download and prepare
 ])
 def test_each_changes_rerun_comes_from_snakemakes_dry_run_and_its_measured_jobs(measured, change, jobs_, job_s, ok):
     _, rows = measured

@@ -13,7 +13,10 @@ from compressbench import compare
 COLUMNS = ["dataset", "variant", "base", "prune", "quant", "seed", "accuracy", "accuracy_delta_pp",
            "tflite_bytes", "gzip_bytes", "compression_ratio"]
 CELLS = {"teacher+none+float32": (0.98, 1_000_000), "student-kd+none+float32": (0.975, 60_000),
-         "student-takd+none+float32": (0.970, 60_000), "student-kd+none+ptq-int8": (0.974, 20_000)}
+         "student-takd+none+float32": (0.970, 60_000), "student-kd+none+ptq-int8": (0.974, 20_000),
+         "student-kd-study+none+float32": (0.975, 60_000)}
+# The study's KD student of its distillation notebook (ours: student-kd-study).
+REFERENCE = {"mnist": {"distillation_notebook": {"student_kd": 0.976}}}
 
 
 def results_csv(cells) -> str:
@@ -35,7 +38,8 @@ def git(repo, *args):
 
 @pytest.fixture
 def repo(tmp_path):
-    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports/reference").mkdir(parents=True)
+    (tmp_path / "reports/reference/arxiv-2305.08075.yaml").write_text(yaml.safe_dump(REFERENCE))
     git(tmp_path, "init", "-q")
 
     def commit(cells, params):
@@ -53,6 +57,7 @@ def repo(tmp_path):
     del head["student-kd+none+float32"]
     head["student-kd+none+float32"] = CELLS["student-kd+none+float32"]
     head["ta+none+float32"] = (0.978, 200_000)               # added
+    head["student-kd-study+none+float32"] = (0.990, 60_000)  # +1.5 pp: now above the study's 97.60 %
     commit(head, {**base_params, "distill": {"alpha": 0.5, "temperature": 10.0}})
     return tmp_path
 
@@ -61,13 +66,17 @@ def test_compare_lists_exactly_the_cells_beyond_noise_or_size_the_flipped_verdic
     md = compare.report("HEAD~1", "HEAD", root=repo)
     changed = md.split("### Cells that changed")[1].split("###")[0]
     rows = [l for l in changed.splitlines() if l.startswith("| mnist")]
-    assert [r.split("|")[2].strip() for r in rows] == ["`student-takd+none+float32`", "`student-kd+none+ptq-int8`"]
-    assert "+2.00" in rows[0] and "yes" in rows[0] and "+5.0" in rows[1] and "| no " in rows[1]
+    assert [r.split("|")[2].strip() for r in rows] == ["`student-takd+none+float32`", "`student-kd-study+none+float32`",
+                                                      "`student-kd+none+ptq-int8`"]
+    assert "+2.00" in rows[0] and "yes" in rows[0] and "+5.0" in rows[2] and "| no " in rows[2]
     assert "teacher+none+float32`" not in changed  # within noise, same size
     assert "### Cells added" in md and "mnist `ta+none+float32`" in md and "### Cells removed" not in md
     flips = md.split("### Claim verdicts that flipped")[1].split("###")[0]
     assert [[c.strip() for c in l.strip("|").split("|")] for l in flips.splitlines() if l.startswith("| C")] == \
         [["C2", "mnist", "refuted", "confirmed"]]  # TAKD was 0.5 pp below KD, now 1.5 pp above
+    reproduced = md.split("### Reproduction verdicts that flipped")[1].split("###")[0]
+    assert [[c.strip() for c in l.strip("|").split("|")] for l in reproduced.splitlines() if l.startswith("| mnist")] \
+        == [["mnist", "distillation_notebook student_kd", "accuracy %", "within noise", "ours higher"]]
     params = [[c.strip() for c in l.strip("|").split("|")] for l in md.split("### Params that differ")[1].splitlines()
               if l.startswith("| distill")]
     assert params == [["distill.alpha", "0.1", "0.5"]]

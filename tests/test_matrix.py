@@ -8,17 +8,19 @@ def test_only_limits_a_scheme_to_some_cells_and_leaves_the_product_elsewhere(cfg
     c = copy.deepcopy(cfg)
     c["derived"] = {}
     c["matrix"].update(datasets=["mnist"], bases=["teacher", "student-kd"], prune=["none", "global"],
-                       quant=["float32", "qat", "float32-ft"], only={"float32-ft": {"prune": ["none"]}}, replicates=[])
+                       quant=["float32", "qat", "float32-ft"], only={"float32-ft": {"prune": ["none"]}}, replicates=[],
+                       cluster=["none"])
     cells = M.cells(c)
     ft = [x.variant for x in cells if x.quant == "float32-ft"]
     assert ft == ["teacher+none+float32-ft", "student-kd+none+float32-ft"]
-    assert len(cells) == 2 * 2 * 2 + 2  # the full product without the control, plus its two cells
+    # the full product without the control, each QAT cell's integer-only export, the control's two cells
+    assert len(cells) == 2 * 2 * 2 + 2 * 2 + 2
     c["matrix"]["only"] = {"global": {"bases": ["student-kd"], "quant": ["float32"]}}
     assert [x.variant for x in M.cells(c) if x.prune == "global"] == ["student-kd+global+float32"]
 
 
 def test_qats_control_is_a_training_export_like_qat_not_a_conversion(cfg):
-    assert "float32-ft" in M.qat_schemes(cfg) and "qat" in M.qat_schemes(cfg)
+    assert "float32-ft" in M.control_schemes(cfg) and "qat" in M.qat_schemes(cfg)
     assert "float32-ft" not in M.ptq_schemes(cfg) and "ptq-int8" in M.ptq_schemes(cfg)
 
 
@@ -26,14 +28,14 @@ def _small(cfg, **matrix):
     c = copy.deepcopy(cfg)
     c["derived"] = {}
     c["matrix"].update({"datasets": ["mnist"], "bases": ["teacher", "student-kd"], "prune": ["none", "finetune"],
-                        "quant": ["float32", "qat"], "only": {}, "replicates": []} | matrix)
+                        "quant": ["float32", "qat"], "only": {}, "replicates": [], "cluster": ["none"]} | matrix)
     return c
 
 
 def test_replicates_add_training_seeds_and_fine_tune_seeds_to_the_cells_they_select(cfg):
     c = _small(cfg, replicates=[{"bases": ["student-kd"], "prune": ["none"], "quant": ["float32"], "seeds": [0, 1]},
                                 {"bases": ["student-kd"], "ft_seeds": [0, 2]}])
-    runs = {(x.variant, x.seed, x.ft) for x in M.cells(c)}
+    runs = {(x.variant, x.seed, x.ft) for x in M.cells(c) if not x.quant.endswith(M.INT8_IO)}
     assert {("student-kd+none+float32", s, 0) for s in (0, 1)} <= runs
     # fine-tune seeds where the cell trains after its base model only (not a plain export)
     assert ("student-kd+none+float32", 0, 2) not in runs
@@ -55,7 +57,7 @@ def test_derived_bases_run_beside_the_matrix_in_their_own_cells_with_their_teach
     c["derived"] = {"kd-hot": {"like": "student-kd", "distill": {"temperature": 40}, "quant": ["float32", "qat"]},
                     "takd-hot": {"like": "student-takd", "teacher": "ta-hot"},
                     "ta-hot": {"like": "ta", "datasets": ["mnist"]}}
-    derived = [x.variant for x in M.cells(c) if x.base.endswith("-hot")]
+    derived = [x.variant for x in M.cells(c) if x.base.endswith("-hot") and not x.quant.endswith(M.INT8_IO)]
     assert derived == ["kd-hot+none+float32", "kd-hot+none+qat", "takd-hot+none+float32", "ta-hot+none+float32"]
     info = M.bases(c)
     assert (info["takd-hot"].teacher, info["takd-hot"].rule, info["takd-hot"].arch) == ("ta-hot", "distill_student",
@@ -67,3 +69,23 @@ def test_derived_bases_run_beside_the_matrix_in_their_own_cells_with_their_teach
 def test_fine_tune_seed_zero_keeps_the_training_seed_and_others_differ():
     assert M.job_seed(3, 0) == 3
     assert len({M.job_seed(s, f) for s in range(3) for f in range(3)}) == 9
+
+
+def test_every_qat_cell_has_its_integer_only_export_and_no_other_cell_does(cfg):
+    c = _small(cfg)
+    quants = {x.variant: x.quant for x in M.cells(c)}
+    assert {v for v, q in quants.items() if q.endswith(M.INT8_IO)} == {
+        v.replace("+qat", "+qat-int8io") for v, q in quants.items() if q == "qat"}
+    assert M.quant_method(c, "qat-int8io") == "int8io" and M.quant_method(c, "ptq-int8") == "int8"
+
+
+def test_a_cluster_step_adds_a_fourth_name_part_only_where_it_is_present(cfg):
+    c = _small(cfg, cluster=["none", "cluster-16"], only={"cluster-16": {"prune": ["finetune"], "quant": ["float32"]}})
+    names = [x.variant for x in M.cells(c)]
+    assert "teacher+finetune+cluster-16+float32" in names and "teacher+finetune+float32" in names
+    assert not [n for n in names if "cluster-16" in n and "+none+" in n]
+    assert M.parse_variant("teacher+finetune+cluster-16+float32") == ("teacher", "finetune", "cluster-16", "float32")
+    assert M.parse_variant("teacher+finetune+float32") == ("teacher", "finetune", "none", "float32")
+    cell = next(x for x in M.cells(c) if x.cluster != "none")
+    assert M.cell_tflite(cell) == "tflite/mnist/s0/f0/teacher+finetune+cluster-16+float32.tflite"
+    assert M.cell_model(c, cell) == "models/cluster/mnist/s0/f0/teacher+finetune+cluster-16.keras"

@@ -63,7 +63,7 @@ CASES = [
      ["prune.schemes.local-all.initial_sparsity", "initial_sparsity <= sparsity"]),
     ("m not below n", setting("prune.schemes.nm-2-4.m", 4), ["prune.schemes.nm-2-4", "m=4", "n=4"]),
     ("no seeds", setting("seeds", []), ["seeds", "should be non-empty"]),
-    ("unknown pruning method", setting("prune.schemes.global.method", "random"), ["prune.schemes.global.method", "random"]),
+    ("unknown pruning method", setting("prune.schemes.global.method", "lottery"), ["prune.schemes.global.method", "lottery"]),
     ("unknown layer kind", setting("zoo.mnist.student", [{"pool": 2}]), ["zoo.mnist.student[0]", "pool", "conv"]),
     ("negative validation size", setting("data.val_size", -5), ["data.val_size", "minimum of 0"]),
     ("missing section", dropping("evaluate"), ["'evaluate' is a required property"]),
@@ -300,8 +300,10 @@ def test_snakemake_command_line_overrides_are_coerced(repo, default_cfg):
     proc = snakemake(repo, "-n", "--quiet", "rules", "--config", "seeds=[0,1,2]",
                      "matrix={datasets: [mnist], bases: [student-scratch], quant: [float32], replicates: []}",
                      "prune={schemes: {global: {sparsity: 0.7}}}", "train={augment: true}")
-    # per seed, every scheme but none and study-constant (matrix.only: the CIFAR-10 teacher's)
-    assert rules.planned_jobs(proc.stdout)["prune"] == 3 * (len(default_cfg["matrix"]["prune"]) - 2)
+    # per seed, every scheme but none and those matrix.only gives to other bases (study-constant:
+    # the CIFAR-10 teacher's; the sweeps: the KD student's)
+    others = {"none", "study-constant", "global-s", "random-s"}
+    assert rules.planned_jobs(proc.stdout)["prune"] == 3 * len(set(default_cfg["matrix"]["prune"]) - others)
 
 
 def test_alias_bomb_is_refused_fast_naming_file_and_key(tmp_path):
@@ -380,15 +382,16 @@ def test_matrix_only_must_name_declared_schemes_and_values(default_cfg):
 
 def test_a_list_of_numbers_in_a_scheme_is_a_sweep_of_schemes_named_by_value(default_cfg):
     cfg = copy.deepcopy(default_cfg)
-    cfg["prune"]["schemes"]["global-s"] = {**cfg["prune"]["schemes"]["global"], "sparsity": [0.5, 0.9],
-                                           "initial_sparsity": 0.5}
-    cfg["matrix"]["prune"].append("global-s")
-    cfg["matrix"]["only"]["global-s"] = {"bases": ["student-kd"]}
+    cfg["prune"]["schemes"]["demo-s"] = {**cfg["prune"]["schemes"]["global"], "sparsity": [0.5, 0.9],
+                                         "initial_sparsity": 0.5}
+    cfg["matrix"]["prune"].append("demo-s")
+    cfg["matrix"]["only"]["demo-s"] = {"bases": ["student-kd"]}
     out = params.resolve(cfg)
-    assert [n for n in out["prune"]["schemes"] if n.startswith("global-s")] == ["global-s0.5", "global-s0.9"]
-    assert out["prune"]["schemes"]["global-s0.9"]["sparsity"] == 0.9
-    assert out["matrix"]["prune"][-2:] == ["global-s0.5", "global-s0.9"]
-    assert out["matrix"]["only"]["global-s0.9"] == {"bases": ["student-kd"]}
+    assert [n for n in out["prune"]["schemes"] if n.startswith("demo-s")] == ["demo-s0.5", "demo-s0.9"]
+    assert out["prune"]["schemes"]["demo-s0.9"]["sparsity"] == 0.9
+    assert out["matrix"]["prune"][-2:] == ["demo-s0.5", "demo-s0.9"]
+    assert out["matrix"]["only"]["demo-s0.9"] == {"bases": ["student-kd"]}
+    assert out["sweeps"]["demo-s"] == ["demo-s0.5", "demo-s0.9"]
 
 
 def test_a_derived_sweep_gives_one_base_per_value_with_its_protocol(default_cfg):

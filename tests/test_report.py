@@ -349,3 +349,44 @@ def test_regenerating_the_report_from_the_same_results_is_byte_identical(tmp_pat
         report.build(metrics, [], [], None, params, out_dir=out, root=str(tmp_path))
         texts.append([(tmp_path / out / f).read_bytes() for f in ("report.md", "variants.csv", "summary.json")])
     assert texts[0] == texts[1]
+
+
+def _stats(rows):
+    frame = pd.DataFrame([{"dataset": "mnist", "variant": v, "seed": s, "accuracy": a, "gzip_bytes": g,
+                           "tflite_bytes": g, "macs": 1000, "nonzero_macs": nz, "accuracy_delta_pp": 0.0}
+                          for v, s, a, g, nz in rows])
+    return results.results_frame(frame.to_dict("records"), {"matrix": {"datasets": ["mnist"]}})
+
+
+def test_trade_off_curves_run_from_the_unpruned_model_through_each_sweep_in_value_order():
+    from compressbench import claims, figures
+    rows = [("teacher+none+float32", 0, 0.99, 100_000, 1000), ("student-kd+none+float32", 0, 0.98, 10_000, 1000),
+            ("student-kd+g0.9+float32", 0, 0.96, 2_000, 100), ("student-kd+g0.5+float32", 0, 0.975, 6_000, 500),
+            ("student-kd+g0.5+float32", 1, 0.973, 6_000, 500), ("student-kd+local-all+float32", 0, 0.97, 4_000, 200)]
+    st = claims.variant_stats(_stats(rows))
+    points = figures.curves(st, {"prune": {"schemes": {"g0.5": {}, "g0.9": {}, "local-all": {}}},
+                                 "sweeps": {"g": ["g0.5", "g0.9"]}})
+    assert list(points["variant"]) == ["student-kd+none+float32", "student-kd+g0.5+float32", "student-kd+g0.9+float32"]
+    assert list(points["speedup_theoretical"]) == [1.0, 2.0, 10.0]     # dense MACs / non-zero MACs
+    assert list(points["n"]) == [1, 2, 1] and set(points["line"]) == {"student-kd g float32"}
+    csv_rows = list(csv.DictReader(figures.tradeoff_csv(points).splitlines()))
+    assert csv_rows[2] == {"line": "student-kd g float32", "variant": "student-kd+g0.9+float32",
+                           "compression_ratio": "50.0000", "speedup_theoretical": "10.0000", "accuracy": "0.960000"}
+
+
+def test_sensitivity_tables_become_one_csv_and_figure_per_dataset(tmp_path):
+    inputs = make_inputs(tmp_path)
+    table = tmp_path / "metrics/sensitivity/mnist/s0/teacher.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("layer,weights,sparsity,accuracy\nconv0,72,0.0,0.98\nconv0,72,0.9,0.5\n")
+    write(tmp_path / "metrics/sensitivity/mnist/s0/teacher.json", {"dataset": "mnist", "base": "teacher"})
+    report.build(*inputs, PARAMS, out_dir="reports", root=str(tmp_path),
+                 sensitivity=["metrics/sensitivity/mnist/s0/teacher.csv"])
+    rows = read_csv(tmp_path / "reports/sensitivity/mnist.csv")
+    assert [(r["base"], r["layer"], r["sparsity"], r["accuracy"]) for r in rows] == [
+        ("teacher", "conv0", "0.000000", "0.980000"), ("teacher", "conv0", "0.900000", "0.500000")]
+    assert (tmp_path / "reports/figures/mnist-sensitivity.png").stat().st_size > 0
+    assert read_csv(tmp_path / "reports/sensitivity/cifar10.csv") == []
+    md = (tmp_path / "reports/report.md").read_text()
+    assert "![mnist: per-layer sensitivity](figures/mnist-sensitivity.png)" in md
+    assert "![mnist: accuracy vs compression and theoretical speedup" in md.split("<details>")[0]

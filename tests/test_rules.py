@@ -49,8 +49,8 @@ def test_each_rules_log_benchmark_code_and_params_are_in_its_stage(rule):
     assert set(spec.code_files) | {spec.script_file} <= set(stage["deps"])
     for dpath in spec.params.values():
         key = ".".join(p for p in dpath.split("{")[0].split("/") if p)
-        # A protocol is resolved from train, distill and derived: DVC tracks those.
-        for k in (R.PROTOCOL_SOURCES if key == "protocols" else [key]):
+        # A protocol is resolved from train, distill and derived (the sweeps likewise): DVC tracks those.
+        for k in R.RESOLVED.get(key, [key]):
             assert any(k == p or k.startswith(p + ".") for p in stage["params"]), f"{k} not tracked"
 
 

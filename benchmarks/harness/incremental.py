@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from compressbench import matrix as M, rules as R
+from compressbench import matrix as M, params as P, rules as R
 
 from . import commands, jobs as J
 from .render import Col, Section, Table, Target
@@ -30,6 +30,7 @@ def _fraction(v: float) -> float:
 PARAM = {
     ("prune", "magnitude"): ("sparsity", _fraction),
     ("prune", "global"): ("sparsity", _fraction),
+    ("prune", "random"): ("sparsity", _fraction),
     ("prune", "m_by_n"): ("n", lambda n: n * 2),
     ("prune", "filters"): ("fraction", _fraction),
     ("quantize", "int8"): ("calibration_samples", lambda v: v + 100),
@@ -37,6 +38,11 @@ PARAM = {
 }
 MATRIX_KEY = {"prune": "prune", "quantize": "quant"}
 CONTROLLED = {"float32-ft": "qat"}  # a control's method -> the method whose settings it must share
+
+
+def _swept(scheme: dict) -> bool:
+    """A sweep (a list of numbers in a setting): its values are changed one scheme at a time."""
+    return any(isinstance(v, list) for v in scheme.values())
 
 
 @dataclass(frozen=True)
@@ -68,19 +74,23 @@ def changed(cfg: dict, key: str, value, controls=()) -> dict:
 
 
 def changes(cfg: dict) -> tuple[list[Change], list[str]]:
-    """One change per scheme family, and what was skipped (methods without params or schemes)."""
+    """One change per scheme family of the params as written (`cfg`, sweeps not expanded),
+    and what was skipped (methods without params or schemes; sweeps)."""
     out = [Change("kd", "KD", "distill.alpha", cfg["distill"]["alpha"], _fraction(cfg["distill"]["alpha"]))]
     skipped = []
     for section, axis in MATRIX_KEY.items():
         schemes = cfg[section]["schemes"]
         for method in dict.fromkeys(s["method"] for s in schemes.values()):
-            in_matrix = [n for n, s in schemes.items() if s["method"] == method and n in cfg["matrix"][axis]]
+            in_matrix = [n for n, s in schemes.items() if s["method"] == method and n in cfg["matrix"][axis]
+                         and not _swept(s)]
             if method in CONTROLLED:
                 skipped.append(f"{section} method `{method}`: changes with `{CONTROLLED[method]}`, its scheme")
             elif (section, method) not in PARAM:
                 skipped.append(f"{section} method `{method}`: no params")
             elif not in_matrix:
-                skipped.append(f"{section} method `{method}`: no scheme in the matrix")
+                swept = [n for n, s in schemes.items() if s["method"] == method and n in cfg["matrix"][axis]]
+                skipped.append(f"{section} method `{method}`: " + (f"swept only ({', '.join(swept)})" if swept
+                                                                  else "no scheme in the matrix"))
             else:
                 param, step = PARAM[(section, method)]
                 key, old = f"{section}.schemes.{in_matrix[0]}.{param}", schemes[in_matrix[0]][param]
@@ -93,19 +103,26 @@ def changes(cfg: dict) -> tuple[list[Change], list[str]]:
     return out, skipped
 
 
+def _cells(cfg: dict) -> list:
+    return M.cells(P.resolve(copy.deepcopy(cfg), files=()))
+
+
 def scheme_cells(cfg: dict, change: Change) -> int | None:
-    """The cells of the matrix that use the one scheme a change touches (None: not one scheme)."""
+    """The cells that use the one scheme a change touches (None: not one scheme), QAT's
+    integer-only exports with their scheme."""
     if change.axis is None:
         return None
-    return sum(getattr(c, change.axis) in (change.scheme, *change.controls) for c in M.cells(cfg))
+    schemes = (change.scheme, *change.controls)
+    return sum(getattr(c, change.axis).removesuffix(M.INT8_IO) in schemes for c in _cells(cfg))
 
 
 def bound(cfg: dict, change: Change, cells: int | None) -> int | None:
     """The most jobs a one-scheme change may rerun: each cell's export and evaluation and
-    the report, plus, for a pruning scheme, its pruned models (one prune job each)."""
+    the report, plus, for a pruning scheme, its pruned and clustered models (one job each)."""
     if cells is None:
         return None
-    models = {(c.dataset, c.seed, c.base) for c in M.cells(cfg) if change.axis == "prune" and c.prune == change.scheme}
+    models = {(c.dataset, c.seed, c.ft, c.base, c.cluster) for c in _cells(cfg)
+              if change.axis == "prune" and c.prune == change.scheme}
     return 2 * cells + len(models) + 1
 
 

@@ -7,7 +7,7 @@ BASE and HEAD are git revisions; HEAD defaults to the working tree. Both
 variant as the report does (claims.variant_stats: mean over seeds), and compared
 with the claims' noise rule. Prints the cells added and removed, the cells whose
 accuracy moved beyond noise or whose gzip size moved by more than 1 %, largest
-first, the claim verdicts that flipped and the params that differ. Exits 0; 2 with
+first, the claim and reproduction verdicts that flipped and the params that differ. Exits 0; 2 with
 one line naming the problem for an unknown revision or one without results."""
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ import pandas as pd
 import yaml
 
 from . import claims as C
+from . import params as P
+from . import reproduction as R
+from .rules import REFERENCE
 from .tables import table
 
 RESULTS, PARAMS = "reports/results.csv", "params.yaml"
@@ -83,6 +86,28 @@ def verdict_flips(base_csv: str, head_csv: str) -> list[list[str]]:
             for cid, ds in sorted(set(before) | set(after)) if before.get((cid, ds)) != after.get((cid, ds))]
 
 
+def _resolved(params_yaml: str) -> dict:
+    """A revision's params as the report saw them; its raw params where this code
+    cannot resolve them (an older layout): only derived-base sweeps then go unmatched."""
+    raw = yaml.safe_load(params_yaml) or {}
+    try:
+        return P.resolve(raw, files=())
+    except (P.ParamsError, KeyError, TypeError, AttributeError):
+        return raw
+
+
+def reproduction_verdicts(results_csv: str, params_yaml: str, reference_yaml: str) -> dict:
+    """(dataset, notebook, configuration, quantity) -> verdict, as the report computes them."""
+    stats = variants(results_csv)
+    found = R.rows(yaml.safe_load(reference_yaml) or {}, stats, _resolved(params_yaml), {})
+    return {(ds, r.notebook, r.configuration, r.quantity): r.verdict for ds, rows in found.items() for r in rows}
+
+
+def reproduction_flips(before: dict, after: dict) -> list[list[str]]:
+    return [[ds, f"{nb} {cfg}", q, before.get(k, "—"), after.get(k, "—")]
+            for k in sorted(set(before) | set(after)) for ds, nb, cfg, q in [k] if before.get(k) != after.get(k)]
+
+
 def param_changes(base_yaml: str, head_yaml: str) -> list[list[str]]:
     before, after = (_flat(yaml.safe_load(t) or {}) for t in (base_yaml, head_yaml))
     shown = lambda d, k: repr(d[k]) if k in d else "—"  # noqa: E731
@@ -97,14 +122,19 @@ def report(base_rev: str, head_rev: str | None = None, root=".") -> str:
     keys = {n: set(zip(f["dataset"], f["variant"])) for n, f in (("base", base), ("head", head))}
     added, removed = sorted(keys["head"] - keys["base"]), sorted(keys["base"] - keys["head"])
     changes, flips = cell_changes(base, head), verdict_flips(base_csv, head_csv)
-    params = param_changes(_params_at(base_rev, root), _params_at(head_rev, root))
+    base_params, head_params = _params_at(base_rev, root), _params_at(head_rev, root)
+    params = param_changes(base_params, head_params)
+    reproduced = reproduction_flips(
+        reproduction_verdicts(base_csv, base_params, _text_at(base_rev, REFERENCE, root)),
+        reproduction_verdicts(head_csv, head_params, _text_at(head_rev, REFERENCE, root)))
     head_name = head_rev or "the working tree"
     lines = [f"## Results: {base_rev} → {head_name}", "",
              f"{len(keys['head'])} cells ({len(added)} added, {len(removed)} removed); accuracy compared with "
              f"the claims' noise rule ({C.NOISE_SIGMAS:g} standard errors), gzip sizes beyond "
              f"{GZIP_CHANGE_PCT:g} %.", ""]
     moved = [c for c in changes if c["beyond noise"]]
-    if not moved and not flips and not [c for c in changes if abs(c["gzip Δ %"]) > GZIP_CHANGE_PCT]:
+    if not moved and not flips and not reproduced and not [c for c in changes
+                                                           if abs(c["gzip Δ %"]) > GZIP_CHANGE_PCT]:
         lines += ["**Nothing changed beyond noise.**", ""]
     if changes:
         lines += ["### Cells that changed", "", table(
@@ -117,16 +147,23 @@ def report(base_rev: str, head_rev: str | None = None, root=".") -> str:
             lines += [f"### {title}", "", ", ".join(f"{ds} `{v}`" for ds, v in cells), ""]
     if flips:
         lines += ["### Claim verdicts that flipped", "", table(flips, ["claim", "dataset", "base", "head"]), ""]
+    if reproduced:
+        lines += ["### Reproduction verdicts that flipped", "",
+                  table(reproduced, ["dataset", "study configuration", "quantity", "base", "head"]), ""]
     if params:
         lines += ["### Params that differ", "", table(params, ["key", "base", "head"]), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _params_at(rev: str | None, root) -> str:
+def _text_at(rev: str | None, path: str, root) -> str:
     try:
-        return read_at(rev, PARAMS, root)
+        return read_at(rev, path, root)
     except CompareError:
-        return ""  # results without params: nothing to compare
+        return ""  # results without params or reference: nothing to compare
+
+
+def _params_at(rev: str | None, root) -> str:
+    return _text_at(rev, PARAMS, root)
 
 
 def main(argv=None) -> int:

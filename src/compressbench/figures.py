@@ -64,3 +64,91 @@ def figure(st: pd.DataFrame, dataset: str, params: dict, path) -> None:
               fontsize=8, title_fontsize=8)
     with io.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+
+
+# ---- trade-off curves (sweeps) ----------------------------------------------------
+
+def curves(st: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """The points of the trade-off curves: for every pruning sweep (params `sweeps`) and
+    each base and quantization it ran with, the unpruned variant then one point per
+    value, in value order; method = the sweep's name. Columns as variant stats plus method."""
+    schemes = set((params.get("prune") or {}).get("schemes", {}))
+    parts = []
+    for name, entries in (params.get("sweeps") or {}).items():
+        if not set(entries) <= schemes:
+            continue  # a sweep of another kind (derived bases, quantization)
+        swept = st[st["prune"].isin(entries) & (st["cluster"] == "none")]
+        for (base, quant), _ in swept.groupby(["base", "quant"], sort=False):
+            names = [f"{base}+none+{quant}"] + [f"{base}+{e}+{quant}" for e in entries]
+            pts = st.set_index("variant").reindex(names).dropna(subset=["accuracy"]).reset_index()
+            parts.append(pts.assign(method=name, line=f"{base} {name} {quant}"))
+    if not parts:
+        return pd.DataFrame(columns=["line", "method", "variant", "quant", "compression_ratio", "speedup_theoretical",
+                                     "accuracy", "accuracy_std", "n"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def tradeoff_csv(points: pd.DataFrame) -> str:
+    """The curves' points, for DVC plots: line, variant, compression, speedup, accuracy."""
+    out = pd.DataFrame({"line": points["line"], "variant": points["variant"],
+                        "compression_ratio": [fmt_num(v, 4) for v in points["compression_ratio"]],
+                        "speedup_theoretical": [fmt_num(v, 4) for v in points["speedup_theoretical"]],
+                        "accuracy": [fmt_num(v, 6) for v in points["accuracy"]]})
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def tradeoff(points: pd.DataFrame, st: pd.DataFrame, dataset: str, path) -> None:
+    """Accuracy vs compression (×, vs the teacher's gzip bytes) and vs theoretical speedup
+    (dense / non-zero MACs), log x: one line per sweep, base and quantization, mean ±
+    std bands where there are several runs; the other variants of the swept bases as dots."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 5), dpi=100)
+    axes = [fig.add_axes((0.06, 0.12, 0.36, 0.78)), fig.add_axes((0.48, 0.12, 0.36, 0.78))]
+    cmap = colormaps["tab10"]
+    others = st[st["base"].isin(set(points["variant"].str.split("+").str[0])) & ~st["variant"].isin(points["variant"])]
+    for ax, x, label in zip(axes, ("compression_ratio", "speedup_theoretical"),
+                            ("compression × (teacher gzip bytes / variant's, log)",
+                             "theoretical speedup × (dense / non-zero MACs, log)")):
+        ax.scatter(others[x].astype(float), 100.0 * others["accuracy"].astype(float), s=10, color="lightgrey",
+                   edgecolors="grey", linewidths=0.3, label="other variants of these bases")
+        for i, (line, g) in enumerate(points.groupby("line", sort=False)):
+            xs, ys = g[x].to_numpy(float), 100.0 * g["accuracy"].to_numpy(float)
+            ax.plot(xs, ys, marker="o", markersize=3, color=cmap(i % 10), label=line)
+            if (g["n"] >= 2).any():
+                sd = 100.0 * g["accuracy_std"].fillna(0).to_numpy(float)
+                ax.fill_between(xs, ys - sd, ys + sd, color=cmap(i % 10), alpha=0.2)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
+    axes[0].set_title(f"{dataset}: accuracy vs compression")
+    axes[1].set_title(f"{dataset}: accuracy vs theoretical speedup")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7)
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+
+
+# ---- per-layer sensitivity ----------------------------------------------------------
+
+def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path) -> None:
+    """Accuracy vs the sparsity of one layer pruned alone, one panel per base model."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5 * max(1, len(tables)), 4.5), dpi=100)
+    cmap = colormaps["tab10"]
+    width = 0.84 / max(1, len(tables))
+    for k, (base, t) in enumerate(tables.items()):
+        ax = fig.add_axes((0.07 + k * width + 0.02 * k, 0.12, width - 0.05, 0.78))
+        for i, (layer, g) in enumerate(t.groupby("layer", sort=False)):
+            ax.plot(g["sparsity"].astype(float), 100.0 * g["accuracy"].astype(float), marker="o", markersize=3,
+                    color=cmap(i % 10), label=f"{layer} ({int(g['weights'].iloc[0])} weights)")
+        ax.set_xlabel("sparsity of the one pruned layer (magnitude, no fine-tune)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset} {base}")
+        ax.grid(True, linewidth=0.3, alpha=0.5)
+        ax.legend(fontsize=7, loc="lower left")
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})

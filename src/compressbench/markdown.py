@@ -25,7 +25,9 @@ STUDY_BUGS = [
     "it never chained KD → pruning → quantization (its sequential notebook stops after pruning; "
     "\"Distill\" and \"Quant→Distill\" are the same model object) — our matrix runs every combination;",
     "it ran one seed, so differences of a few tenths of a point were read as effects — we report the noise "
-    "and run as many seeds as `seeds` lists;",
+    "and run the cells the claims rest on with several seeds (`matrix.replicates`);",
+    "its QAT rows are QAT models trained from scratch (`clone_model` re-initialises the weights), not "
+    "quantization-aware fine-tunes: our `qat-scratch` reproduces them, our matrix's `qat` fine-tunes;",
     "it compared fine-tuned and QAT variants with models that never had those extra epochs — we pair each "
     "with an equal-budget control (`finetune`, `float32-ft`).",
 ]
@@ -114,6 +116,35 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
             row[f"{ds} epochs"] = str(epochs.get(ds, {}).get(b, DASH))
         rows.append(row)
     lines += ["### Base models", "", table(pd.DataFrame(rows)), ""]
+    derived = params.get("derived") or {}
+    if derived:
+        protocols = params.get("protocols") or {}
+        rows = []
+        for name, d in derived.items():
+            changed = {**d.get("train", {}), **d.get("distill", {})}
+            cells = (f"{', '.join(d.get('datasets', m.get('datasets', [])))}: prune {', '.join(d.get('prune', ['none']))}; "
+                     f"quant {', '.join(d.get('quant', ['float32']))}")
+            first = next((p[name] for p in protocols.values() if name in p), {})
+            rows.append({"base": name, "trained like": d["like"], "teacher": d.get("teacher", DASH),
+                         "changed": _settings(changed) or DASH, "epochs": str(first.get("epochs", DASH)),
+                         "cells": cells})
+        lines += ["### Derived base models (the study's protocols, sweeps)", "", table(pd.DataFrame(rows)), ""]
+    if len(frame):
+        runs = frame.groupby(["dataset", "variant"]).agg(seeds=("seed", "nunique"), fts=("ft_seed", "nunique"))
+        counts = runs.value_counts().sort_index()
+        lines += ["### Seeds per variant", "",
+                  table([[str(s), str(f), str(n)] for (s, f), n in counts.items()],
+                        ["training seeds", "fine-tune seeds", "variants"]), "",
+                  "Replicates (`matrix.replicates`): " + ("; ".join(
+                      _settings(r) for r in m.get("replicates") or []) or "none") + ".", ""]
+    cl = params.get("cluster") or {}
+    if [k for k in m.get("cluster", []) if k != "none"]:
+        cft = cl.get("fine_tune", {})
+        lines += ["### Cluster schemes", "", table(pd.DataFrame(
+            [{"scheme": k, "settings": _settings(v)} for k, v in cl.get("schemes", {}).items()
+             if k in m.get("cluster", [])])), "",
+                  f"Fine-tune after clustering: {cft.get('epochs')} epochs, batch size {cft.get('batch_size')}, "
+                  f"learning rate {cft.get('learning_rate')}; sparsity kept on pruned models.", ""]
     lines += ["### Pruning schemes", "",
               table(pd.DataFrame([{"scheme": k, "settings": _settings(v)} for k, v in pr.get("schemes", {}).items()
                                   if k in m.get("prune", [])] or [{"scheme": "none", "settings": ""}])),
@@ -238,10 +269,11 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
 
 
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
-             figure: str, found: dict | None = None) -> str:
+             figure: str, found: dict | None = None, tradeoff: str | None = None,
+             sensitivity: str | None = None) -> str:
     """report.md: the first screen (overview.py), then the details folded. code: the code
-    version; packages: name -> version; figure: the figure's path relative to report.md,
-    with {dataset}."""
+    version; packages: name -> version; figure, tradeoff, sensitivity: the figures' paths
+    relative to report.md, with {dataset} (None: not drawn)."""
     datasets = list(dict.fromkeys(stats["dataset"]))
     lines = ["# compressbench report", "",
              "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
@@ -250,11 +282,18 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines += overview.run_summary(frame, params, code) + overview.verdicts(claims, R.counts(found))
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
-        lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds))
+        lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds),
+                                         tradeoff.format(dataset=ds) if tradeoff else None)
     lines += ["## Details", ""]
     for ds, st in per_dataset.items():
         lines += overview.folded(f"All {len(st)} variants: {ds}",
                                  _all_variants(ds, st, frame["seed"].nunique() > 1))
+    if sensitivity:
+        lines += overview.folded("Per-layer sensitivity", [
+            "## Per-layer sensitivity", "",
+            "Each conv and dense layer pruned alone by magnitude, one-shot, no fine-tune (params `sensitivity`); "
+            "tables in `reports/sensitivity/`.", "",
+            *[f"![{ds}: per-layer sensitivity]({sensitivity.format(dataset=ds)})\n" for ds in per_dataset]])
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, R.loss_pairs(stats, params), (reference or {}).get("source", "arXiv 2305.08075")))

@@ -115,6 +115,8 @@ def pivots(st: pd.DataFrame, orders: dict) -> list[str]:
             table(best_rows, ["base", *prunes]), ""]
 
 
-def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str) -> list[str]:
-    return [f"## {ds}", "", *best(st), f"![{ds}: accuracy vs gzip size]({figure})", "", *front(st),
+def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str, tradeoff: str | None = None) -> list[str]:
+    curves = [f"![{ds}: accuracy vs compression and theoretical speedup, pruning sweeps]({tradeoff})", ""] \
+        if tradeoff else []
+    return [f"## {ds}", "", *best(st), f"![{ds}: accuracy vs gzip size]({figure})", "", *curves, *front(st),
             *pivots(st, orders)]

@@ -314,6 +314,15 @@ def expand_sweeps(cfg: dict) -> dict:
     """A copy of `cfg` where a scheme or derived base holding a list of numbers (e.g.
     `sparsity: [0.5, 0.9]`) is one entry per value, named by it (`global-s0.5`), and
     every list naming the sweep names its entries instead."""
+    return _expand_all(cfg)[0]
+
+
+def sweeps(cfg: dict) -> dict[str, list[str]]:
+    """Sweep name -> the names of its entries, in value order (the report's curves)."""
+    return _expand_all(cfg)[1]
+
+
+def _expand_all(cfg: dict) -> tuple[dict, dict]:
     cfg = copy.deepcopy(cfg)
     names = {}
     for section, where in ((cfg.get("prune"), "prune.schemes"), (cfg.get("cluster"), "cluster.schemes"),
@@ -325,7 +334,7 @@ def expand_sweeps(cfg: dict) -> dict:
         cfg["derived"], found = _expand(cfg["derived"], "derived")
         names |= found
     if not names:
-        return cfg
+        return cfg, names
 
     def rename(d: dict):
         for axis in ("bases", "prune", "cluster", "quant"):
@@ -346,7 +355,7 @@ def expand_sweeps(cfg: dict) -> dict:
     for d in (cfg.get("derived") or {}).values():
         if isinstance(d, dict):
             rename(d)
-    return cfg
+    return cfg, names
 
 
 PROTOCOL_KEYS = ("precision", "optimizer", "learning_rate", "schedule", "batch_size", "data", "augment")
@@ -371,9 +380,11 @@ def protocol(cfg: dict, dataset: str, base: str) -> dict:
 
 
 def resolve(cfg: dict, files=("params.yaml",)) -> dict:
-    """What every consumer reads: `cfg` coerced (see coerce), sweeps expanded,
-    validated, and `protocols` (dataset -> base -> protocol) added."""
-    cfg = expand_sweeps(validate(coerce(cfg, files)))
+    """What every consumer reads: `cfg` coerced (see coerce), validated, sweeps
+    expanded (and listed as `sweeps`: name -> entries), and `protocols` (dataset ->
+    base -> protocol) added."""
+    cfg, names = _expand_all(validate(coerce(cfg, files)))
+    cfg["sweeps"] = names
     cfg["protocols"] = {ds: {b: protocol(cfg, ds, b) for b in M.bases(cfg)} for ds in cfg["matrix"]["datasets"]}
     return cfg
 

@@ -1,6 +1,7 @@
-"""report: read every metrics JSON, stage record, the dataset facts and the
-study's published figures; write results.csv, summary.json, report.md and, per
-dataset, the Pareto figure and its plot data.
+"""report: read every metrics JSON, stage record, sensitivity table, the dataset
+facts and the study's published figures; write results.csv, variants.csv,
+summary.json, report.md and, per dataset, the Pareto, trade-off and sensitivity
+figures with their data.
 
 Deterministic: the same inputs give byte-identical files (stable ordering,
 fixed float formats, no timestamps, PNGs without software metadata)."""
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from . import claims as C
-from . import figures, io, markdown, provenance, results
+from . import figures, io, markdown, matrix, provenance, results
 from . import reproduction as R
 from .rules import REPORT_FILES
 
@@ -19,10 +21,21 @@ from .rules import REPORT_FILES
 RESULTS, VARIANTS = REPORT_FILES["results"], REPORT_FILES["variants"]
 SUMMARY, REPORT = REPORT_FILES["summary"], REPORT_FILES["report"]
 FIGURE, PLOT_DATA = REPORT_FILES["figure"], REPORT_FILES["plot"]
+TRADEOFF, TRADEOFF_DATA = REPORT_FILES["tradeoff"], REPORT_FILES["tradeoff_plot"]
+SENSITIVITY, SENSITIVITY_DATA = REPORT_FILES["sensitivity"], REPORT_FILES["sensitivity_table"]
 
 
 def _path(pattern: str, out_dir: Path, **kw) -> Path:
     return out_dir / pattern.format(**kw).removeprefix("reports/")
+
+
+def _sensitivity(root: Path, paths) -> dict:
+    """(dataset, base) -> its per-layer sensitivity table, named by the record beside it."""
+    out = {}
+    for p in paths:
+        record = io.read_json(root / matrix.record(str(p)))
+        out[(record["dataset"], record["base"])] = pd.read_csv(root / p)
+    return out
 
 
 def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict, out_dir="reports",
@@ -49,12 +62,26 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
     io.write_text(_path(VARIANTS, out), results.variants_csv(stats))
     io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found)))
+    tables = _sensitivity(root, sensitivity)
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)
         io.write_text(_path(PLOT_DATA, out, dataset=ds), figures.plot_csv(st))
         figures.figure(st, ds, params, _path(FIGURE, out, dataset=ds))
+        points = figures.curves(st, params)
+        io.write_text(_path(TRADEOFF_DATA, out, dataset=ds), figures.tradeoff_csv(points))
+        figures.tradeoff(points, st, ds, _path(TRADEOFF, out, dataset=ds))
+        mine = {b: t for (d, b), t in tables.items() if d == ds}
+        io.write_text(_path(SENSITIVITY_DATA, out, dataset=ds), pd.concat(
+            [t.assign(base=b) for b, t in mine.items()] or [pd.DataFrame(columns=["base", "layer", "weights",
+                                                                                 "sparsity", "accuracy"])],
+            ignore_index=True)[["base", "layer", "weights", "sparsity", "accuracy"]].to_csv(
+            index=False, float_format="%.6f", lineterminator="\n"))
+        figures.sensitivity(mine, ds, _path(SENSITIVITY, out, dataset=ds))
     times = provenance.rule_times(stages + metrics)
     text = markdown.document(frame, stats, claims, reference, params, facts, times,
                              code=provenance.code_version(root), packages=provenance.package_versions(),
-                             figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix(), found=found)
+                             figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix(), found=found,
+                             tradeoff=_path(TRADEOFF, Path("."), dataset="{dataset}").as_posix(),
+                             sensitivity=_path(SENSITIVITY, Path("."), dataset="{dataset}").as_posix()
+                             if sensitivity else None)
     io.write_text(_path(REPORT, out), text)

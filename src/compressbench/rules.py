@@ -70,6 +70,8 @@ def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
 # is a lookup into the resolved config; DVC reads the keys it comes from.
 PROTOCOL = "protocols/{dataset}/{base}"
 PROTOCOL_SOURCES = ("train", "distill", "derived")
+# Keys params.resolve adds to the config -> the params.yaml keys they come from (what DVC tracks).
+RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived")}
 
 
 def _train_rule(name: str, kd: bool) -> Rule:
@@ -98,7 +100,7 @@ REPORT_FILES = {"results": "reports/results.csv", "variants": "reports/variants.
                 "tradeoff": "reports/figures/{dataset}-tradeoff.png",
                 "sensitivity": "reports/figures/{dataset}-sensitivity.png",
                 "sensitivity_table": "reports/sensitivity/{dataset}.csv",
-                "plot": "reports/plots/{dataset}.csv"}
+                "plot": "reports/plots/{dataset}.csv", "tradeoff_plot": "reports/plots/{dataset}-tradeoff.csv"}
 
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
@@ -146,8 +148,8 @@ RULES = {r.name: r for r in [
     Rule("report", "report", "report", "report",
          ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
           "provenance", "claims", "controls"),
-         {k: k for k in ("seeds", "matrix", "derived", "protocols", "zoo", "train", "distill", "prune", "cluster",
-                         "quantize", "evaluate", "sensitivity")}
+         {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
+                         "cluster", "quantize", "evaluate", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}
@@ -175,8 +177,10 @@ def _folder(pattern: str) -> str:
 
 def outputs_of(phase: str) -> list[str]:
     """What a phase writes, as DVC outs: artefact folders (or files), then its logs."""
-    outs = [_folder(p) for r in of_phase(phase) for p in r.outputs.values()]
-    return list(dict.fromkeys(outs)) + [f"logs/{phase}"]
+    outs = list(dict.fromkeys(_folder(p) for r in of_phase(phase) for p in r.outputs.values()))
+    # A folder inside another of the phase's is tracked with it (DVC refuses overlapping outs).
+    outs = [o for o in outs if not any(o.startswith(other + "/") for other in outs)]
+    return outs + [f"logs/{phase}"]
 
 
 def folders_of(phase: str) -> list[str]:
@@ -192,7 +196,7 @@ def params_of(phase: str) -> list[str]:
     for r in of_phase(phase):
         for dpath in r.params.values():
             key = ".".join(p for p in dpath.split("{", 1)[0].split("/") if p)
-            keys += PROTOCOL_SOURCES if key == PROTOCOL.split("/")[0] else [key]
+            keys += RESOLVED.get(key, [key])
     keys = list(dict.fromkeys(keys))
     # A key already covered by a shorter one (train covers train.epochs) is dropped.
     return [k for k in keys if not any(k.startswith(o + ".") for o in keys if o != k)]
@@ -275,6 +279,8 @@ def dvc_yaml() -> str:
     for ds in M.DATASETS:
         lines += [f"  - {REPORT_FILES['plot'].format(dataset=ds)}:", "      x: gzip_bytes", "      y: accuracy",
                   "      template: scatter"]
+        lines += [f"  - {REPORT_FILES['tradeoff_plot'].format(dataset=ds)}:", "      x: compression_ratio",
+                  "      y: accuracy", "      template: linear"]
     return "\n".join(lines) + "\n"
 
 

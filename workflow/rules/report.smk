@@ -3,7 +3,10 @@
 DATASETS = config["matrix"]["datasets"]
 REPORT = R.RULES["report"].outputs
 FIGURES = expand(REPORT["figure"], dataset=DATASETS)
-PLOTS = expand(REPORT["plot"], dataset=DATASETS)
+TRADEOFFS = expand(REPORT["tradeoff"], dataset=DATASETS)
+SENSITIVITIES = expand(REPORT["sensitivity"], dataset=DATASETS)
+PLOTS = expand(REPORT["plot"], dataset=DATASETS) + expand(REPORT["tradeoff_plot"], dataset=DATASETS)
+TABLES = expand(REPORT["sensitivity_table"], dataset=DATASETS)
 
 
 def job_records():
@@ -31,8 +34,12 @@ rule report:
         summary=REPORT["summary"],
         report=REPORT["report"],
         plots=PLOTS,
+        sensitivity_tables=TABLES,
         # Shown by `snakemake --report report.html`.
         figures=[report(f, category="Accuracy vs size", caption="../report/pareto.rst") for f in FIGURES],
+        tradeoffs=[report(f, category="Trade-off curves", caption="../report/tradeoff.rst") for f in TRADEOFFS],
+        sensitivities=[report(f, category="Per-layer sensitivity", caption="../report/sensitivity.rst")
+                       for f in SENSITIVITIES],
     params:
         **params_of("report"),
     log:
@@ -46,4 +53,5 @@ rule report:
 
 rule phase_report:
     input:
-        REPORT["results"], REPORT["variants"], REPORT["summary"], REPORT["report"], FIGURES, PLOTS,
+        REPORT["results"], REPORT["variants"], REPORT["summary"], REPORT["report"], FIGURES, PLOTS, TRADEOFFS,
+        SENSITIVITIES, TABLES,
