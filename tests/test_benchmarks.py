@@ -54,6 +54,12 @@ def test_each_rules_bench_pattern_matches_back_to_its_rule_and_wildcards(rule):
     assert jobs.match(R.RULES[rule].benchmark.format(**wc)) == (rule, wc)
 
 
+def test_a_clustered_cells_bench_file_matches_its_export_rule_with_the_cluster_in_prune():
+    path = R.RULES["evaluate"].benchmark.format(**{**WC, "prune": "global+cluster-16", "quant": "qat"})
+    assert jobs.match(path) == ("evaluate", {**{k: WC[k] for k in ("dataset", "seed", "ft", "base")},
+                                             "prune": "global+cluster-16", "quant": "qat"})
+
+
 def test_bench_files_of_the_old_layout_match_no_rule():
     for old in ["logs/quantize/mnist/s0/teacher+none.convert.bench.tsv", "logs/download/mnist.prepare.bench.tsv",
                 "logs/train_baseline/mnist/s0/teacher.bench.tsv", "logs/report/report.bench.tsv"]:

@@ -171,3 +171,40 @@ def test_claims_not_run_without_the_variants():
     verdicts = {c.id: c.verdicts["mnist"] for c in C.evaluate_claims(frame, {"mnist": 10_000})}
     assert verdicts["C2"] == verdicts["C3"] == verdicts["C5"] == C.NOT_RUN
     assert set(verdicts.values()) <= set(C.VERDICTS)
+
+
+def _with(recs, extra):
+    """recs plus copies of some of its rows under other names (variant, and its parts)."""
+    out = list(recs)
+    for src, name, acc in extra:
+        row = dict(next(r for r in recs if r["variant"] == src))
+        parts = name.split("+")
+        row.update(variant=name, base=parts[0], prune=parts[1], quant=parts[-1], accuracy=acc,
+                   cluster=parts[2] if len(parts) == 4 else "none")
+        out.append(row)
+    return out
+
+
+def test_clustered_and_integer_only_cells_neither_break_nor_double_count_the_claims():
+    recs = _with(records(lambda b, p, q, s: 0.99 if (p, q) == ("finetune", "qat") else 0.98), [
+        ("student-kd+none+float32", "student-kd+none+cluster-16+float32", 0.90),   # same (prune, quant) as KD
+        ("student-kd+local-conv+float32", "student-kd+local-conv+cluster-16+float32", 0.90),
+        ("teacher+finetune+qat", "teacher+finetune+qat-int8io", 0.99)])
+    frame = results.results_frame(recs, PARAMS)
+    claims = {c.id: c for c in C.evaluate_claims(frame)}
+    assert claims["C2"].verdicts["mnist"] == C.NOT_SHOWN        # the clustered KD row is no KD row
+    # C1: the integer-only twin of a QAT cell is no second pair, a clustered cell no pair at all
+    plain = {c.id: c for c in C.evaluate_claims(results.results_frame(
+        records(lambda b, p, q, s: 0.99 if (p, q) == ("finetune", "qat") else 0.98), PARAMS))}
+    count = plain["C1"].evidence["mnist"].split(" compressed variants")[0]
+    assert claims["C1"].evidence["mnist"].startswith(count + " compressed variants") and count.startswith("Of ")
+
+
+def test_random_pruning_is_a_baseline_left_out_of_the_claims():
+    recs = _with(records(), [("student-kd+local-conv+float32", "student-kd+random-s0.9+float32", 0.10)])
+    frame = results.results_frame(recs, PARAMS)
+    params = {"prune": {"schemes": {"random-s0.9": {"method": "random"}, "local-conv": {"method": "magnitude"}}}}
+    assert C.baselines(params) == {"random-s0.9"}
+    with_random = {c.id: c for c in C.evaluate_claims(frame)}["C1"].evidence["mnist"]
+    without = {c.id: c for c in C.evaluate_claims(frame, None, C.baselines(params))}["C1"].evidence["mnist"]
+    assert with_random != without and "random-s0.9" not in without

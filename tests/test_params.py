@@ -407,7 +407,9 @@ def test_a_derived_sweep_gives_one_base_per_value_with_its_protocol(default_cfg)
 @pytest.mark.parametrize("derived, expected", [
     ({"x": {"like": "nobody"}}, "derived.x.like: 'nobody' is not a base"),
     ({"x": {"like": "student-scratch", "distill": {"temperature": 2}}}, "derived.x: student-scratch is trained on the labels"),
-    ({"x": {"like": "student-kd", "teacher": "student-scratch"}}, "derived.x.teacher: 'student-scratch' writes no logits"),
+    ({"x": {"like": "student-kd", "teacher": "student-scratch"}}, "derived.x.teacher: 'student-scratch' is no teacher"),
+    ({"x": {"like": "teacher", "prune": ["global"], "quant": ["qat-scratch"]}}, "qat-scratch retrains the model from scratch"),
+    ({"a": {"like": "b"}, "b": {"like": "student-kd"}}, "derived.a.like: 'b' is not a base declared before it"),
     ({"teacher": {"like": "ta"}}, "derived.teacher: 'teacher' is one of the five bases"),
     ({"x": {"like": "student-kd", "distill": {"temperature": [2, 4], "alpha": [0.1, 0.2]}}}, "sweeps distill.temperature, distill.alpha at once"),
     ({"x": {"like": "student-kd", "quant": ["int4"]}}, "derived.x.quant: 'int4' is not one"),

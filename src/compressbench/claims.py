@@ -179,7 +179,8 @@ def _share_verdict(passed: int, total: int, confirm: float, refute: float) -> st
 def _c1(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
     by, have = st.set_index("variant", drop=False), set(st["variant"])
     pairs = []
-    for _, r in st.iterrows():
+    # A QAT model's integer-only export is the same training as its float-I/O one: counted once.
+    for _, r in st[~st["quant"].str.endswith(matrix.INT8_IO)].iterrows():
         ref = controls.pruning_control(r["variant"], have)
         if ref is None and r["prune"] == "none":
             ref = controls.quantization_reference(r["variant"], have)
@@ -214,8 +215,9 @@ def _c2(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
     diff, noise, sign = compare(a, b, n_test)
     verdict = {1: CONFIRMED, -1: REFUTED, 0: NOT_SHOWN}[sign]
     # Context: the same comparison for every matched pruning x quantization.
-    takd = st[st["base"] == "student-takd"].set_index(["prune", "quant"])
-    kd = st[st["base"] == "student-kd"].set_index(["prune", "quant"])
+    unclustered = st[st["cluster"] == matrix.NO_CLUSTER] if "cluster" in st else st
+    takd = unclustered[unclustered["base"] == "student-takd"].set_index(["prune", "quant"])
+    kd = unclustered[unclustered["base"] == "student-kd"].set_index(["prune", "quant"])
     wins = losses = ties = 0
     for key in takd.index:
         if key in kd.index:
@@ -230,6 +232,7 @@ def _c2(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
 
 
 def _c3(ds: str, st: pd.DataFrame, n_test: int) -> tuple[str, str]:
+    st = st[st["cluster"] == matrix.NO_CLUSTER] if "cluster" in st else st
     conv = st[st["prune"] == C3_CONV].set_index(["base", "quant"])
     dense = st[st["prune"] == C3_DENSE].set_index(["base", "quant"])
     rows, wins, losses = [], 0, 0
@@ -358,10 +361,18 @@ CLAIMS = [
 ]
 
 
-def evaluate_claims(frame: pd.DataFrame, n_test: dict[str, int] | None = None) -> list[Claim]:
-    """Verdict and evidence per claim and dataset (datasets in the frame's order)."""
+def baselines(params: dict) -> set[str]:
+    """Pruning schemes that are baselines (method random), not techniques the study claims about."""
+    schemes = ((params or {}).get("prune") or {}).get("schemes") or {}
+    return {n for n, s in schemes.items() if isinstance(s, dict) and s.get("method") == "random"}
+
+
+def evaluate_claims(frame: pd.DataFrame, n_test: dict[str, int] | None = None, baseline=()) -> list[Claim]:
+    """Verdict and evidence per claim and dataset (datasets in the frame's order), over the
+    variants without a `baseline` pruning scheme (see baselines)."""
     n_test = n_test or {}
     stats = variant_stats(frame)
+    stats = stats[~stats["prune"].isin(set(baseline))].reset_index(drop=True)
     datasets = list(dict.fromkeys(stats["dataset"]))
     out = []
     for cid, statement, rule, fn in CLAIMS:

@@ -78,10 +78,12 @@ def cell_changes(base: pd.DataFrame, head: pd.DataFrame, n_test: int = C.DEFAULT
     return sorted(out, key=lambda r: (-abs(r["Δ pp"]), -abs(r["gzip Δ %"]), r["dataset"], r["variant"]))
 
 
-def verdict_flips(base_csv: str, head_csv: str) -> list[list[str]]:
-    """(claim, dataset, base verdict, head verdict) wherever the verdict differs."""
-    before, after = ({(c.id, ds): v for c in C.evaluate_claims(pd.read_csv(io.StringIO(t)))
-                      for ds, v in c.verdicts.items()} for t in (base_csv, head_csv))
+def verdict_flips(base_csv: str, head_csv: str, base_params: str = "", head_params: str = "") -> list[list[str]]:
+    """(claim, dataset, base verdict, head verdict) wherever the verdict differs; each side's
+    claims without its params' baseline schemes, as its report had them."""
+    before, after = ({(c.id, ds): v for c in C.evaluate_claims(pd.read_csv(io.StringIO(t)), None,
+                                                               C.baselines(yaml.safe_load(p) or {}))
+                      for ds, v in c.verdicts.items()} for t, p in ((base_csv, base_params), (head_csv, head_params)))
     return [[cid, ds, before.get((cid, ds), "—"), after.get((cid, ds), "—")]
             for cid, ds in sorted(set(before) | set(after)) if before.get((cid, ds)) != after.get((cid, ds))]
 
@@ -121,8 +123,8 @@ def report(base_rev: str, head_rev: str | None = None, root=".") -> str:
     base, head = variants(base_csv), variants(head_csv)
     keys = {n: set(zip(f["dataset"], f["variant"])) for n, f in (("base", base), ("head", head))}
     added, removed = sorted(keys["head"] - keys["base"]), sorted(keys["base"] - keys["head"])
-    changes, flips = cell_changes(base, head), verdict_flips(base_csv, head_csv)
     base_params, head_params = _params_at(base_rev, root), _params_at(head_rev, root)
+    changes, flips = cell_changes(base, head), verdict_flips(base_csv, head_csv, base_params, head_params)
     params = param_changes(base_params, head_params)
     reproduced = reproduction_flips(
         reproduction_verdicts(base_csv, base_params, _text_at(base_rev, REFERENCE, root)),

@@ -30,7 +30,7 @@ class Reference:
 
     @property
     def note(self) -> str:
-        return "" if self.equal_budget else "no equal-budget control: vs its float32 export"
+        return "" if self.equal_budget else "no equal-budget control: vs a reference without its extra training"
 
 
 def pruning_control(variant: str, have) -> Reference | None:

@@ -74,7 +74,8 @@ LEGEND = ("Efficiency is the study's \"accuracy relative to size\": accuracy (fr
           f"`{TEACHER}` (same dataset) in percentage points; Δ pp vs control = accuracy − accuracy of the "
           f"variant's equal-budget control (`base+{controls.PRUNE_CONTROL}+Q` for a pruned variant, "
           f"`base+none+{controls.QAT_CONTROL}` for QAT, the float32 export for post-training quantization; "
-          "* = a float32 export that had no QAT epochs); compression × = teacher's gzip bytes / the "
+          "* = a reference without the variant's extra training: a float32 export that had no QAT epochs, or "
+          "for a clustered variant `base+P+C+Q` the unclustered `base+P+Q`); compression × = teacher's gzip bytes / the "
           "variant's. Sparsity = share of zero weights. Latency = median single-image invocation on one "
           f"thread. {PARETO_MARK} = Pareto-optimal (no other variant is at least as accurate and at most as "
           f"large in gzip bytes, and strictly better in one); {EFFICIENCY_MARK} = best efficiency.")
@@ -184,9 +185,12 @@ def _claims(claims: list) -> list[str]:
     lines = ["## Claims of the study", "",
              "Each claim of arXiv 2305.08075 is tested on our numbers by the rule stated with it. A difference "
              f"counts only if it exceeds the noise = {C.NOISE_SIGMAS:g}·sqrt(se_a² + se_b²), with se the std over "
-             "seeds / sqrt(n) when there are ≥ 2 seeds, else the binomial standard error sqrt(p(1 − p)/n_test) "
-             "of one test-set evaluation. A difference within the noise is \"not shown\", never \"confirmed\"; "
-             "\"not run\" means the variants the claim needs are not in the matrix.", ""]
+             "runs / sqrt(n) when a variant has ≥ 2 runs (seeds), else the larger of the binomial standard error "
+             "sqrt(p(1 − p)/n_test) of one test-set evaluation and the dataset's measured seed spread (the root "
+             "mean square of the stds of its variants with several runs). A difference within the noise is "
+             "\"not shown\", never \"confirmed\"; \"not run\" means the variants the claim needs are not in the "
+             "matrix. Random pruning (a baseline) is left out of every claim, and a QAT model's integer-only "
+             "export counts with its float-I/O one.", ""]
     datasets = list(dict.fromkeys(ds for c in claims for ds in c.verdicts))
     overview = [{"claim": f"{c.id}: {c.statement}", **{ds: c.verdicts.get(ds, DASH) for ds in datasets}}
                 for c in claims]

@@ -188,9 +188,12 @@ def _cross_errors(cfg: dict) -> list[str]:
         for arch, layers in archs.items():
             if not any("dense" in layer or "conv" in layer for layer in layers):
                 errors.append(f"zoo.{ds}.{arch}: needs at least one conv or dense layer")
-    bases = [*BASE_NAMES, *(cfg.get("derived") or {})]
-    errors += [f"sensitivity.bases[{i}]: {b!r} is not a base; allowed: {', '.join(bases)}"
-               for i, b in enumerate(cfg["sensitivity"]["bases"]) if b not in bases]
+    # The analysed models must be trained on every dataset of the run.
+    every = [b for b in cfg["matrix"]["bases"]] + [n for n, d in (cfg.get("derived") or {}).items()
+                                                   if set(cfg["matrix"]["datasets"]) <= set(d.get("datasets") or
+                                                                                            cfg["matrix"]["datasets"])]
+    errors += [f"sensitivity.bases[{i}]: {b!r} is not trained on every dataset of the run; allowed: {', '.join(every)}"
+               for i, b in enumerate(cfg["sensitivity"]["bases"]) if b not in every]
     return errors + _only_errors(cfg) + _derived_errors(cfg) + _control_errors(quant, cfg["matrix"]["quant"])
 
 
@@ -217,41 +220,50 @@ def _only_errors(cfg: dict) -> list[str]:
 
 
 def _derived_errors(cfg: dict) -> list[str]:
-    """A derived base is trained like a known base; only distilled ones take a teacher
-    (one that writes logits) or distill settings; the cells it names exist."""
+    """A derived base is trained like a known base (one of the five or a derived one
+    declared before it); only distilled ones take a teacher (one that writes logits,
+    never itself through a chain) or distill settings; the cells it names exist, and
+    QAT from scratch (which re-initialises the model) runs on unpruned, unclustered ones."""
     derived = cfg.get("derived") or {}
-    names = [*BASE_NAMES, *derived]
     known = {"datasets": list(TRAIN_IMAGES), "prune": ["none", *cfg["prune"]["schemes"]],
              "quant": list(cfg["quantize"]["schemes"])}
-    errors = []
+    errors, earlier = [], list(BASE_NAMES)
+    roots = {}
     for name, d in derived.items():
         where = f"derived.{name}"
         if name in BASE_NAMES:
             errors.append(f"{where}: {name!r} is one of the five bases; allowed: a new name")
             continue
-        if d["like"] not in names or d["like"] == name:
-            errors.append(f"{where}.like: {d['like']!r} is not a base; allowed: {', '.join(n for n in names if n != name)}")
+        if d["like"] not in earlier:
+            errors.append(f"{where}.like: {d['like']!r} is not a base declared before it; allowed: "
+                          f"{', '.join(earlier)}")
             continue
-        seen, b = {name}, d["like"]
-        while b in derived and b not in seen:  # the chain of `like` must end at one of the five
-            seen.add(b)
-            b = derived[b]["like"]
-        if b not in BASE_NAMES:
-            errors.append(f"{where}.like: the chain of `like` loops ({' -> '.join(sorted(seen))})")
-            continue
+        earlier.append(name)
+        roots[name] = b = roots.get(d["like"], d["like"])
         distilled = BASE_NAMES[b].teacher is not None
         if not distilled and ("teacher" in d or "distill" in d):
             errors.append(f"{where}: {b} is trained on the labels; allowed: no teacher or distill keys")
         if "teacher" in d:
-            t, chain = d["teacher"], d["teacher"]
-            while chain in derived:
-                chain = derived[chain]["like"]
-            if chain not in M.TEACHERS:
-                errors.append(f"{where}.teacher: {t!r} writes no logits; allowed: {', '.join(M.TEACHERS)} "
-                              "or a base derived from one")
+            t = d["teacher"]
+            if t not in earlier[:-1] or roots.get(t, t) not in M.TEACHERS:
+                errors.append(f"{where}.teacher: {t!r} is no teacher declared before it; allowed: "
+                              f"{', '.join(n for n in earlier[:-1] if roots.get(n, n) in M.TEACHERS)}")
         for axis, values in known.items():
             errors += [f"{where}.{axis}: {v!r} is not one; allowed: {', '.join(values)}"
                        for v in d.get(axis, []) if v not in values]
+        scratch = [q for q in d.get("quant", []) if cfg["quantize"]["schemes"].get(q, {}).get("method") == "qat-scratch"]
+        if scratch and set(d.get("prune", ["none"])) != {"none"}:
+            errors.append(f"{where}: {scratch[0]} retrains the model from scratch, so it cannot follow pruning; "
+                          "allowed: prune [none] (declare the pruned cells as another derived base)")
+    for name, limits in (cfg["matrix"].get("only") or {}).items():
+        if name in derived:
+            errors.append(f"matrix.only.{name}: a derived base names its cells in derived.{name}; allowed: "
+                          "datasets, prune and quant there")
+        if cfg["quantize"]["schemes"].get(name, {}).get("method") == "qat-scratch":
+            errors.append(f"matrix.only.{name}: QAT from scratch runs in the derived bases' cells only")
+    if any(cfg["quantize"]["schemes"].get(q, {}).get("method") == "qat-scratch" for q in cfg["matrix"]["quant"]):
+        errors.append("matrix.quant: QAT from scratch (qat-scratch) re-initialises the model, so it cannot "
+                      "follow pruning; allowed: in derived bases' cells (prune [none])")
     return errors
 
 
@@ -284,8 +296,8 @@ def _sweep_key(entry: dict, where: str, prefix=()) -> tuple | None:
 
 
 def sweep_name(name: str, value) -> str:
-    """A swept entry's name: the sweep's name followed by the value (global-s + 0.9 -> global-s0.9)."""
-    return f"{name}{value:g}"
+    """A swept entry's name: the sweep's name followed by the value, exactly (global-s + 0.9 -> global-s0.9)."""
+    return f"{name}{int(value) if float(value).is_integer() else value!r}"
 
 
 def _expand(entries: dict, where: str) -> tuple[dict, dict]:
@@ -303,6 +315,9 @@ def _expand(entries: dict, where: str) -> tuple[dict, dict]:
             functools.reduce(lambda d, k: d[k], key[:-1], one)[key[-1]] = v
             names[name].append(sweep_name(name, v))
             out[sweep_name(name, v)] = one
+    clashes = [n for sweep in names.values() for n in sweep if n in entries]
+    if clashes:
+        raise ParamsError(f"{where}.{clashes[0]}: a swept entry has the name of another; allowed: distinct names")
     return out, names
 
 

@@ -56,7 +56,7 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     frame = results.results_frame(metrics, params)
     stats = C.variant_stats(frame)
     n_test = {ds: int(f.get("counts", {}).get("test", C.DEFAULT_N_TEST)) for ds, f in facts.items()}
-    claims = C.evaluate_claims(frame, n_test)
+    claims = C.evaluate_claims(frame, n_test, C.baselines(params))
     found = R.rows(reference, stats, params, n_test)
 
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
