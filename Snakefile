@@ -83,6 +83,14 @@ def params_of(rule):
     return {name: at(dpath) for name, dpath in R.RULES[rule].params.items()}
 
 
+def sensitivity_tables():
+    """The analyses of `sensitivity.bases` on the models this run trains: a base the matrix
+    does not train on a dataset (e.g. after narrowing matrix.bases) is not analysed there."""
+    trained = {(ds, b) for ds, _, b in M.base_models(config)}
+    return [M.sensitivity(ds, config["seeds"][0], b) for ds in config["matrix"]["datasets"]
+            for b in config["sensitivity"]["bases"] if (ds, b) in trained]
+
+
 def script_of(rule):
     return f"../scripts/{R.RULES[rule].script}.py"  # relative to workflow/rules/
 

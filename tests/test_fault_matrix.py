@@ -243,7 +243,7 @@ def test_same_params_and_seed_give_identical_results(tmp_path, mirror):
         snakemake(repo, **mirror)
         # Stopwatch readings (latency, job wall time) are the only columns that cannot repeat.
         runs.append(results(repo, drop=("latency_ms", "wall_seconds")))
-    assert len(runs[0]) == 12 and runs[0] == runs[1]
+    assert len(runs[0]) == 16 and runs[0] == runs[1]  # 2 bases x 2 prunings x 4 exports (qat: two)
 
 
 def test_several_seeds_keep_per_seed_rows_and_report_mean_and_std(tmp_path, mirror):

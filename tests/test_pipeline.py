@@ -64,10 +64,11 @@ def full_run(tmp_path_factory, mirror):
 def test_whole_matrix_runs_end_to_end_and_results_have_one_row_per_cell(full_run):
     rows = list(csv.DictReader((full_run / "reports/results.csv").open()))
     cfg = read_params(full_run)
-    # 2 bases x 8 pruning x 5 quantization schemes, and QAT's control on the 2 unpruned models.
-    assert len(rows) == len(M.cells(cfg)) == 2 * len(cfg["matrix"]["prune"]) * 5 + 2 == 82
+    # 2 bases x 8 pruning x 5 quantization schemes and QAT's integer-only export, and QAT's
+    # control on the 2 unpruned models.
+    assert len(rows) == len(M.cells(cfg)) == 2 * len(cfg["matrix"]["prune"]) * 6 + 2 == 98
     assert [c for c in rows[0] if c in RESULT_COLUMNS] == RESULT_COLUMNS  # all, in order
-    assert len({r["variant"] for r in rows}) == 82
+    assert len({r["variant"] for r in rows}) == 98
     teacher = next(r for r in rows if r["variant"] == "teacher+none+float32")
     assert float(teacher["accuracy_delta_pp"]) == 0 and float(teacher["compression_ratio"]) == 1
     int8 = next(r for r in rows if r["variant"] == "teacher+none+ptq-int8")
@@ -118,14 +119,14 @@ def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):
     # (2 x its 16 cells + 1).
     ("quantize.schemes.ptq-int8.calibration_samples", 10,
      {"convert": 16, "evaluate": 16, "report": 1, "all": 1}),
-    # One pruning scheme: its pruned models and everything made from them.
+    # One pruning scheme: its pruned models and everything made from them (each QAT job two exports).
     ("prune.schemes.global.sparsity", 0.6,
-     {"prune": 2, "convert": 8, "qat": 2, "evaluate": 10, "report": 1, "all": 1}),
+     {"prune": 2, "convert": 8, "qat": 2, "evaluate": 12, "report": 1, "all": 1}),
     # KD: the TA and the TA-distilled student and all their variants; not the teacher.
     ("distill.alpha", 0.5,
-     {"distill_ta": 1, "distill_student": 1, "prune": 7, "convert": 32, "qat": 9, "evaluate": 41,
-      "report": 1, "all": 1}),
-    ("evaluate.latency_runs", 7, {"evaluate": 82, "report": 1, "all": 1}),
+     {"distill_ta": 1, "distill_student": 1, "prune": 7, "convert": 32, "qat": 8, "float32_ft": 1,
+      "evaluate": 49, "report": 1, "all": 1}),
+    ("evaluate.latency_runs", 7, {"evaluate": 98, "report": 1, "all": 1}),
 ], ids=["quant-param", "prune-param", "kd-param", "evaluate-param"])
 def test_a_one_param_change_reruns_exactly_the_dependent_jobs(full_run, mirror, path, value, expected):
     original = read_params(full_run)
@@ -195,9 +196,10 @@ def test_dvc_exp_run_in_a_temporary_workspace_reruns_only_the_changed_jobs(tmp_p
     # temporary workspace is a fresh DVC checkout whose file times follow the checkout, not
     # the run: an export older than its checked-out model reruns too (the float32 one here;
     # the one-param tests on a real workspace count exactly).
+    assert "Running stage 'quantize'" in out and "Running stage 'evaluate'" in out, out[-4000:]
     quantize = out.split("Running stage 'quantize'")[1].split("Running stage 'evaluate'")[0]
     evaluate = out.split("Running stage 'evaluate'")[1].split("Running stage 'report'")[0]
-    assert "wildcards: dataset=mnist, seed=0, base=student-scratch, prune=none, quant=ptq-int8" in quantize
+    assert "wildcards: dataset=mnist, seed=0, ft=0, base=student-scratch, prune=none, quant=ptq-int8" in quantize
     assert rules.planned_jobs(quantize)["convert"] <= 2 and rules.planned_jobs(evaluate)["evaluate"] <= 2
     assert "rule train_" not in quantize + evaluate  # no training job
 

@@ -26,7 +26,7 @@ rule evaluate:
 rule phase_evaluate:
     input:
         [M.cell_metrics(c) for c in M.cells(config)],
-        M.sensitivity_tables(config),
+        sensitivity_tables(),
 
 
 rule sensitivity:

@@ -22,7 +22,7 @@ def job_records():
 rule report:
     input:
         metrics=[M.cell_metrics(c) for c in M.cells(config)],
-        sensitivity=M.sensitivity_tables(config),
+        sensitivity=sensitivity_tables(),
         records=job_records(),
         facts=expand(M.record(M.prepared("{dataset}")), dataset=DATASETS),
         reference=R.REFERENCE,
