@@ -139,7 +139,7 @@ def standard_error(row, n_test: int) -> float:
     if n >= 2 and not math.isnan(float(row["accuracy_std"])):
         return float(row["accuracy_std"]) / math.sqrt(n)
     binomial = math.sqrt(max(p * (1.0 - p), 0.0) / max(int(n_test), 1))
-    spread = float(row.get("spread", float("nan")) if hasattr(row, "get") else float("nan"))
+    spread = float(row.get("spread", math.nan))  # a Series or a dict
     return binomial if math.isnan(spread) else max(binomial, spread)
 
 

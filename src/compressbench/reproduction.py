@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import claims as C
-from .matrix import BASES
+from . import matrix
 
 MIB = 2 ** 20      # the study reports .tflite sizes in MiB
 SIZE_TOLERANCE = 0.02  # .tflite sizes within 2 % count as the same (graph metadata, converter version)
@@ -156,7 +156,7 @@ def counts(found: dict[str, list[Row]]) -> dict[str, dict[str, int]]:
 def loss_pairs(stats: pd.DataFrame, params: dict) -> list[dict]:
     """The study's loss (no T²) next to ours (T²) at the same T, from the same teacher:
     every pair of derived/base students trained like student-kd that differ only in t_squared."""
-    out = []
+    out, teachers = [], matrix.bases(params)  # each base's teacher, inherited along `like`
     for ds, protocols in (params.get("protocols") or {}).items():
         have = set(stats[stats["dataset"] == ds]["variant"])
         kd = {b: p for b, p in protocols.items() if "t_squared" in p and f"{b}+none+float32" in have}
@@ -164,18 +164,9 @@ def loss_pairs(stats: pd.DataFrame, params: dict) -> list[dict]:
             for b, pb in kd.items():
                 same = {k: v for k, v in pa.items() if k != "t_squared"} == {k: v for k, v in pb.items()
                                                                            if k != "t_squared"}
-                if pa["t_squared"] and not pb["t_squared"] and same and _teacher(params, a) == _teacher(params, b):
+                if pa["t_squared"] and not pb["t_squared"] and same and teachers[a].teacher == teachers[b].teacher:
                     out.append({"dataset": ds, "ours": a, "study": b, "temperature": pa["temperature"]})
     return out
-
-
-def _teacher(params: dict, base: str):
-    derived = params.get("derived") or {}
-    while base in derived:
-        if "teacher" in derived[base]:
-            return derived[base]["teacher"]
-        base = derived[base]["like"]
-    return BASES[base].teacher if base in BASES else None
 
 
 def is_number(v) -> bool:
