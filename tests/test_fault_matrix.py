@@ -156,9 +156,21 @@ class Running:
             time.sleep(0.2)
 
     def interrupt(self, sig=signal.SIGINT) -> str:
-        os.killpg(self.proc.pid, sig)  # what Ctrl-C sends: the whole process group
+        """`sig` to the whole process group (what Ctrl-C sends, and `kill -TERM -<pgid>`), then wait
+        until every process of the group has exited: DVC has no SIGTERM handler and dies at once,
+        while the Snakemake under it is still cleaning up."""
+        os.killpg(self.proc.pid, sig)
         self.proc.wait(timeout=120)
+        deadline = time.time() + 120
+        while True:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            assert time.time() < deadline, "processes of the interrupted run still alive after 120 s"
+            time.sleep(0.2)
         self.reader.join(timeout=30)
+        assert not self.reader.is_alive(), "the interrupted run's output never ended"
         return "".join(self.lines)
 
 
@@ -182,12 +194,13 @@ def test_an_interrupted_snakemake_stops_cleanly_and_the_next_run_finishes(tmp_pa
     assert len(results(repo)) == 1 and planned_jobs(repo, **mirror) == {}
 
 
-def test_an_interrupted_dvc_repro_stops_cleanly_and_the_next_repro_finishes(tmp_path, mirror):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_dvc_repro_stops_cleanly_and_the_next_repro_finishes(tmp_path, mirror, sig):
     repo, cfg = long_training(tmp_path)
     dvc(repo, "init", "--no-scm", "-q")
     run = Running([BIN / "dvc", "repro"], repo, mirror)
     run.wait_for("epoch 3/")
-    out = run.interrupt()
+    out = run.interrupt(sig)
     assert run.proc.returncode != 0
     assert_stopped_cleanly(repo, out)
     cfg["train"]["epochs"]["mnist"]["teacher"] = 1

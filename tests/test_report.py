@@ -390,3 +390,17 @@ def test_sensitivity_tables_become_one_csv_and_figure_per_dataset(tmp_path):
     md = (tmp_path / "reports/report.md").read_text()
     assert "![mnist: per-layer sensitivity](figures/mnist-sensitivity.png)" in md
     assert "![mnist: accuracy vs compression and theoretical speedup" in md.split("<details>")[0]
+
+
+def test_the_report_names_every_scheme_limited_by_matrix_only_and_how_to_run_the_rest(tmp_path):
+    metrics, params = default_matrix_inputs(tmp_path)
+    sweep = {"bases": ["student-kd"], "quant": ["float32", "ptq-int8"]}  # as params.resolve expands it
+    params["matrix"]["only"] = {"ptq-fp16": {"prune": ["none"]}, "global-s0.5": sweep, "global-s0.9": sweep}
+    params["sweeps"] = {"global-s": ["global-s0.5", "global-s0.9"]}
+    report.build(metrics, [], [], None, params, out_dir="reports", root=str(tmp_path))
+    md = (tmp_path / "reports/report.md").read_text()
+    section = md.split("### Schemes limited to some cells (`matrix.only`)", 1)[1].split("###", 1)[0]
+    rows = {l.split("|")[1].strip(): l.split("|")[2].strip() for l in section.splitlines() if l.startswith("| ")}
+    assert rows == {"scheme": "runs only on", "ptq-fp16": "prune none",
+                    "global-s": "bases student-kd; quant float32, ptq-int8"}
+    assert "deleting an entry from `matrix.only` runs them" in section

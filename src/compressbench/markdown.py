@@ -23,7 +23,8 @@ STUDY_BUGS = [
     "its \"conv-only\" pruning wrapped the whole model, so it pruned the dense layers too (our `local-conv` "
     "prunes only Conv2D kernels, `local-dense` only Dense kernels);",
     "it never chained KD → pruning → quantization (its sequential notebook stops after pruning; "
-    "\"Distill\" and \"Quant→Distill\" are the same model object) — our matrix runs every combination;",
+    "\"Distill\" and \"Quant→Distill\" are the same model object) — our matrix chains them: every "
+    "base × pruning scheme × int8 and QAT export (`matrix.only` says which cells skip a scheme);",
     "it ran one seed, so differences of a few tenths of a point were read as effects — we report the noise "
     "and run the cells the claims rest on with several seeds (`matrix.replicates`);",
     "its QAT rows are QAT models trained from scratch (`clone_model` re-initialises the weights), not "
@@ -153,6 +154,16 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
     lines += ["### Quantization schemes", "",
               table(pd.DataFrame([{"scheme": k, "settings": _settings(v)} for k, v in qs.items()
                                   if k in m.get("quant", [])] or [{"scheme": DASH, "settings": ""}])), ""]
+    if m.get("only"):
+        sweep_of = {e: name for name, entries in (params.get("sweeps") or {}).items() for e in entries}
+        limits = {sweep_of.get(k, k): v for k, v in m["only"].items()}  # a sweep's entries share its limit
+        lines += ["### Schemes limited to some cells (`matrix.only`)", "",
+                  table(pd.DataFrame([{"scheme": k, "runs only on": "; ".join(
+                      f"{axis} {', '.join(map(str, names))}" for axis, names in v.items())}
+                      for k, v in limits.items()])), "",
+                  "The other cells of these schemes are not in this run: `params.yaml` says why each is "
+                  "limited (a control's pairing, the study's protocol, or the compute budget), and deleting "
+                  "an entry from `matrix.only` runs them.", ""]
     ft = pr.get("fine_tune", {})
     qat = next((v for v in qs.values() if isinstance(v, dict) and v.get("method") == "qat"), {})
     lines += ["### Key parameters", "",
