@@ -1,9 +1,10 @@
 """The fault matrix: every way a run can meet bad input, a damaged artefact or
 an interruption, one test per case, each checking the message a user sees and
 that nothing partial is left behind; then reruns, several seeds and a remote.
-Bad parameters are refused before any job: tests/test_params.py holds those
-cases (both front ends, non-finite numbers, bounds, alias bombs, duplicates).
-Add a case here with every new input or param kind."""
+Bad parameters first: each front end refuses them before any job (the cases, and
+the validation they exercise, are in tests/test_params.py). Add a case with every
+new input or param kind."""
+import copy
 import json
 import os
 import shutil
@@ -13,9 +14,12 @@ import threading
 import time
 
 import pytest
+import yaml
 
+from compressbench import params
 from fixtures import new_repo
 from helpers import BIN, copy_repo, dvc, env, planned_jobs, read_params, results, snakemake, write_params
+from test_params import CASES, FRONTEND_CASES, alias_bomb
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +42,56 @@ def leftovers(repo) -> list[str]:
     return [str(p) for d in ("data", "models", "tflite", "metrics", "reports") if (repo / d).exists()
             for p in (repo / d).rglob(".*") if p.is_file() and p.name != ".snakemake_timestamp"]
 
+
+# ---- bad parameters: refused by both front ends before any job ----------------------
+
+@pytest.fixture(scope="module")
+def default_cfg():
+    return params.load_yaml(params.ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    return copy_repo(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.mark.parametrize("case,mutate,fragments", FRONTEND_CASES, ids=[c[0] for c in FRONTEND_CASES])
+def test_snakemake_stops_on_invalid_params_before_any_job(repo, default_cfg, case, mutate, fragments):
+    cfg = copy.deepcopy(default_cfg)
+    mutate(cfg)
+    (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = snakemake(repo, check=False)
+    assert proc.returncode != 0
+    for fragment in fragments:
+        assert fragment in proc.stderr + proc.stdout, (case, proc.stderr[-2000:])
+    assert not (repo / "data").exists() and not (repo / "models").exists()
+
+
+def test_snakemake_refuses_an_alias_bomb_at_once_naming_the_key(repo):
+    (repo / "params.yaml").write_text(alias_bomb())
+    start = time.perf_counter()
+    proc = snakemake(repo, "-n", check=False)
+    assert proc.returncode != 0 and time.perf_counter() - start < 60
+    assert_user_facing(proc.stdout + proc.stderr, "params.yaml: seeds[", "more than 100000 YAML nodes")
+    assert not (repo / "data").exists() and not (repo / "models").exists()
+
+
+@pytest.mark.parametrize("case", ["misspelt pruning scheme", "alpha above one", "unknown top-level key"])
+def test_dvc_repro_stops_on_invalid_params_before_any_job(tmp_path, default_cfg, case):
+    repo = copy_repo(tmp_path)
+    dvc(repo, "init", "--no-scm", "-q")
+    _, mutate, fragments = next(c for c in CASES if c[0] == case)
+    cfg = copy.deepcopy(default_cfg)
+    mutate(cfg)
+    (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = dvc(repo, "repro", check=False)
+    assert proc.returncode != 0
+    for fragment in fragments:
+        assert fragment in proc.stderr + proc.stdout, (case, proc.stderr[-2000:])
+    assert not (repo / "data" / "raw").exists() and not (repo / "models").exists()
+
+
+# ---- bad data, damaged artefacts -------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def done(tmp_path_factory, mirror):
@@ -180,31 +234,32 @@ def assert_stopped_cleanly(repo, out):
     assert not any(stem.with_suffix(s).exists() for s in (".keras", ".json")) and leftovers(repo) == []
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_snakemake_stops_cleanly_and_the_next_run_finishes(tmp_path, mirror, sig):
+def interrupted_then_rerun(tmp_path, mirror, sig, command: list) -> object:
+    """A long training started with `command`, stopped by `sig` mid-epoch (checked clean),
+    then made short: the repo, for the same command to finish."""
     repo, cfg = long_training(tmp_path)
-    run = Running([BIN / "snakemake", "--cores", "2"], repo, mirror)
+    if command[0] == "dvc":
+        dvc(repo, "init", "--no-scm", "-q")
+    run = Running([BIN / command[0], *command[1:]], repo, mirror)
     run.wait_for("epoch 3/")
     out = run.interrupt(sig)
     assert run.proc.returncode != 0
     assert_stopped_cleanly(repo, out)
     cfg["train"]["epochs"]["mnist"]["teacher"] = 1
     write_params(repo, cfg)
+    return repo
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_snakemake_stops_cleanly_and_the_next_run_finishes(tmp_path, mirror, sig):
+    repo = interrupted_then_rerun(tmp_path, mirror, sig, ["snakemake", "--cores", "2"])
     snakemake(repo, **mirror)
     assert len(results(repo)) == 1 and planned_jobs(repo, **mirror) == {}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_dvc_repro_stops_cleanly_and_the_next_repro_finishes(tmp_path, mirror, sig):
-    repo, cfg = long_training(tmp_path)
-    dvc(repo, "init", "--no-scm", "-q")
-    run = Running([BIN / "dvc", "repro"], repo, mirror)
-    run.wait_for("epoch 3/")
-    out = run.interrupt(sig)
-    assert run.proc.returncode != 0
-    assert_stopped_cleanly(repo, out)
-    cfg["train"]["epochs"]["mnist"]["teacher"] = 1
-    write_params(repo, cfg)
+    repo = interrupted_then_rerun(tmp_path, mirror, sig, ["dvc", "repro"])
     dvc(repo, "repro", **mirror)
     assert len(results(repo)) == 1 and "up to date" in dvc(repo, "status").stdout
 

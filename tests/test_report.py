@@ -404,3 +404,43 @@ def test_the_report_names_every_scheme_limited_by_matrix_only_and_how_to_run_the
     assert rows == {"scheme": "runs only on", "ptq-fp16": "prune none",
                     "global-s": "bases student-kd; quant float32, ptq-int8"}
     assert "deleting an entry from `matrix.only` runs them" in section
+
+
+def test_the_temperature_figure_has_both_losses_per_t_and_the_studys_published_sweep(tmp_path):
+    from compressbench import claims, figures
+    rows = [("student-kd+none+float32", 0, 0.68, 1000, 10), ("student-kd+none+float32", 1, 0.70, 1000, 10),
+            ("kd-study-t10+none+float32", 0, 0.69, 1000, 10), ("kd-t2+none+float32", 0, 0.71, 1000, 10),
+            ("kd-study-t2+none+float32", 0, 0.705, 1000, 10)]
+    st = claims.variant_stats(_stats(rows))
+    pairs = [{"dataset": "mnist", "ours": "kd-t2", "study": "kd-study-t2", "temperature": 2},
+             {"dataset": "mnist", "ours": "student-kd", "study": "kd-study-t10", "temperature": 10.0}]
+    reference = {"mnist": {"distillation_notebook": {"temperature_sweep_student_kd": {2: 0.7145, 10: 0.7162}}}}
+    points = figures.temperature_points(st, pairs, reference)
+    series = {s: list(zip(g["temperature"], g["accuracy"].round(4), g["n"])) for s, g in points.groupby("series")}
+    assert series == {figures.OURS_LOSS: [(2.0, 0.71, 1), (10.0, 0.69, 2)],          # mean over the two seeds
+                      figures.STUDY_LOSS: [(2.0, 0.705, 1), (10.0, 0.69, 1)],
+                      figures.STUDY_RUN: [(2.0, 0.7145, 1), (10.0, 0.7162, 1)]}
+    csv_rows = list(csv.DictReader(figures.temperature_csv(points).splitlines()))
+    assert csv_rows[0] == {"dataset": "mnist", "series": figures.OURS_LOSS, "temperature": "2.0000",
+                           "variant": "kd-t2+none+float32", "accuracy": "0.710000"}
+    figures.temperature(points, tmp_path / "t.png")
+    figures.temperature(points.iloc[0:0], tmp_path / "none.png")  # no pairs: a figure that says so
+    assert all((tmp_path / f).read_bytes().startswith(b"\x89PNG") for f in ("t.png", "none.png"))
+
+
+def test_without_loss_pairs_the_temperature_figure_says_so_and_the_report_links_none(built):
+    tmp, _ = built
+    assert (tmp / "reports/figures/temperature.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp / "reports/plots/temperature.csv").read_text() == "dataset,series,temperature,variant,accuracy\n"
+    assert "figures/temperature.png" not in (tmp / "reports/report.md").read_text()
+
+
+def test_the_loss_table_links_the_temperature_figure():
+    from compressbench import claims, markdown
+    st = claims.variant_stats(_stats([("student-kd+none+float32", 0, 0.68, 1000, 10),
+                                      ("kd-study-t10+none+float32", 0, 0.69, 1000, 10)]))
+    pairs = [{"dataset": "mnist", "ours": "student-kd", "study": "kd-study-t10", "temperature": 10.0}]
+    lines = markdown.reproduction({}, st, pairs, "the study", "figures/temperature.png")
+    table_at = next(i for i, line in enumerate(lines) if "| mnist     | 10" in line)
+    link_at = next(i for i, line in enumerate(lines) if "](figures/temperature.png)" in line)
+    assert table_at < link_at

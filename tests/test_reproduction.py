@@ -1,5 +1,8 @@
 """The reproduction of the study: each published number next to ours from the run
 with that row's protocol, with a verdict computed from the noise."""
+import copy
+import math
+
 import pandas as pd
 import pytest
 
@@ -72,3 +75,25 @@ def test_the_two_losses_are_paired_when_only_t_squared_differs():
                     ("student-kd+none+float32", 0, 0.69, 1000)])
     assert R.loss_pairs(stats, PARAMS) == [{"dataset": "cifar10", "ours": "student-kd-t40", "study": "student-kd-study",
                                              "temperature": 40}]
+
+
+def test_a_ta_is_never_paired_with_a_student_of_the_same_protocol():
+    # ta (T 40 here, 5 epochs, from the teacher) and student-kd-study share every protocol key but t_squared
+    params = copy.deepcopy(PARAMS)
+    params["protocols"]["cifar10"]["ta"] = dict(params["protocols"]["cifar10"]["student-kd-t40"])
+    stats = _stats([("ta+none+float32", 0, 0.72, 1000), ("student-kd-study+none+float32", 0, 0.68, 1000),
+                    ("student-kd-t40+none+float32", 0, 0.70, 1000)])
+    assert [(p["ours"], p["study"]) for p in R.loss_pairs(stats, params)] == [("student-kd-t40", "student-kd-study")]
+
+
+def test_the_study_run_counts_with_this_configurations_own_seed_spread_where_larger():
+    # 3 seeds of kd-quant spread by 2 pp: one run of the study may differ by that much
+    spread = [("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.66, 0.68, 0.70))]
+    steady = [("student-kd-study+none+float32", s, a, 1000) for s, a in enumerate((0.699, 0.700, 0.701))]
+    ours = _stats(spread + steady).iloc[0]
+    pooled = math.sqrt((0.02 ** 2 + 0.001 ** 2) / 2)  # the dataset's spread alone would call it lower
+    assert 100 * C.NOISE_SIGMAS * math.hypot(0.02 / math.sqrt(3), pooled) < 4.0
+    diff, noise, verdict = R.accuracy_verdict(ours, 0.72, 10000)
+    assert round(diff, 2) == -4.0 and round(noise, 2) == round(100 * C.NOISE_SIGMAS * math.hypot(0.02 / math.sqrt(3), 0.02), 2)
+    assert verdict == R.WITHIN
+    assert R.accuracy_verdict(ours, 0.75, 10000)[2] == R.LOWER

@@ -152,3 +152,71 @@ def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path) -> None:
         ax.legend(fontsize=7, loc="lower left")
     with io.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+
+
+# ---- KD temperature: the study's loss and ours ----------------------------------------
+
+OURS_LOSS, STUDY_LOSS, STUDY_RUN = "ours, T² (Hinton)", "ours, no T² (the study's loss)", "the study's notebook"
+SWEEP_KEY = ("distillation_notebook", "temperature_sweep_student_kd")  # where the study's sweep is published
+
+
+def temperature_points(stats: pd.DataFrame, pairs: list[dict], reference: dict) -> pd.DataFrame:
+    """Accuracy against T per dataset and loss: each loss pair (reproduction.loss_pairs)
+    gives a point of ours with T² and one of the study's loss as we ran it; the study's
+    published sweep is a third series. Columns: dataset, series, temperature, variant,
+    accuracy, accuracy_std, n; in T order."""
+    by = stats.set_index(["dataset", "variant"])
+    rows = []
+    for p in pairs:
+        for series, base in ((OURS_LOSS, p["ours"]), (STUDY_LOSS, p["study"])):
+            r = by.loc[(p["dataset"], f"{base}+none+float32")]
+            rows.append({"dataset": p["dataset"], "series": series, "temperature": float(p["temperature"]),
+                         "variant": f"{base}+none+float32", "accuracy": float(r["accuracy"]),
+                         "accuracy_std": r["accuracy_std"], "n": int(r["n"])})
+    for ds in dict.fromkeys(p["dataset"] for p in pairs):
+        published = (reference.get(ds) or {}).get(SWEEP_KEY[0], {}).get(SWEEP_KEY[1]) or {}
+        rows += [{"dataset": ds, "series": STUDY_RUN, "temperature": float(t), "variant": "", "accuracy": float(a),
+                  "accuracy_std": float("nan"), "n": 1} for t, a in published.items()]
+    cols = ["dataset", "series", "temperature", "variant", "accuracy", "accuracy_std", "n"]
+    out = pd.DataFrame(rows, columns=cols).drop_duplicates(["dataset", "series", "temperature"])
+    return out.sort_values(["dataset", "series", "temperature"], kind="mergesort").reset_index(drop=True)
+
+
+def temperature_csv(points: pd.DataFrame) -> str:
+    out = pd.DataFrame({"dataset": points["dataset"], "series": points["series"],
+                        "temperature": [fmt_num(v, 4) for v in points["temperature"]],
+                        "variant": points["variant"], "accuracy": [fmt_num(v, 6) for v in points["accuracy"]]})
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def temperature(points: pd.DataFrame, path) -> None:
+    """Accuracy vs the KD temperature (log x), one panel per dataset: our loss, the study's
+    loss as we ran it (± one std where there are several seeds) and the study's numbers."""
+    from matplotlib.figure import Figure
+
+    datasets = list(dict.fromkeys(points["dataset"]))
+    fig = Figure(figsize=(6.5 * max(1, len(datasets)), 4.5), dpi=100)
+    style = {OURS_LOSS: ("tab:blue", "o", "-"), STUDY_LOSS: ("tab:orange", "s", "-"), STUDY_RUN: ("black", "x", ":")}
+    width = 1.0 / max(1, len(datasets))
+    for k, ds in enumerate(datasets):
+        ax = fig.add_axes(((k + 0.13) * width, 0.12, 0.83 * width, 0.78))
+        for series, (colour, marker, line) in style.items():
+            g = points[(points["dataset"] == ds) & (points["series"] == series)]
+            if g.empty:
+                continue
+            ax.errorbar(g["temperature"].to_numpy(float), 100.0 * g["accuracy"].to_numpy(float),
+                        yerr=100.0 * g["accuracy_std"].fillna(0).to_numpy(float), color=colour, marker=marker,
+                        linestyle=line, markersize=4, capsize=2, label=series)
+        ax.set_xscale("log")
+        temps = sorted(set(points.loc[points["dataset"] == ds, "temperature"]))
+        ax.set_xticks(temps, [f"{t:g}" for t in temps])
+        ax.minorticks_off()
+        ax.set_xlabel("KD temperature T (log scale)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{ds}: KD student against T")
+        ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
+        ax.legend(fontsize=8, loc="lower left")
+    if not datasets:
+        fig.text(0.5, 0.5, "no pair of KD students differing only in T² in this run", ha="center")
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})

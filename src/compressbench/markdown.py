@@ -4,7 +4,6 @@ reproduction of arXiv 2305.08075 and the wall time per rule.
 Pure text from the results, stats, claims and provenance passed in; no I/O."""
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 
@@ -232,13 +231,15 @@ def _difference(row) -> str:
     return f"{row.ours - row.study:+.4f}" if row.quantity == ".tflite MiB" else f"{int(round(row.ours - row.study)):+d}"
 
 
-def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str) -> list[str]:
+def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
+                 temperature: str | None = None) -> list[str]:
     lines = ["## Reproduction of arXiv 2305.08075", "",
              f"Source: {source}. Every number the study published, next to ours (mean over seeds) from a run "
              "with that row's protocol (params `derived`: its epochs, batch 32, T and loss, QAT from scratch), "
              "and what still differs where something does. Accuracy in %, differences in percentage points; "
              f"verdict: ours − study beyond {C.NOISE_SIGMAS:g} standard errors (the study's one run counts with the "
-             "noise of one of ours: binomial, or the measured seed spread if larger) is *ours higher* or *ours "
+             "noise of one of ours: binomial, or the measured seed spread if larger, the dataset's or, where ours has "
+             "several seeds, this configuration's own if that is larger) is *ours higher* or *ours "
              f"lower*, else *{R.WITHIN}*. .tflite sizes in MiB (2^20 bytes), the same within "
              f"{100 * R.SIZE_TOLERANCE:g} %. The study's gzip bytes are of a Keras .h5 file, ours of a .tflite: "
              "only the order of magnitude compares.", ""]
@@ -263,6 +264,9 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str) -> 
                          f"{diff:+.2f} (noise {noise:.2f})", {1: "T² higher", -1: "T² lower", 0: R.WITHIN}[sign]])
         lines += [table(rows, ["dataset", "T", "with T²", "accuracy %", "without T²", "accuracy %",
                                "difference pp", "verdict"]), ""]
+        if temperature:
+            lines += [f"![Accuracy of the KD student against T: our loss, the study's loss, the study's numbers]"
+                      f"({temperature})", ""]
     lines += ["Known problems of the study's code that this benchmark corrects:", ""]
     lines += [f"- {b}" for b in STUDY_BUGS] + [""]
     return lines
@@ -285,10 +289,11 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
 
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
              figure: str, found: dict | None = None, tradeoff: str | None = None,
-             sensitivity: str | None = None) -> str:
+             sensitivity: str | None = None, temperature: str | None = None) -> str:
     """report.md: the first screen (overview.py), then the details folded. code: the code
     version; packages: name -> version; figure, tradeoff, sensitivity: the figures' paths
-    relative to report.md, with {dataset} (None: not drawn)."""
+    relative to report.md, with {dataset} (None: not drawn); temperature: the KD-temperature
+    figure's path."""
     datasets = list(dict.fromkeys(stats["dataset"]))
     lines = ["# compressbench report", "",
              "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
@@ -311,7 +316,7 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
             *[f"![{ds}: per-layer sensitivity]({sensitivity.format(dataset=ds)})\n" for ds in per_dataset]])
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
-        found, stats, R.loss_pairs(stats, params), (reference or {}).get("source", "arXiv 2305.08075")))
+        found, stats, R.loss_pairs(stats, params), (reference or {}).get("source", "arXiv 2305.08075"), temperature))
     lines += overview.folded("What was run: models, schemes, parameters, versions, data",
                              _what_was_run(params, frame, facts, code, packages))
     lines += overview.folded("Wall time per rule", _wall_time(times))

@@ -1,168 +1,25 @@
-"""Load and validate params.yaml: the JSON Schema first, then the cross-references
-a schema cannot express. Every problem is reported with its key and what is allowed."""
+"""Load and validate params.yaml: the JSON Schema first (schema.py), then the
+cross-references a schema cannot express. Every problem is reported with its key and
+what is allowed."""
 from __future__ import annotations
 
+import copy
 import functools
-import math
 import os
 from pathlib import Path
 
-import jsonschema
-import yaml
-
-import copy
-
 from . import matrix as M
-from .matrix import BASES as BASE_NAMES, TRAINED_EXPORTS
+from . import schema as S
+from .matrix import BASES as BASE_NAMES
+from .overrides import coerce
+from .paramfile import ParamsError, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.yaml"
 MIRROR_ENV = "COMPRESSBENCH_MIRROR"
-# params.yaml expands to ~500 YAML nodes; nested aliases can make billions out of a few lines.
-MAX_NODES = 100_000
 # Official training splits; data.val_size is carved off them.
 TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}
 
-
-class ParamsError(ValueError):
-    """Invalid parameters: the message names each offending key and what is allowed."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML silently keeps the last of two equal keys; for scheme names that hides a mistake."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ParamsError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}: names must be unique")
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _path(parts) -> str:
-    where = ""
-    for p in parts:
-        where += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return where.lstrip(".") or "(top level)"
-
-
-def _check_expansion(root, limit=MAX_NODES) -> None:
-    """Count the nodes the composed document expands to, each alias as often as it is
-    used (an alias's size is remembered, so this is fast), before anything is built."""
-    sizes, active, total = {}, set(), 0
-
-    def visit(node, parts):
-        nonlocal total
-        if id(node) in sizes:  # an alias of a node counted before
-            total += sizes[id(node)]
-        elif id(node) in active:
-            raise ParamsError(f"{_path(parts)}: an alias refers to a node that contains it; "
-                              "allowed: aliases of complete nodes only")
-        else:
-            active.add(id(node))
-            start, total = total, total + 1
-            if isinstance(node, yaml.SequenceNode):
-                for i, child in enumerate(node.value):
-                    visit(child, parts + [i])
-            elif isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    visit(key, parts)
-                    visit(value, parts + [key.value if isinstance(key, yaml.ScalarNode) else "?"])
-            active.discard(id(node))
-            sizes[id(node)] = total - start
-        if total > limit:
-            raise ParamsError(f"{_path(parts)}: the document expands to more than {limit} YAML nodes "
-                              f"(aliases repeat what they point at); allowed: at most {limit}")
-
-    visit(root, [])
-
-
-def load_yaml(path) -> dict:
-    path = Path(path)
-    try:
-        with path.open() as f:
-            loader = _UniqueKeyLoader(f)
-            try:
-                node = loader.get_single_node()
-                if node is None:
-                    return None
-                _check_expansion(node)
-                return loader.construct_document(node)
-            finally:
-                loader.dispose()
-    except ParamsError as exc:
-        raise ParamsError(f"{path}: {exc}") from None
-    except (OSError, yaml.YAMLError, RecursionError) as exc:
-        raise ParamsError(f"{path}: cannot read parameters ({exc})") from None
-
-
-def schema() -> dict:
-    return load_yaml(SCHEMA)
-
-
-def _where(error) -> str:
-    return _path(error.absolute_path)
-
-
-def _nonfinite(x) -> bool:
-    return isinstance(x, float) and not math.isfinite(x)
-
-
-def _types(schema) -> set:
-    t = schema.get("type", []) if isinstance(schema, dict) else []
-    return {t} if isinstance(t, str) else set(t)
-
-
-def _finite_type(validator, types, instance, schema):
-    """JSON Schema takes NaN and infinity for numbers, and NaN passes every bound."""
-    if _nonfinite(instance) and _types(schema) & {"number", "integer"}:
-        yield jsonschema.ValidationError(f"{instance!r} is not a finite number")
-    else:
-        yield from jsonschema.Draft202012Validator.VALIDATORS["type"](validator, types, instance, schema)
-
-
-_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
-_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"type": _finite_type})
-
-
-def _allowed_range(schema, name) -> str:
-    lo = (f"{schema['minimum']} <= " if "minimum" in schema
-          else f"{schema['exclusiveMinimum']} < " if "exclusiveMinimum" in schema else "")
-    hi = (f" <= {schema['maximum']}" if "maximum" in schema
-          else f" < {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "")
-    kind = "an integer" if "integer" in _types(schema) else "a finite number"
-    return f"{kind}, {lo}{name}{hi}" if lo or hi else kind
-
-
-def _describe(error) -> str:
-    if error.validator == "oneOf" and error.context:
-        # Report the alternative that came closest instead of "not valid under any".
-        return _describe(jsonschema.exceptions.best_match(error.context))
-    msg = error.message
-    if error.validator == "type" and _nonfinite(error.instance):
-        name = next((p for p in reversed(error.absolute_path) if isinstance(p, str)), "value")
-        msg += f"; allowed: {_allowed_range(error.schema, name)}"
-    if error.validator == "maxItems":
-        msg = f"{len(error.instance)} items are too many; allowed: at most {error.validator_value}"
-    if error.validator in ("maximum", "exclusiveMaximum", "maxItems") and "description" in error.schema:
-        msg += f" ({error.schema['description']})"  # the reason for the bound
-    if error.validator == "pattern":
-        msg = f"{error.instance!r} is not a valid name (lowercase letters, digits and '-')"
-    if error.validator == "additionalProperties" and "properties" in error.schema:
-        msg += f"; allowed keys: {', '.join(error.schema['properties'])}"
-    return f"{_where(error)}: {msg}"
-
-
-def _schema_errors(cfg: dict) -> list[str]:
-    errors = _Validator(schema()).iter_errors(cfg)
-    # A non-finite number gets one message (from "type"), not one per bound as well.
-    return sorted({_describe(e) for e in errors if not (_nonfinite(e.instance) and e.validator in _BOUNDS)})
+__all__ = ["ParamsError", "coerce", "load", "load_yaml", "mirror", "protocol", "resolve", "validate"]
 
 
 def _cross_errors(cfg: dict) -> list[str]:
@@ -444,7 +301,7 @@ def validate(cfg: dict) -> dict:
         expanded = expand_sweeps(cfg)
     except (KeyError, TypeError, AttributeError):
         expanded = cfg  # malformed: the schema names what is wrong
-    errors = _schema_errors(expanded)
+    errors = S.errors(expanded)
     for check in (_cross_errors, _split_errors):
         try:  # cross-references too, where the parts they need are well-formed
             errors += [e for e in check(expanded) if e not in errors]
@@ -454,103 +311,6 @@ def validate(cfg: dict) -> dict:
         raise ParamsError("invalid parameters:\n  - " + "\n  - ".join(errors))
     return cfg
 
-
-_UNKNOWN = object()  # a value not known yet: if/then/else cannot be decided
-_PYTHON = {"integer": int, "number": (int, float), "boolean": bool}
-_SCALARS = set(_PYTHON)
-
-
-def _fits(value, types) -> bool:
-    # bool is an int in Python but neither an integer nor a number in JSON Schema
-    return any(isinstance(value, _PYTHON[t]) and (t == "boolean") == isinstance(value, bool)
-               for t in types & _SCALARS)
-
-
-def _applying(subs, value, root, validator) -> list[dict]:
-    """`subs` and every schema they apply to `value` through $ref, allOf/anyOf/oneOf and
-    if/then/else (an if is evaluated only when `value` is known, not for item types)."""
-    out = []
-    for s in subs:
-        if not isinstance(s, dict):
-            continue
-        out.append(s)
-        if "$ref" in s:  # local references only: "#/$defs/..."
-            target = functools.reduce(lambda d, k: d[k], s["$ref"].lstrip("#/").split("/"), root)
-            out += _applying([target], value, root, validator)
-        out += _applying(s.get("allOf", []) + s.get("anyOf", []) + s.get("oneOf", []), value, root, validator)
-        if "if" in s and value is not _UNKNOWN:
-            branch = "then" if validator.evolve(schema=s["if"]).is_valid(value) else "else"
-            out += _applying([s.get(branch)], value, root, validator)
-    return out
-
-
-def _scalar(text: str):
-    """An int or float written as `text` (YAML reads 1e-3 as a string: it wants a dot)."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return None
-
-
-def _coerce(value, subs, root, validator, written=_UNKNOWN):
-    """`value` as the schemas `subs` want it; `written` is the same place in the params files."""
-    subs = _applying(subs, value, root, validator)
-    types = set().union(*map(_types, subs))
-    items = [s["items"] for s in subs if isinstance(s.get("items"), dict)]
-    item_types = set().union(*map(_types, _applying(items, _UNKNOWN, root, validator)))
-    if isinstance(value, str) and value != written and types and (
-            types <= _SCALARS or (types == {"array"} and item_types and item_types <= _SCALARS)):
-        parsed = _scalar(value) if types & {"number", "integer"} else None
-        if parsed is None:
-            try:
-                parsed = yaml.safe_load(value)
-            except yaml.YAMLError:
-                parsed = None
-        if _fits(parsed, types) or "array" in types and isinstance(parsed, list):
-            value = parsed  # never a mapping, so the schemas that apply stay the same
-    if isinstance(value, dict):
-        for key in value:
-            child = [s["properties"][key] if key in s.get("properties", {}) else s.get("additionalProperties")
-                     for s in subs]
-            if any(isinstance(c, dict) for c in child):
-                below = written.get(key, _UNKNOWN) if isinstance(written, dict) else _UNKNOWN
-                value[key] = _coerce(value[key], child, root, validator, below)
-    elif isinstance(value, list) and items:
-        below = written if isinstance(written, list) else []
-        value[:] = [_coerce(item, items, root, validator, below[i] if i < len(below) else _UNKNOWN)
-                    for i, item in enumerate(value)]
-    return value
-
-
-def _merged(files) -> dict:
-    """The params files merged as Snakemake merges them: later mappings update earlier ones."""
-    def merge(into, new):
-        for key, value in new.items():
-            old = into.get(key)
-            into[key] = merge(old if isinstance(old, dict) else {}, value) if isinstance(value, dict) else value
-        return into
-    out = {}
-    for f in files:
-        doc = load_yaml(f) if Path(f).is_file() else None
-        if isinstance(doc, dict):
-            out = merge(out, doc)
-    return out
-
-
-def coerce(cfg: dict, files=("params.yaml",)) -> dict:
-    """Convert the strings `snakemake --config` passes (list items, values in mappings)
-    to what the schema expects at their place: only where it says integer, number,
-    boolean or an array of those, and only if YAML then reads a value of that type.
-    Scheme names and other strings stay strings, and so does a string exactly as the
-    params `files` (relative to the working directory; missing ones are skipped) have it
-    at that place: a quoted number in params.yaml is refused by every front end.
-    Mutates and returns `cfg`."""
-    if isinstance(cfg, dict):
-        root = schema()
-        _coerce(cfg, [root], root, _Validator(root), _merged(files))
-    return cfg
 
 
 def load(path="params.yaml") -> dict:

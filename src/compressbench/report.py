@@ -23,6 +23,7 @@ SUMMARY, REPORT = REPORT_FILES["summary"], REPORT_FILES["report"]
 FIGURE, PLOT_DATA = REPORT_FILES["figure"], REPORT_FILES["plot"]
 TRADEOFF, TRADEOFF_DATA = REPORT_FILES["tradeoff"], REPORT_FILES["tradeoff_plot"]
 SENSITIVITY, SENSITIVITY_DATA = REPORT_FILES["sensitivity"], REPORT_FILES["sensitivity_table"]
+TEMPERATURE, TEMPERATURE_DATA = REPORT_FILES["temperature"], REPORT_FILES["temperature_plot"]
 
 
 def _path(pattern: str, out_dir: Path, **kw) -> Path:
@@ -77,11 +78,15 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
             ignore_index=True)[["base", "layer", "weights", "sparsity", "accuracy"]].to_csv(
             index=False, float_format="%.6f", lineterminator="\n"))
         figures.sensitivity(mine, ds, _path(SENSITIVITY, out, dataset=ds))
+    pairs = R.loss_pairs(stats, params)
+    points = figures.temperature_points(stats, pairs, reference)
+    io.write_text(_path(TEMPERATURE_DATA, out), figures.temperature_csv(points))
+    figures.temperature(points, _path(TEMPERATURE, out))
     times = provenance.rule_times(stages + metrics)
     text = markdown.document(frame, stats, claims, reference, params, facts, times,
                              code=provenance.code_version(root), packages=provenance.package_versions(),
                              figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix(), found=found,
                              tradeoff=_path(TRADEOFF, Path("."), dataset="{dataset}").as_posix(),
                              sensitivity=_path(SENSITIVITY, Path("."), dataset="{dataset}").as_posix()
-                             if sensitivity else None)
+                             if sensitivity else None, temperature=_path(TEMPERATURE, Path(".")).as_posix())
     io.write_text(_path(REPORT, out), text)

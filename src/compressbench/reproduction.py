@@ -80,8 +80,14 @@ def row_for(rows: dict, dataset: str):
 
 def accuracy_verdict(ours: pd.Series, study: float, n_test: int) -> tuple[float, float, str]:
     """(ours − study in pp, noise in pp, verdict): the study's one run has the noise of one
-    of ours (binomial, or the measured seed spread if larger)."""
-    theirs = {"n": 1, "accuracy": study, "accuracy_std": float("nan"), "spread": ours.get("spread", float("nan"))}
+    of ours: binomial, or the measured seed spread if larger; the spread is the larger of
+    the dataset's (pooled) and this configuration's own where ours has several runs (a
+    3-epoch student varies more with its seed than a 5-epoch one)."""
+    spreads = [float(ours.get("spread", math.nan))]
+    if int(ours.get("n", 1)) >= 2:
+        spreads.append(float(ours.get("accuracy_std", math.nan)))
+    spreads = [v for v in spreads if not math.isnan(v)]
+    theirs = {"n": 1, "accuracy": study, "accuracy_std": math.nan, "spread": max(spreads, default=math.nan)}
     diff, noise, sign = C.compare(ours, theirs, n_test)
     return diff, noise, {1: HIGHER, -1: LOWER, 0: WITHIN}[sign]
 
@@ -154,9 +160,10 @@ def counts(found: dict[str, list[Row]]) -> dict[str, dict[str, int]]:
 
 
 def loss_pairs(stats: pd.DataFrame, params: dict) -> list[dict]:
-    """The study's loss (no T²) next to ours (T²) at the same T, from the same teacher:
-    every pair of derived/base students trained like student-kd that differ only in t_squared."""
-    out, teachers = [], matrix.bases(params)  # each base's teacher, inherited along `like`
+    """The study's loss (no T²) next to ours (T²) at the same T, from the same teacher into
+    the same architecture: every pair of distilled bases whose protocols differ only in
+    t_squared (a TA and a student share a protocol, not an architecture)."""
+    out, bases = [], matrix.bases(params)  # each base's teacher and arch, inherited along `like`
     for ds, protocols in (params.get("protocols") or {}).items():
         have = set(stats[stats["dataset"] == ds]["variant"])
         kd = {b: p for b, p in protocols.items() if "t_squared" in p and f"{b}+none+float32" in have}
@@ -164,7 +171,8 @@ def loss_pairs(stats: pd.DataFrame, params: dict) -> list[dict]:
             for b, pb in kd.items():
                 same = {k: v for k, v in pa.items() if k != "t_squared"} == {k: v for k, v in pb.items()
                                                                            if k != "t_squared"}
-                if pa["t_squared"] and not pb["t_squared"] and same and teachers[a].teacher == teachers[b].teacher:
+                if (pa["t_squared"] and not pb["t_squared"] and same
+                        and (bases[a].teacher, bases[a].arch) == (bases[b].teacher, bases[b].arch)):
                     out.append({"dataset": ds, "ours": a, "study": b, "temperature": pa["temperature"]})
     return out
 

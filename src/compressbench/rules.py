@@ -100,12 +100,13 @@ REPORT_FILES = {"results": "reports/results.csv", "variants": "reports/variants.
                 "tradeoff": "reports/figures/{dataset}-tradeoff.png",
                 "sensitivity": "reports/figures/{dataset}-sensitivity.png",
                 "sensitivity_table": "reports/sensitivity/{dataset}.csv",
-                "plot": "reports/plots/{dataset}.csv", "tradeoff_plot": "reports/plots/{dataset}-tradeoff.csv"}
+                "plot": "reports/plots/{dataset}.csv", "tradeoff_plot": "reports/plots/{dataset}-tradeoff.csv",
+                "temperature": "reports/figures/temperature.png", "temperature_plot": "reports/plots/temperature.csv"}
 
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
     # where they came from cannot change them.
-    Rule("download", "download", "download", "{dataset}", ("data", "io", "matrix", "params"),
+    Rule("download", "download", "download", "{dataset}", ("data", "io", "matrix", "params", "paramfile", "schema", "overrides"),
          outputs={"raw": M.raw_dir("{dataset}")}),
     Rule("prepare", "download", "prepare", "{dataset}", ("data", "io"),
          {"val_size": "data/val_size", "split_seed": "data/split_seed"},

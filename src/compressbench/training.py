@@ -20,6 +20,15 @@ log = logging.getLogger("compressbench")
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
+def start_fine_tune(smk, threads: int, precision: str = "float32") -> tuple[int, dict, object]:
+    """A job that goes on training a trained model (prune, cluster, qat): its seed,
+    TensorFlow configured for it, the prepared data and the model."""
+    from . import data, matrix, models  # models and data import TensorFlow's pieces themselves
+    seed = matrix.job_seed(smk.wildcards.seed, smk.wildcards.ft)
+    configure(seed, threads, precision)
+    return seed, data.load_prepared(smk.input.data), models.load(smk.input.model)
+
+
 def configure(seed: int, threads: int, precision: str = "float32") -> None:
     """Bit-identical reruns on one machine, no more CPU threads than the job owns,
     and the compute precision of the models built (or cloned) afterwards.

@@ -40,6 +40,8 @@ rule report:
         tradeoffs=[report(f, category="Trade-off curves", caption="../report/tradeoff.rst") for f in TRADEOFFS],
         sensitivities=[report(f, category="Per-layer sensitivity", caption="../report/sensitivity.rst")
                        for f in SENSITIVITIES],
+        temperature=report(REPORT["temperature"], category="Knowledge distillation", caption="../report/temperature.rst"),
+        temperature_plot=REPORT["temperature_plot"],
     params:
         **params_of("report"),
     log:

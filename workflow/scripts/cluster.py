@@ -3,13 +3,10 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import cluster, data, matrix, models, training
+    from compressbench import cluster, models, training
 
     w, p = smk.wildcards, smk.params
-    seed = matrix.job_seed(w.seed, w.ft)
-    training.configure(seed, threads, p.precision)
-    arrays = data.load_prepared(smk.input.data)
-    source = models.load(smk.input.model)
+    seed, arrays, source = training.start_fine_tune(smk, threads, p.precision)
     label = f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}+{w.cluster}"
     with training.Timer() as timer:
         clustered, history, sparse = cluster.cluster(source, arrays, p.scheme, p.fine_tune, seed=seed, label=label)

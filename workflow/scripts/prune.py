@@ -3,13 +3,10 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import data, matrix, models, prune, training
+    from compressbench import models, prune, training
 
     w, p = smk.wildcards, smk.params
-    seed = matrix.job_seed(w.seed, w.ft)
-    training.configure(seed, threads, p.precision)
-    arrays = data.load_prepared(smk.input.data)
-    source = models.load(smk.input.model)
+    seed, arrays, source = training.start_fine_tune(smk, threads, p.precision)
     with training.Timer() as timer:
         pruned, history, skipped = prune.prune(source, arrays, p.scheme, p.fine_tune, seed=seed,
                                                label=f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}")

@@ -7,13 +7,10 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import data, distill, io, matrix, models, quantize, training
+    from compressbench import data, distill, io, matrix, quantize, training
 
     w, s, protocol = smk.wildcards, smk.params.scheme, dict(smk.params.protocol)
-    seed = matrix.job_seed(w.seed, w.ft)
-    training.configure(seed, threads)  # QAT always trains in float32
-    arrays = data.load_prepared(smk.input.data)
-    model = models.load(smk.input.model)
+    seed, arrays, model = training.start_fine_tune(smk, threads)  # QAT always trains in float32
     facts = quantize.describe(model)
     label = f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}+{w.quant}"
     with training.Timer() as timer:
