@@ -331,7 +331,7 @@ def test_the_first_screen_of_the_default_matrix_fits_150_lines_and_the_folded_ta
     first = md.split("<details>", 1)[0]
     assert len(first.splitlines()) <= 150, len(first.splitlines())
     assert first.index("## Verdicts") < first.index("## mnist") < first.index("## cifar10")
-    assert "Pareto front (" in first and "Best quantization of each" in first
+    assert "Pareto front (" in first and "Best 8-bit export of each" in first
     variants = pd.read_csv(tmp_path / "reports/variants.csv")
     assert len(variants) == 2 * 5 * 8 * 6
     for ds in DATASETS:
@@ -444,3 +444,25 @@ def test_the_loss_table_links_the_temperature_figure():
     table_at = next(i for i, line in enumerate(lines) if "| mnist     | 10" in line)
     link_at = next(i for i, line in enumerate(lines) if "](figures/temperature.png)" in line)
     assert table_at < link_at
+
+
+def test_the_best_8_bit_export_of_a_pruned_cell_is_shown_however_well_its_float32_file_compresses():
+    from compressbench import claims, overview
+    # a pruned float32 export compresses well (its zeros): its int8 export is 0.4 of it after gzip
+    st = claims.variant_stats(_stats([
+        ("teacher+none+float32", 0, 0.99, 100_000, 1000), ("teacher+global+float32", 0, 0.985, 20_000, 200),
+        ("teacher+global+ptq-int8", 0, 0.984, 8_000, 200), ("teacher+global+qat", 0, 0.986, 8_100, 200),
+        ("teacher+global+ptq-fp16", 0, 0.99, 12_000, 200)]))
+    lines = overview.pivots(st, {"base": ["teacher"], "prune": ["none", "global"]}, eight_bit={"ptq-int8", "qat"})
+    best = lines[lines.index(next(line for line in lines if line.startswith("Best 8-bit"))) + 2]
+    row = next(r for r in best.splitlines() if r.startswith("| teacher"))
+    assert [c.strip() for c in row.strip("|").split("|")] == ["teacher", "—", "qat 98.60"]  # fp16 is not 8-bit
+
+
+def test_eight_bit_schemes_are_those_with_int8_weights_and_their_integer_only_exports():
+    from compressbench import markdown
+    params = {"quantize": {"schemes": {"float32": {"method": "float32"}, "ptq-dynamic": {"method": "dynamic"},
+                                       "ptq-fp16": {"method": "float16"}, "qat": {"method": "qat"},
+                                       "float32-ft": {"method": "float32-ft"}}}}
+    st = pd.DataFrame({"quant": ["float32", "ptq-dynamic", "ptq-fp16", "qat", "qat-int8io", "float32-ft"]})
+    assert markdown.eight_bit(params, st) == {"ptq-dynamic", "qat", "qat-int8io"}

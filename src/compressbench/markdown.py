@@ -287,6 +287,16 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
     return lines + [table(shown), ""]
 
 
+EIGHT_BIT = ("dynamic", "int8", "qat", "int8io", "qat-scratch")  # quantization methods with int8 weights
+
+
+def eight_bit(params: dict, st: pd.DataFrame) -> set[str]:
+    """The quantization schemes of `st` whose exports hold int8 weights."""
+    schemes = (params.get("quantize") or {}).get("schemes", {})
+    return {q for q in set(st["quant"])
+            if q.removesuffix(matrix.INT8_IO) in schemes and matrix.quant_method(params, q) in EIGHT_BIT}
+
+
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
              figure: str, found: dict | None = None, tradeoff: str | None = None,
              sensitivity: str | None = None, temperature: str | None = None) -> str:
@@ -303,7 +313,7 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
         lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds),
-                                         tradeoff.format(dataset=ds) if tradeoff else None)
+                                         tradeoff.format(dataset=ds) if tradeoff else None, eight_bit(params, st))
     lines += ["## Details", ""]
     for ds, st in per_dataset.items():
         lines += overview.folded(f"All {len(st)} variants: {ds}",

@@ -89,10 +89,11 @@ def front(st: pd.DataFrame) -> list[str]:
             table(rows, ["variant", "accuracy %", "Δ pp", "Δ pp vs control", "gzip KB", "compression ×"]), ""]
 
 
-def pivots(st: pd.DataFrame, orders: dict) -> list[str]:
-    """Accuracy of the float32 exports, base × pruning; and per cell its best quantization
-    (the most accurate of the variants at most a quarter of the float32 export's gzip size).
-    The matrix's bases and unclustered cells only (derived bases have their own tables)."""
+def pivots(st: pd.DataFrame, orders: dict, eight_bit=()) -> list[str]:
+    """Accuracy of the float32 exports, base × pruning; and per cell its best 8-bit export
+    (the most accurate of the quantization schemes `eight_bit` names: int8 weights, so
+    about a quarter of the float32 file before compression, pruned or not). The matrix's
+    bases and unclustered cells only (derived bases have their own tables)."""
     st = st[st["base"].isin(orders["base"]) & (st["cluster"] == "none")] if "cluster" in st else st
     bases = [b for b in orders["base"] if b in set(st["base"])]
     prunes = [p for p in orders["prune"] if p in set(st["prune"])]
@@ -103,20 +104,19 @@ def pivots(st: pd.DataFrame, orders: dict) -> list[str]:
         for p in prunes:
             f32 = by.loc[(b, p, "float32")] if (b, p, "float32") in by.index else None
             acc_row.append(_pct(f32["accuracy"]) if f32 is not None else DASH)
-            cell = st[(st["base"] == b) & (st["prune"] == p) & (st["quant"] != "float32")]
-            if f32 is not None:
-                cell = cell[cell["gzip_bytes"].astype(float) <= float(f32["gzip_bytes"]) / 4]
+            cell = st[(st["base"] == b) & (st["prune"] == p) & st["quant"].isin(set(eight_bit))]
             top = cell.loc[cell["accuracy"].astype(float).idxmax()] if len(cell) else None
             best_row.append(DASH if top is None else f"{top['quant']} {_pct(top['accuracy'])}")
         acc_rows.append(acc_row)
         best_rows.append(best_row)
     return ["Accuracy % of the float32 exports (base × pruning):", "", table(acc_rows, ["base", *prunes]), "",
-            "Best quantization of each, among those at most ¼ of its float32 gzip size:", "",
+            "Best 8-bit export of each (int8 weights: dynamic-range, full-integer or quantization-aware):", "",
             table(best_rows, ["base", *prunes]), ""]
 
 
-def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str, tradeoff: str | None = None) -> list[str]:
+def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str, tradeoff: str | None = None,
+                   eight_bit=()) -> list[str]:
     curves = [f"![{ds}: accuracy vs compression and theoretical speedup, pruning sweeps]({tradeoff})", ""] \
         if tradeoff else []
     return [f"## {ds}", "", *best(st), f"![{ds}: accuracy vs gzip size]({figure})", "", *curves, *front(st),
-            *pivots(st, orders)]
+            *pivots(st, orders, eight_bit)]
