@@ -2,22 +2,32 @@
 # outputs, log and benchmark come from one table, src/compressbench/rules.py;
 # dvc.yaml, generated from the same table, runs the eight phase targets.
 import os
+import sys
 
-from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 from compressbench import matrix as M, params as P, rules as R, workspace
 
 min_version("9.0")
 
+# A refusal is its message alone: an exception raised here would be printed with
+# Snakemake's frame lines of this file after it.
 if (_dvc := workspace.dvc_writer()) is not None:
-    raise WorkflowError(f"`{_dvc}` is running in this workspace ({workspace.DVC_RWLOCK}): "
-                        "wait for it to finish or stop it, then run snakemake again")
+    sys.exit(f"`{_dvc}` is running in this workspace ({workspace.DVC_RWLOCK}): "
+             "wait for it to finish or stop it, then run snakemake again")
+
+
+def checked(load, *args):
+    try:
+        return load(*args)
+    except P.ParamsError as exc:
+        sys.exit(str(exc))
+
 
 # The project's loader reads params.yaml before Snakemake's does: it refuses
 # duplicate keys (YAML keeps the last one silently) and documents that expand
 # past a bound (an alias bomb), naming the key.
-P.load_yaml("params.yaml")
+checked(P.load_yaml, "params.yaml")
 
 
 configfile: "params.yaml"
@@ -31,11 +41,11 @@ def command_line_configfiles():
 
 
 for _f in command_line_configfiles():
-    P.load_yaml(_f)
+    checked(P.load_yaml, _f)
 # --config values arrive as strings where the schema wants numbers or lists:
 # coerce them by the schema, expand the sweeps, then one validation whose messages
 # name the key; jobs read the resolved config (with each base model's protocol).
-_resolved = P.resolve(config, ["params.yaml", *command_line_configfiles()])
+_resolved = checked(P.resolve, config, ["params.yaml", *command_line_configfiles()])
 config.clear()
 config.update(_resolved)
 
@@ -56,7 +66,8 @@ wildcard_constraints:
 # process alive that long after the last job (a non-daemon timer). No documented
 # setting turns it off (benchmarks/README.md has the measurements), so local runs
 # drop it here; this is the one Snakemake internal the workflow writes, guarded,
-# on the pinned Snakemake 9.27. Cluster executors keep their limit.
+# on the pinned Snakemake 9.27 (upstream: snakemake/snakemake#3744, open, the loop
+# re-run on every job's end). Cluster executors keep their limit.
 onstart:
     if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
         workflow.scheduler.job_rate_limiter = None

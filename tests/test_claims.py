@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from compressbench import claims as C
@@ -208,3 +209,14 @@ def test_random_pruning_is_a_baseline_left_out_of_the_claims():
     with_random = {c.id: c for c in C.evaluate_claims(frame)}["C1"].evidence["mnist"]
     without = {c.id: c for c in C.evaluate_claims(frame, None, C.baselines(params))}["C1"].evidence["mnist"]
     assert with_random != without and "random-s0.9" not in without
+
+
+def test_the_pooled_seed_spread_is_of_the_matrix_bases_not_of_derived_protocols():
+    rows = [("student-kd+none+float32", "student-kd", s, a) for s, a in enumerate((0.70, 0.71, 0.72))]
+    rows += [("kd-quant+none+float32", "kd-quant", s, a) for s, a in enumerate((0.60, 0.65, 0.70))]  # 3 epochs
+    rows += [("teacher+none+float32", "teacher", 0, 0.75)]
+    frame = pd.DataFrame([{"dataset": "cifar10", "variant": v, "base": b, "prune": "none", "quant": "float32",
+                           "seed": s, "accuracy": a} for v, b, s, a in rows])
+    stats = C.variant_stats(frame).set_index("variant")
+    assert stats.loc["teacher+none+float32", "spread"] == pytest.approx(0.01)  # student-kd's std alone
+    assert stats.loc["kd-quant+none+float32", "accuracy_std"] == pytest.approx(0.05)

@@ -55,16 +55,27 @@ def repo(tmp_path_factory):
     return copy_repo(tmp_path_factory.mktemp("repo"))
 
 
+def refused_before_any_job(repo, cfg: dict, front, *fragments) -> None:
+    """`front(repo)` with `cfg` as params.yaml fails, its terminal naming every fragment in
+    one message (no traceback, nor Snakemake's frame lines), and no data or model exists."""
+    (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = front(repo)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert_user_facing(out, *fragments)
+    assert 'File "' not in out, out[-2000:]
+    assert not (repo / "data" / "raw").exists() and not (repo / "models").exists()
+
+
+def mutated(cfg: dict, mutate) -> dict:
+    cfg = copy.deepcopy(cfg)
+    mutate(cfg)
+    return cfg
+
+
 @pytest.mark.parametrize("case,mutate,fragments", FRONTEND_CASES, ids=[c[0] for c in FRONTEND_CASES])
 def test_snakemake_stops_on_invalid_params_before_any_job(repo, default_cfg, case, mutate, fragments):
-    cfg = copy.deepcopy(default_cfg)
-    mutate(cfg)
-    (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    proc = snakemake(repo, check=False)
-    assert proc.returncode != 0
-    for fragment in fragments:
-        assert fragment in proc.stderr + proc.stdout, (case, proc.stderr[-2000:])
-    assert not (repo / "data").exists() and not (repo / "models").exists()
+    refused_before_any_job(repo, mutated(default_cfg, mutate), lambda r: snakemake(r, check=False), *fragments)
 
 
 def test_snakemake_refuses_an_alias_bomb_at_once_naming_the_key(repo):
@@ -81,14 +92,7 @@ def test_dvc_repro_stops_on_invalid_params_before_any_job(tmp_path, default_cfg,
     repo = copy_repo(tmp_path)
     dvc(repo, "init", "--no-scm", "-q")
     _, mutate, fragments = next(c for c in CASES if c[0] == case)
-    cfg = copy.deepcopy(default_cfg)
-    mutate(cfg)
-    (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    proc = dvc(repo, "repro", check=False)
-    assert proc.returncode != 0
-    for fragment in fragments:
-        assert fragment in proc.stderr + proc.stdout, (case, proc.stderr[-2000:])
-    assert not (repo / "data" / "raw").exists() and not (repo / "models").exists()
+    refused_before_any_job(repo, mutated(default_cfg, mutate), lambda r: dvc(r, "repro", check=False), *fragments)
 
 
 # ---- bad data, damaged artefacts -------------------------------------------------------

@@ -1,7 +1,7 @@
-"""Bad parameters are refused naming the key and what is allowed (the cases here; each
-front end refusing them before any job is in the fault matrix, tests/test_fault_matrix.py);
-command-line overrides take the schema's types."""
+"""Bad parameters are refused naming the key and what is allowed (each front end's refusal is in
+tests/test_fault_matrix.py); command-line overrides take the schema's types."""
 import copy
+import functools
 import re
 import time
 import tracemalloc
@@ -15,23 +15,22 @@ from compressbench import params, rules, schema
 from helpers import copy_repo, snakemake
 
 
+def parent(cfg: dict, path: str) -> tuple[dict, str]:
+    *parents, last = path.split(".")
+    return functools.reduce(dict.__getitem__, parents, cfg), last
+
+
 def setting(path, value):
     def mutate(cfg):
-        *parents, last = path.split(".")
-        node = cfg
-        for p in parents:
-            node = node[p]
-        node[last] = value
+        node, key = parent(cfg, path)
+        node[key] = value
     return mutate
 
 
 def dropping(path):
     def mutate(cfg):
-        *parents, last = path.split(".")
-        node = cfg
-        for p in parents:
-            node = node[p]
-        del node[last]
+        node, key = parent(cfg, path)
+        del node[key]
     return mutate
 
 

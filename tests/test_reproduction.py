@@ -86,14 +86,33 @@ def test_a_ta_is_never_paired_with_a_student_of_the_same_protocol():
     assert [(p["ours"], p["study"]) for p in R.loss_pairs(stats, params)] == [("student-kd-t40", "student-kd-study")]
 
 
+def _verdict_noise(own_se: float, theirs: float) -> float:
+    return 100 * C.NOISE_SIGMAS * math.hypot(own_se, theirs)
+
+
+# student-kd (a matrix base) with 3 seeds: the dataset's pooled spread, 0.01
+POOL = [("student-kd+none+float32", s, a, 1000) for s, a in enumerate((0.69, 0.70, 0.71))]
+
+
 def test_the_study_run_counts_with_this_configurations_own_seed_spread_where_larger():
-    # 3 seeds of kd-quant spread by 2 pp: one run of the study may differ by that much
-    spread = [("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.66, 0.68, 0.70))]
-    steady = [("student-kd-study+none+float32", s, a, 1000) for s, a in enumerate((0.699, 0.700, 0.701))]
-    ours = _stats(spread + steady).iloc[0]
-    pooled = math.sqrt((0.02 ** 2 + 0.001 ** 2) / 2)  # the dataset's spread alone would call it lower
-    assert 100 * C.NOISE_SIGMAS * math.hypot(0.02 / math.sqrt(3), pooled) < 4.0
+    # 3 seeds of kd-quant (3 epochs) spread by 2 pp: one run of the study may differ by that much
+    ours = _stats([("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.66, 0.68, 0.70))] + POOL).iloc[0]
+    assert float(ours["spread"]) == pytest.approx(0.01)  # a derived base is not pooled
+    assert _verdict_noise(0.02 / math.sqrt(3), 0.01) < 4.0  # the pooled spread alone would call it lower
     diff, noise, verdict = R.accuracy_verdict(ours, 0.72, 10000)
-    assert round(diff, 2) == -4.0 and round(noise, 2) == round(100 * C.NOISE_SIGMAS * math.hypot(0.02 / math.sqrt(3), 0.02), 2)
-    assert verdict == R.WITHIN
+    assert (round(diff, 2), verdict) == (-4.0, R.WITHIN)
+    assert noise == pytest.approx(_verdict_noise(0.02 / math.sqrt(3), 0.02))
     assert R.accuracy_verdict(ours, 0.75, 10000)[2] == R.LOWER
+
+
+def test_the_own_spread_counts_from_3_runs_and_only_where_larger_than_the_pooled_one():
+    two = _stats([("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.64, 0.70))] + POOL).iloc[0]
+    assert R.accuracy_verdict(two, 0.72, 10000)[1] == pytest.approx(
+        _verdict_noise(float(two["accuracy_std"]) / math.sqrt(2), 0.01))  # 2 runs: their std is not the spread
+    steady = _stats([("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.699, 0.700, 0.701))] + POOL)
+    assert R.accuracy_verdict(steady.iloc[0], 0.72, 10000)[1] == pytest.approx(
+        _verdict_noise(0.001 / math.sqrt(3), 0.01))  # the pooled spread is the larger
+    alone = _stats([("kd-quant+none+float32", 0, 0.66, 1000)]).iloc[0]
+    assert math.isnan(float(alone["spread"]))  # nothing pooled: the binomial errors alone
+    assert R.accuracy_verdict(alone, 0.72, 10000)[1] == pytest.approx(
+        _verdict_noise(math.sqrt(0.66 * 0.34 / 10000), math.sqrt(0.72 * 0.28 / 10000)))

@@ -1,5 +1,7 @@
 """The rule table is the one description of the DAG: dvc.yaml is generated from
 it, and every output Snakemake plans lies in the DVC stage of its rule's phase."""
+import ast
+
 import pytest
 import yaml
 
@@ -40,6 +42,30 @@ def test_every_snakemake_output_belongs_to_exactly_the_dvc_stage_of_its_phase(tm
     wrong = [f"  {path} (rule {rule}): owned by {owners(path) or 'no stage'}"
              for path, _, rule, *_ in rows if rule in R.RULES and owners(path) != [R.RULES[rule].phase]]
     assert not wrong, "Snakemake outputs outside their DVC stage:\n" + "\n".join(wrong[:30])
+
+
+def package_imports(path) -> set[str]:
+    """The compressbench modules a file imports (relative or absolute, at any depth of the code)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.level == 1 or (node.module or "").startswith("compressbench")):
+            module = (node.module or "").removeprefix("compressbench").lstrip(".")
+            found |= {module.split(".")[0]} if module else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("compressbench.")}
+    return {m for m in found if (ROOT / "src/compressbench" / f"{m}.py").exists()}
+
+
+@pytest.mark.parametrize("rule", list(R.RULES))
+def test_each_rules_code_lists_every_module_its_script_runs(rule):
+    """A module missing from the list would change a job's result without rerunning it."""
+    needed, todo = set(), list(package_imports(ROOT / R.RULES[rule].script_file))
+    while todo:
+        module = todo.pop()
+        if module not in needed:
+            needed.add(module)
+            todo += package_imports(ROOT / "src/compressbench" / f"{module}.py")
+    assert needed <= set(R.RUNNER) | set(R.RULES[rule].code), sorted(needed - set(R.RUNNER) - set(R.RULES[rule].code))
 
 
 @pytest.mark.parametrize("rule", list(R.RULES))

@@ -119,8 +119,9 @@ def variant_stats(frame: pd.DataFrame) -> pd.DataFrame:
               latency_ms_std=("latency_ms", "std"), efficiency=("efficiency", "mean"),
               efficiency_std=("efficiency", "std")).reset_index()
     # The measured seed spread of the dataset (root mean square of the stds of its
-    # variants with several runs): a one-run variant's noise is at least this.
-    several = s[s["n"] >= 2]
+    # variants with several runs): a one-run variant's noise is at least this. The
+    # matrix's bases only: a derived base's protocol (a 3-epoch student) may vary more.
+    several = s[(s["n"] >= 2) & s["base"].isin(set(matrix.BASES))]
     pooled = several.groupby("dataset")["accuracy_std"].apply(lambda x: math.sqrt(float((x ** 2).mean())))
     s["spread"] = s["dataset"].map(pooled).astype(float)
     teacher = s[s["variant"] == TEACHER].set_index("dataset")

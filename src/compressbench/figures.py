@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import claims as C
 from . import io
 from .results import fmt_int, fmt_num, orders, pareto
 
@@ -160,38 +161,43 @@ OURS_LOSS, STUDY_LOSS, STUDY_RUN = "ours, T² (Hinton)", "ours, no T² (the stud
 SWEEP_KEY = ("distillation_notebook", "temperature_sweep_student_kd")  # where the study's sweep is published
 
 
-def temperature_points(stats: pd.DataFrame, pairs: list[dict], reference: dict) -> pd.DataFrame:
+def temperature_points(stats: pd.DataFrame, pairs: list[dict], reference: dict,
+                       n_test: dict | None = None) -> pd.DataFrame:
     """Accuracy against T per dataset and loss: each loss pair (reproduction.loss_pairs)
-    gives a point of ours with T² and one of the study's loss as we ran it; the study's
-    published sweep is a third series. Columns: dataset, series, temperature, variant,
-    accuracy, accuracy_std, n; in T order."""
+    gives a point of ours with T² and one of the study's loss as we ran it, with its
+    standard error (claims.standard_error: over its seeds, else binomial or the pooled
+    seed spread); the study's published sweep is a third series (no error known).
+    Columns: dataset, series, temperature, variant, accuracy, accuracy_se, n; in T order."""
     by = stats.set_index(["dataset", "variant"])
     rows = []
     for p in pairs:
         for series, base in ((OURS_LOSS, p["ours"]), (STUDY_LOSS, p["study"])):
             r = by.loc[(p["dataset"], f"{base}+none+float32")]
+            se = C.standard_error(r, (n_test or {}).get(p["dataset"], C.DEFAULT_N_TEST))
             rows.append({"dataset": p["dataset"], "series": series, "temperature": float(p["temperature"]),
                          "variant": f"{base}+none+float32", "accuracy": float(r["accuracy"]),
-                         "accuracy_std": r["accuracy_std"], "n": int(r["n"])})
+                         "accuracy_se": se, "n": int(r["n"])})
     for ds in dict.fromkeys(p["dataset"] for p in pairs):
         published = (reference.get(ds) or {}).get(SWEEP_KEY[0], {}).get(SWEEP_KEY[1]) or {}
         rows += [{"dataset": ds, "series": STUDY_RUN, "temperature": float(t), "variant": "", "accuracy": float(a),
-                  "accuracy_std": float("nan"), "n": 1} for t, a in published.items()]
-    cols = ["dataset", "series", "temperature", "variant", "accuracy", "accuracy_std", "n"]
-    out = pd.DataFrame(rows, columns=cols).drop_duplicates(["dataset", "series", "temperature"])
+                  "accuracy_se": float("nan"), "n": 1} for t, a in published.items()]
+    cols = ["dataset", "series", "temperature", "variant", "accuracy", "accuracy_se", "n"]
+    # a variant in two pairs (one study-loss student against two of ours) is one point
+    out = pd.DataFrame(rows, columns=cols).drop_duplicates(["dataset", "series", "temperature", "variant"])
     return out.sort_values(["dataset", "series", "temperature"], kind="mergesort").reset_index(drop=True)
 
 
 def temperature_csv(points: pd.DataFrame) -> str:
     out = pd.DataFrame({"dataset": points["dataset"], "series": points["series"],
                         "temperature": [fmt_num(v, 4) for v in points["temperature"]],
-                        "variant": points["variant"], "accuracy": [fmt_num(v, 6) for v in points["accuracy"]]})
+                        "variant": points["variant"], "accuracy": [fmt_num(v, 6) for v in points["accuracy"]],
+                        "accuracy_se": [fmt_num(v, 6) for v in points["accuracy_se"]], "n": points["n"]})
     return out.to_csv(index=False, lineterminator="\n")
 
 
 def temperature(points: pd.DataFrame, path) -> None:
-    """Accuracy vs the KD temperature (log x), one panel per dataset: our loss, the study's
-    loss as we ran it (± one std where there are several seeds) and the study's numbers."""
+    """Accuracy vs the KD temperature (log x), one panel per dataset: our loss and the
+    study's loss as we ran it (± one standard error) and the study's numbers."""
     from matplotlib.figure import Figure
 
     datasets = list(dict.fromkeys(points["dataset"]))
@@ -205,7 +211,7 @@ def temperature(points: pd.DataFrame, path) -> None:
             if g.empty:
                 continue
             ax.errorbar(g["temperature"].to_numpy(float), 100.0 * g["accuracy"].to_numpy(float),
-                        yerr=100.0 * g["accuracy_std"].fillna(0).to_numpy(float), color=colour, marker=marker,
+                        yerr=100.0 * g["accuracy_se"].fillna(0).to_numpy(float), color=colour, marker=marker,
                         linestyle=line, markersize=4, capsize=2, label=series)
         ax.set_xscale("log")
         temps = sorted(set(points.loc[points["dataset"] == ds, "temperature"]))

@@ -4,7 +4,6 @@ reproduction of arXiv 2305.08075 and the wall time per rule.
 Pure text from the results, stats, claims and provenance passed in; no I/O."""
 from __future__ import annotations
 
-
 import pandas as pd
 
 from . import claims as C
@@ -239,7 +238,7 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
              "and what still differs where something does. Accuracy in %, differences in percentage points; "
              f"verdict: ours − study beyond {C.NOISE_SIGMAS:g} standard errors (the study's one run counts with the "
              "noise of one of ours: binomial, or the measured seed spread if larger, the dataset's or, where ours has "
-             "several seeds, this configuration's own if that is larger) is *ours higher* or *ours "
+             "3 seeds or more, this configuration's own if that is larger) is *ours higher* or *ours "
              f"lower*, else *{R.WITHIN}*. .tflite sizes in MiB (2^20 bytes), the same within "
              f"{100 * R.SIZE_TOLERANCE:g} %. The study's gzip bytes are of a Keras .h5 file, ours of a .tflite: "
              "only the order of magnitude compares.", ""]
@@ -287,23 +286,13 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
     return lines + [table(shown), ""]
 
 
-EIGHT_BIT = ("dynamic", "int8", "qat", "int8io", "qat-scratch")  # quantization methods with int8 weights
-
-
-def eight_bit(params: dict, st: pd.DataFrame) -> set[str]:
-    """The quantization schemes of `st` whose exports hold int8 weights."""
-    schemes = (params.get("quantize") or {}).get("schemes", {})
-    return {q for q in set(st["quant"])
-            if q.removesuffix(matrix.INT8_IO) in schemes and matrix.quant_method(params, q) in EIGHT_BIT}
-
-
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
              figure: str, found: dict | None = None, tradeoff: str | None = None,
-             sensitivity: str | None = None, temperature: str | None = None) -> str:
+             sensitivity: str | None = None, temperature: str | None = None, pairs: list | None = None) -> str:
     """report.md: the first screen (overview.py), then the details folded. code: the code
     version; packages: name -> version; figure, tradeoff, sensitivity: the figures' paths
     relative to report.md, with {dataset} (None: not drawn); temperature: the KD-temperature
-    figure's path."""
+    figure's path; found, pairs: the reproduction rows and loss pairs (computed if None)."""
     datasets = list(dict.fromkeys(stats["dataset"]))
     lines = ["# compressbench report", "",
              "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
@@ -313,7 +302,7 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
         lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds),
-                                         tradeoff.format(dataset=ds) if tradeoff else None, eight_bit(params, st))
+                                         tradeoff.format(dataset=ds) if tradeoff else None, overview.eight_bit(params, st))
     lines += ["## Details", ""]
     for ds, st in per_dataset.items():
         lines += overview.folded(f"All {len(st)} variants: {ds}",
@@ -326,7 +315,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
             *[f"![{ds}: per-layer sensitivity]({sensitivity.format(dataset=ds)})\n" for ds in per_dataset]])
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
-        found, stats, R.loss_pairs(stats, params), (reference or {}).get("source", "arXiv 2305.08075"), temperature))
+        found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),
+        (reference or {}).get("source", "arXiv 2305.08075"), temperature))
     lines += overview.folded("What was run: models, schemes, parameters, versions, data",
                              _what_was_run(params, frame, facts, code, packages))
     lines += overview.folded("Wall time per rule", _wall_time(times))

@@ -107,4 +107,3 @@ def coerce(cfg: dict, files=("params.yaml",)) -> dict:
         root = schema()
         _coerce(cfg, [root], root, Validator(root), _merged(files))
     return cfg
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import controls
+from . import controls, matrix
 from .results import DASH, TEACHER, WITHIN_PP, fmt_num, pareto
 from .tables import table
 
@@ -89,9 +89,19 @@ def front(st: pd.DataFrame) -> list[str]:
             table(rows, ["variant", "accuracy %", "Δ pp", "Δ pp vs control", "gzip KB", "compression ×"]), ""]
 
 
-def pivots(st: pd.DataFrame, orders: dict, eight_bit=()) -> list[str]:
+EIGHT_BIT = ("dynamic", "int8", "qat", "int8io", "qat-scratch")  # quantization methods with int8 weights
+
+
+def eight_bit(params: dict, st: pd.DataFrame) -> set[str]:
+    """The quantization schemes of `st` whose exports hold int8 weights."""
+    schemes = (params.get("quantize") or {}).get("schemes", {})
+    return {q for q in set(st["quant"])
+            if q.removesuffix(matrix.INT8_IO) in schemes and matrix.quant_method(params, q) in EIGHT_BIT}
+
+
+def pivots(st: pd.DataFrame, orders: dict, eight_bit: set[str]) -> list[str]:
     """Accuracy of the float32 exports, base × pruning; and per cell its best 8-bit export
-    (the most accurate of the quantization schemes `eight_bit` names: int8 weights, so
+    (the most accurate of the quantization schemes `eight_bit` names, see eight_bit: int8 weights, so
     about a quarter of the float32 file before compression, pruned or not). The matrix's
     bases and unclustered cells only (derived bases have their own tables)."""
     st = st[st["base"].isin(orders["base"]) & (st["cluster"] == "none")] if "cluster" in st else st
@@ -114,8 +124,8 @@ def pivots(st: pd.DataFrame, orders: dict, eight_bit=()) -> list[str]:
             table(best_rows, ["base", *prunes]), ""]
 
 
-def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str, tradeoff: str | None = None,
-                   eight_bit=()) -> list[str]:
+def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str, tradeoff: str | None,
+                   eight_bit: set[str]) -> list[str]:
     curves = [f"![{ds}: accuracy vs compression and theoretical speedup, pruning sweeps]({tradeoff})", ""] \
         if tradeoff else []
     return [f"## {ds}", "", *best(st), f"![{ds}: accuracy vs gzip size]({figure})", "", *curves, *front(st),

@@ -86,4 +86,3 @@ def load_yaml(path) -> dict:
         raise ParamsError(f"{path}: {exc}") from None
     except (OSError, yaml.YAMLError, RecursionError) as exc:
         raise ParamsError(f"{path}: cannot read parameters ({exc})") from None
-

@@ -19,8 +19,6 @@ MIRROR_ENV = "COMPRESSBENCH_MIRROR"
 # Official training splits; data.val_size is carved off them.
 TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}
 
-__all__ = ["ParamsError", "coerce", "load", "load_yaml", "mirror", "protocol", "resolve", "validate"]
-
 
 def _cross_errors(cfg: dict) -> list[str]:
     errors = []
@@ -310,7 +308,6 @@ def validate(cfg: dict) -> dict:
     if errors:
         raise ParamsError("invalid parameters:\n  - " + "\n  - ".join(errors))
     return cfg
-
 
 
 def load(path="params.yaml") -> dict:

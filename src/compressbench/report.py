@@ -1,7 +1,7 @@
 """report: read every metrics JSON, stage record, sensitivity table, the dataset
 facts and the study's published figures; write results.csv, variants.csv,
-summary.json, report.md and, per dataset, the Pareto, trade-off and sensitivity
-figures with their data.
+summary.json, report.md, per dataset the Pareto, trade-off and sensitivity
+figures with their data, and the KD-temperature figure with its data.
 
 Deterministic: the same inputs give byte-identical files (stable ordering,
 fixed float formats, no timestamps, PNGs without software metadata)."""
@@ -41,7 +41,7 @@ def _sensitivity(root: Path, paths) -> dict:
 
 def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict, out_dir="reports",
           root=".", sensitivity=()) -> None:
-    """Write results.csv, summary.json, report.md, the Pareto figures and plot data under out_dir."""
+    """Write results.csv, variants.csv, summary.json, report.md, the figures and their plot data under out_dir."""
     root = Path(root)
     out = root / out_dir
     metrics = [io.read_json(root / p) for p in metrics_paths]
@@ -79,7 +79,7 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
             index=False, float_format="%.6f", lineterminator="\n"))
         figures.sensitivity(mine, ds, _path(SENSITIVITY, out, dataset=ds))
     pairs = R.loss_pairs(stats, params)
-    points = figures.temperature_points(stats, pairs, reference)
+    points = figures.temperature_points(stats, pairs, reference, n_test)
     io.write_text(_path(TEMPERATURE_DATA, out), figures.temperature_csv(points))
     figures.temperature(points, _path(TEMPERATURE, out))
     times = provenance.rule_times(stages + metrics)
@@ -88,5 +88,6 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
                              figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix(), found=found,
                              tradeoff=_path(TRADEOFF, Path("."), dataset="{dataset}").as_posix(),
                              sensitivity=_path(SENSITIVITY, Path("."), dataset="{dataset}").as_posix()
-                             if sensitivity else None, temperature=_path(TEMPERATURE, Path(".")).as_posix())
+                             if sensitivity else None, temperature=_path(TEMPERATURE, Path(".")).as_posix(),
+                             pairs=pairs)
     io.write_text(_path(REPORT, out), text)

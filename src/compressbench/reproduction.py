@@ -78,13 +78,16 @@ def row_for(rows: dict, dataset: str):
     return rows.get(dataset) or rows.get("*")
 
 
+OWN_SPREAD_RUNS = 3  # runs of a configuration before its own std counts as its spread
+
+
 def accuracy_verdict(ours: pd.Series, study: float, n_test: int) -> tuple[float, float, str]:
     """(ours − study in pp, noise in pp, verdict): the study's one run has the noise of one
     of ours: binomial, or the measured seed spread if larger; the spread is the larger of
-    the dataset's (pooled) and this configuration's own where ours has several runs (a
-    3-epoch student varies more with its seed than a 5-epoch one)."""
+    the dataset's (pooled) and this configuration's own where ours has 3 runs or more (a
+    3-epoch student varies more with its seed than a 5-epoch one; 2 runs say little)."""
     spreads = [float(ours.get("spread", math.nan))]
-    if int(ours.get("n", 1)) >= 2:
+    if int(ours.get("n", 1)) >= OWN_SPREAD_RUNS:
         spreads.append(float(ours.get("accuracy_std", math.nan)))
     spreads = [v for v in spreads if not math.isnan(v)]
     theirs = {"n": 1, "accuracy": study, "accuracy_std": math.nan, "spread": max(spreads, default=math.nan)}

@@ -142,13 +142,13 @@ RULES = {r.name: r for r in [
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
     Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", "matrix", "models",
-                                                                                "training", "sensitivity"),
+                                                                                "progress", "training", "sensitivity"),
          {"sensitivity": "sensitivity"},
          {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
          ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
-          "provenance", "claims", "controls"),
+          "provenance", "claims", "controls", "reproduction"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
                          "cluster", "quantize", "evaluate", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},

@@ -69,7 +69,6 @@ def _describe(error) -> str:
     return f"{_where(error)}: {msg}"
 
 
-
 def errors(cfg: dict) -> list[str]:
     found = Validator(schema()).iter_errors(cfg)
     # A non-finite number gets one message (from "type"), not one per bound as well.

@@ -56,4 +56,4 @@ rule report:
 rule phase_report:
     input:
         REPORT["results"], REPORT["variants"], REPORT["summary"], REPORT["report"], FIGURES, PLOTS, TRADEOFFS,
-        SENSITIVITIES, TABLES,
+        SENSITIVITIES, TABLES, REPORT["temperature"], REPORT["temperature_plot"],
