@@ -187,9 +187,13 @@ def test_a_checksum_mismatch_fails_naming_the_file_and_keeps_nothing_unverified(
 # ---- interruptions -------------------------------------------------------------------------
 
 def long_training(tmp_path):
+    """A repo whose one training lasts minutes, whatever the CPU: 400 epochs of one image
+    per step (the tiny split's 9 batches of 32 per epoch take a few seconds for all 400,
+    less than a second front end's start-up on a loaded machine)."""
     repo = new_repo(tmp_path, bases=("teacher",), prune=("none",), quant=("float32",))
     cfg = read_params(repo)
     cfg["train"]["epochs"]["mnist"]["teacher"] = 400
+    cfg["train"]["batch_size"] = 1
     write_params(repo, cfg)
     return repo, cfg
 
