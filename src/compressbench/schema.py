@@ -2,6 +2,7 @@
 Schema with non-finite numbers refused, and messages that name the key and what is allowed."""
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from .paramfile import key_path, load_yaml
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "params.schema.yaml"
 
 
+@functools.cache  # read once per process: validation and the --config coercion both walk it
 def schema() -> dict:
+    """The params schema; shared, so read-only."""
     return load_yaml(SCHEMA)
 
 
