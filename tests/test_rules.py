@@ -90,3 +90,12 @@ def test_job_counts_are_read_from_the_dry_run_table_and_stop_at_its_total():
     out = "job count\n------ -----\nevaluate 3\nreport 1\ntotal 4\n\nrule evaluate:\n  jobs 9\n"
     assert R.planned_jobs(out) == {"evaluate": 3, "report": 1}
     assert R.planned_jobs("Building DAG of jobs...\nNothing to be done.\n") == {}
+
+
+@pytest.mark.parametrize("rule", ["train_teacher", "train_student_scratch", "distill_ta", "distill_student"])
+def test_the_report_reads_each_training_jobs_history_where_its_rule_writes_it(rule):
+    from compressbench import params as P
+    cfg = P.load(str(ROOT / "params.yaml"))
+    base = R.bases_of(rule, cfg)[-1]
+    written = R.RULES[rule].outputs["history"].format(dataset="cifar10", seed=0, base=base)
+    assert R.history(cfg, "cifar10", 0, base) == written

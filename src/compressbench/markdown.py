@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import claims as C
-from . import controls, matrix, overview
+from . import controls, matrix, overview, selection
 from . import reproduction as R
 from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
@@ -230,8 +230,29 @@ def _difference(row) -> str:
     return f"{row.ours - row.study:+.4f}" if row.quantity == ".tflite MiB" else f"{int(round(row.ours - row.study)):+d}"
 
 
+def validation_choices(chosen: pd.DataFrame | None) -> list[str]:
+    """Each validation sweep: its values ranked by validation accuracy, and the default's place."""
+    if chosen is None or not len(chosen):
+        return []
+    lines = ["### Defaults checked on validation images", "",
+             "Each value of a validation sweep (params `derived`, trained on the split without the validation "
+             "images) ranked by its final epoch's validation accuracy: the default is chosen without the test "
+             "set. Noise as in the claims (the binomial error on the validation images or the measured seed "
+             "spread, 2 standard errors).", ""]
+    for (ds, sweep), g in chosen.groupby(["dataset", "sweep"], sort=False):
+        g = g.sort_values("val_accuracy", ascending=False, kind="mergesort")
+        first = g.iloc[0]
+        lines += [f"`{sweep}` on {ds}: the default {first['key']} {first['default']:g} (of `{first['like']}`) is "
+                  f"**{selection.default_verdict(g)}**.", "",
+                  table([[f"{r['value']:g}", f"`{r['base']}`", str(r["seeds"]), f"{100 * r['val_accuracy']:.2f}",
+                          f"{r['gap_pp']:.2f}", f"{r['noise_pp']:.2f}", r["verdict"]] for _, r in g.iterrows()],
+                        [first["key"], "base", "seeds", "val accuracy %", "below the best pp", "noise pp",
+                         "verdict"]), ""]
+    return lines
+
+
 def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
-                 temperature: str | None = None) -> list[str]:
+                 temperature: str | None = None, chosen: pd.DataFrame | None = None) -> list[str]:
     lines = ["## Reproduction of arXiv 2305.08075", "",
              f"Source: {source}. Every number the study published, next to ours (mean over seeds) from a run "
              "with that row's protocol (params `derived`: its epochs, batch 32, T and loss, QAT from scratch), "
@@ -266,6 +287,7 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
         if temperature:
             lines += [f"![Accuracy of the KD student against T: our loss, the study's loss, the study's numbers]"
                       f"({temperature})", ""]
+    lines += validation_choices(chosen)
     lines += ["Known problems of the study's code that this benchmark corrects:", ""]
     lines += [f"- {b}" for b in STUDY_BUGS] + [""]
     return lines
@@ -288,11 +310,13 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
 
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
              figure: str, found: dict | None = None, tradeoff: str | None = None,
-             sensitivity: str | None = None, temperature: str | None = None, pairs: list | None = None) -> str:
+             sensitivity: str | None = None, temperature: str | None = None, pairs: list | None = None,
+             chosen: pd.DataFrame | None = None) -> str:
     """report.md: the first screen (overview.py), then the details folded. code: the code
     version; packages: name -> version; figure, tradeoff, sensitivity: the figures' paths
     relative to report.md, with {dataset} (None: not drawn); temperature: the KD-temperature
-    figure's path; found, pairs: the reproduction rows and loss pairs (computed if None)."""
+    figure's path; found, pairs: the reproduction rows and loss pairs (computed if None); chosen:
+    the validation sweeps (selection.choices; None: none)."""
     datasets = list(dict.fromkeys(stats["dataset"]))
     lines = ["# compressbench report", "",
              "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
@@ -316,7 +340,7 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),
-        (reference or {}).get("source", "arXiv 2305.08075"), temperature))
+        (reference or {}).get("source", "arXiv 2305.08075"), temperature, chosen))
     lines += overview.folded("What was run: models, schemes, parameters, versions, data",
                              _what_was_run(params, frame, facts, code, packages))
     lines += overview.folded("Wall time per rule", _wall_time(times))

@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 
 from . import claims as C
-from . import figures, io, markdown, matrix, provenance, results
+from . import figures, io, markdown, matrix, provenance, results, selection
 from . import reproduction as R
 from .rules import REPORT_FILES
 
@@ -40,8 +40,9 @@ def _sensitivity(root: Path, paths) -> dict:
 
 
 def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict, out_dir="reports",
-          root=".", sensitivity=()) -> None:
-    """Write results.csv, variants.csv, summary.json, report.md, the figures and their plot data under out_dir."""
+          root=".", sensitivity=(), histories=None) -> None:
+    """Write results.csv, variants.csv, summary.json, report.md, the figures and their plot data under
+    out_dir. histories: (dataset, seed, base) -> the path of that training job's history."""
     root = Path(root)
     out = root / out_dir
     metrics = [io.read_json(root / p) for p in metrics_paths]
@@ -82,6 +83,10 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     points = figures.temperature_points(stats, pairs, reference, n_test)
     io.write_text(_path(TEMPERATURE_DATA, out), figures.temperature_csv(points))
     figures.temperature(points, _path(TEMPERATURE, out))
+    frames = {key: pd.read_csv(root / path) for key, path in (histories or {}).items()}
+    spreads = stats.groupby("dataset")["spread"].first().to_dict()
+    n_val = {ds: int(f.get("counts", {}).get("val", 0)) for ds, f in facts.items()}
+    chosen = selection.choices(params, frames, n_val, spreads)
     times = provenance.rule_times(stages + metrics)
     text = markdown.document(frame, stats, claims, reference, params, facts, times,
                              code=provenance.code_version(root), packages=provenance.package_versions(),
@@ -89,5 +94,5 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
                              tradeoff=_path(TRADEOFF, Path("."), dataset="{dataset}").as_posix(),
                              sensitivity=_path(SENSITIVITY, Path("."), dataset="{dataset}").as_posix()
                              if sensitivity else None, temperature=_path(TEMPERATURE, Path(".")).as_posix(),
-                             pairs=pairs)
+                             pairs=pairs, chosen=chosen)
     io.write_text(_path(REPORT, out), text)

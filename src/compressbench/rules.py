@@ -74,12 +74,20 @@ PROTOCOL_SOURCES = ("train", "distill", "derived")
 RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived")}
 
 
+HISTORY = ".history.csv"  # a training job's per-epoch metrics, beside its model
+
+
+def history(cfg: dict, dataset: str, seed, base: str) -> str:
+    """The per-epoch history a base model's training job writes (its `history` output)."""
+    return M.model_stem(dataset, seed, base, M.bases(cfg)[base].phase) + HISTORY
+
+
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
     (phase,), (arch,) = {i.phase for i in infos}, {i.arch for i in infos}  # one of each per rule
     params = {"protocol": PROTOCOL, "arch": f"zoo/{{dataset}}/{arch}"}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
-    outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + ".history.csv"}
+    outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + HISTORY}
     if any(i.name in M.TEACHERS for i in infos):
         outputs["logits"] = stem + ".logits.npz"
     teachers = {M.BASES[i.teacher].phase for i in infos if i.teacher}
@@ -148,7 +156,7 @@ RULES = {r.name: r for r in [
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
          ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
-          "provenance", "claims", "controls", "reproduction"),
+          "provenance", "claims", "controls", "reproduction", "selection"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
                          "cluster", "quantize", "evaluate", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},

@@ -24,6 +24,8 @@ rule report:
         metrics=[M.cell_metrics(c) for c in M.cells(config)],
         sensitivity=sensitivity_tables(),
         records=job_records(),
+        # Per-epoch histories: validation sweeps (params `derived`) are ranked by them.
+        histories=[R.history(config, ds, seed, b) for ds, seed, b in M.base_models(config)],
         facts=expand(M.record(M.prepared("{dataset}")), dataset=DATASETS),
         reference=R.REFERENCE,
         code=R.RULES["report"].code_files,

@@ -3,11 +3,15 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import report
+    from compressbench import matrix, report, rules
 
+    params = dict(smk.params.items())
+    histories = {key: rules.history(params, *key) for key in matrix.base_models(params)}
+    if set(histories.values()) != set(smk.input.histories):
+        raise RuntimeError("the report's history inputs (report.smk) differ from rules.history's paths")
     report.build(list(smk.input.metrics), list(smk.input.records), list(smk.input.facts),
-                 smk.input.reference, dict(smk.params.items()), out_dir="reports",
-                 sensitivity=list(smk.input.sensitivity))
+                 smk.input.reference, params, out_dir="reports",
+                 sensitivity=list(smk.input.sensitivity), histories=histories)
 
 
 runner.run(snakemake, main)  # noqa: F821

@@ -1,0 +1,75 @@
+"""Parameters checked on validation images instead of the test set.
+
+A derived sweep whose members train on the split without the validation images
+(protocol `data: train`) ranks its values by each member's final-epoch validation
+accuracy (its training history); the value its `like` base runs with is then the
+best, within noise of the best, or below it. Pure functions; no I/O."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import claims as C
+
+HELD_OUT = "train"  # the training data that leaves the validation images out
+BEST, WITHIN, BELOW = "best", "within noise of the best", "below the best"
+
+
+def final_val_accuracy(history: pd.DataFrame) -> float | None:
+    """The last epoch's validation accuracy (Keras names it val_<metric>), None without one."""
+    cols = [c for c in history.columns if c.startswith("val_") and c.endswith("accuracy")]
+    return float(history[cols[0]].iloc[-1]) if cols and len(history) else None
+
+
+def swept_key(protocols: dict, members: list[str]) -> str | None:
+    """The one protocol key whose value differs between the members (None: not exactly one)."""
+    keys = {k for a in members for b in members for k in {*protocols[a], *protocols[b]}
+            if protocols[a].get(k) != protocols[b].get(k)}
+    return keys.pop() if len(keys) == 1 else None
+
+
+def choices(params: dict, histories: dict, n_val: dict, spreads: dict | None = None) -> pd.DataFrame:
+    """One row per member of every validation sweep that ran: dataset, sweep, key, like,
+    default (the value `like` runs with), value, base, seeds, val_accuracy (mean over seeds),
+    gap_pp (best − this), noise_pp (the claims' rule, claims.compare: the binomial error on
+    the dataset's n_val images or its measured seed spread, `spreads`, if larger) and verdict
+    (BEST, WITHIN or BELOW). histories: (dataset, seed, base) -> history frame."""
+    derived, rows = params.get("derived") or {}, []
+    for sweep, members in (params.get("sweeps") or {}).items():
+        for ds, protocols in (params.get("protocols") or {}).items():
+            here = [m for m in members if protocols.get(m, {}).get("data") == HELD_OUT and m in derived]
+            key = swept_key(protocols, here) if len(here) >= 2 else None
+            if key is None:
+                continue
+            like = derived[here[0]].get("like")
+            found = []
+            for m in here:
+                accs = [a for (d, _, b), h in sorted(histories.items(), key=lambda kv: kv[0][1])
+                        if d == ds and b == m for a in [final_val_accuracy(h)] if a is not None]
+                if accs:
+                    found.append((m, protocols[m][key], sum(accs) / len(accs), len(accs)))
+            if not found:
+                continue
+            spread = float((spreads or {}).get(ds, math.nan))
+            point = {m: {"n": n, "accuracy": a, "accuracy_std": math.nan, "spread": spread} for m, _, a, n in found}
+            top = max(found, key=lambda f: f[2])[0]
+            for m, value, acc, n in found:
+                gap, noise, _ = C.compare(point[top], point[m], n_val.get(ds, 0))
+                rows.append({"dataset": ds, "sweep": sweep, "key": key, "like": like,
+                             "default": protocols.get(like, {}).get(key), "value": value, "base": m,
+                             "seeds": n, "val_accuracy": acc, "gap_pp": gap, "noise_pp": noise,
+                             "verdict": BEST if gap == 0 else WITHIN if gap <= noise else BELOW})
+    cols = ["dataset", "sweep", "key", "like", "default", "value", "base", "seeds", "val_accuracy", "gap_pp",
+            "noise_pp", "verdict"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def default_verdict(rows: pd.DataFrame) -> str:
+    """What the sweep says of the default value: the verdict of the member running it."""
+    at = rows[[float(v) == float(d) for v, d in zip(rows["value"], rows["default"])]] if len(rows) else rows
+    if not len(at):
+        return "the default value is not in the sweep"
+    best = rows.loc[rows["gap_pp"].idxmin()]
+    verdict = at.iloc[0]["verdict"]
+    return verdict if verdict == BEST else f"{verdict} ({best['key']} {best['value']:g})"
