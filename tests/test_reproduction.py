@@ -116,3 +116,17 @@ def test_the_own_spread_counts_from_3_runs_and_only_where_larger_than_the_pooled
     assert math.isnan(float(alone["spread"]))  # nothing pooled: the binomial errors alone
     assert R.accuracy_verdict(alone, 0.72, 10000)[1] == pytest.approx(
         _verdict_noise(math.sqrt(0.66 * 0.34 / 10000), math.sqrt(0.72 * 0.28 / 10000)))
+
+
+def test_each_sequential_kd_row_comes_from_a_base_with_the_notebooks_loss_in_the_repos_params():
+    # the sequential notebook distils at T 10 without T², dense and then pruned (local-all):
+    # its rows must not silently follow our default loss
+    from compressbench import params
+    cfg = params.load(params.ROOT / "params.yaml")
+    for ds in cfg["matrix"]["datasets"]:
+        for config in ("student_kd", "student_kd_pruned"):
+            variant = R.row_for(R.ROWS[("sequential_notebook", config)], ds)[0]
+            base, prune, _ = variant.split("+")
+            assert {k: cfg["protocols"][ds][base][k] for k in ("temperature", "t_squared")} == {
+                "temperature": 10, "t_squared": False}
+            assert prune in cfg["derived"][base].get("prune", ["none"])

@@ -98,3 +98,25 @@ def test_a_validation_sweep_is_ranked_in_the_report_from_the_histories_its_jobs_
     md = (tmp_path / "reports/report.md").read_text()
     assert "`kd-val-t` on cifar10: the default temperature 10 (of `student-kd`) is **best**." in md
     assert md.index("`kd-val-t10`", md.index("validation images")) < md.index("`kd-val-t2`", md.index("validation images"))
+
+
+def test_a_diverged_member_with_a_nan_validation_accuracy_ranks_nowhere():
+    assert selection.final_val_accuracy(_history(0.5, math.nan)) is None
+    chosen = selection.choices(PARAMS, _histories(0.70, math.nan), N_VAL)
+    assert list(chosen["base"]) == ["kd-val-t2"] and list(chosen["verdict"]) == [selection.BEST]
+
+
+def test_a_sweep_whose_like_base_lacks_the_swept_key_says_so_instead_of_failing():
+    chosen = selection.choices(PARAMS, _histories(0.70, 0.69), N_VAL).assign(default=None)
+    assert selection.default_verdict(chosen) == "the default value is not in the sweep"
+    assert "the default temperature — (of `student-kd`)" in "\n".join(markdown.validation_choices(chosen))
+
+
+def test_the_repos_validation_sweep_learns_from_a_teacher_that_never_saw_the_validation_images():
+    from compressbench import params
+    cfg = params.load(params.ROOT / "params.yaml")
+    protocols, members = cfg["protocols"]["cifar10"], cfg["sweeps"]["kd-val-t"]
+    assert len(members) == 6  # T 2 ... 40
+    for m in members:
+        teacher = cfg["derived"][m]["teacher"]
+        assert protocols[m]["data"] == protocols[teacher]["data"] == selection.HELD_OUT

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import claims as C
-from . import controls, matrix, overview, selection
+from . import controls, figures, matrix, overview, selection
 from . import reproduction as R
 from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
@@ -236,13 +236,14 @@ def validation_choices(chosen: pd.DataFrame | None) -> list[str]:
         return []
     lines = ["### Defaults checked on validation images", "",
              "Each value of a validation sweep (params `derived`, trained on the split without the validation "
-             "images) ranked by its final epoch's validation accuracy: the default is chosen without the test "
-             "set. Noise as in the claims (the binomial error on the validation images or the measured seed "
+             "images, and so is the teacher they learn from) ranked by its final epoch's validation accuracy: "
+             "the default checked without the test set. Noise as in the claims (the binomial error on the validation images or the measured seed "
              "spread, 2 standard errors).", ""]
     for (ds, sweep), g in chosen.groupby(["dataset", "sweep"], sort=False):
         g = g.sort_values("val_accuracy", ascending=False, kind="mergesort")
         first = g.iloc[0]
-        lines += [f"`{sweep}` on {ds}: the default {first['key']} {first['default']:g} (of `{first['like']}`) is "
+        default = DASH if first["default"] is None else f"{first['default']:g}"
+        lines += [f"`{sweep}` on {ds}: the default {first['key']} {default} (of `{first['like']}`) is "
                   f"**{selection.default_verdict(g)}**.", "",
                   table([[f"{r['value']:g}", f"`{r['base']}`", str(r["seeds"]), f"{100 * r['val_accuracy']:.2f}",
                           f"{r['gap_pp']:.2f}", f"{r['noise_pp']:.2f}", r["verdict"]] for _, r in g.iterrows()],
@@ -256,7 +257,8 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
     lines = ["## Reproduction of arXiv 2305.08075", "",
              f"Source: {source}. Every number the study published, next to ours (mean over seeds) from a run "
              "with that row's protocol (params `derived`: its epochs, batch 32, T and loss, QAT from scratch), "
-             "and what still differs where something does. Accuracy in %, differences in percentage points; "
+             "and what still differs where something does (*protocol differs*). Accuracy in %, differences in "
+             "percentage points; "
              f"verdict: ours − study beyond {C.NOISE_SIGMAS:g} standard errors (the study's one run counts with the "
              "noise of one of ours: binomial, or the measured seed spread if larger, the dataset's or, where ours has "
              "3 seeds or more, this configuration's own if that is larger) is *ours higher* or *ours "
@@ -325,8 +327,9 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines += overview.run_summary(frame, params, code) + overview.verdicts(claims, R.counts(found))
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
+        swept = tradeoff and len(figures.curves(st, params))  # no figure link where no sweep ran
         lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds),
-                                         tradeoff.format(dataset=ds) if tradeoff else None, overview.eight_bit(params, st))
+                                         tradeoff.format(dataset=ds) if swept else None, overview.eight_bit(params, st))
     lines += ["## Details", ""]
     for ds, st in per_dataset.items():
         lines += overview.folded(f"All {len(st)} variants: {ds}",

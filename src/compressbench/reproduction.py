@@ -27,7 +27,8 @@ CIFAR_PRUNE_TEACHER = "study's teacher: 10 + 2 epochs on 90 % of the split; ours
 MNIST_PRUNE_TEACHER = "study's teacher: 5 epochs on 90 % of the split; ours: 5 on all of it"
 SEQ_MNIST_TEACHER = "study's teacher: 5 epochs on 90 % of the split; ours: 5 on all of it"
 RAMP = "study ramps 0.5 → 0.8 over the whole fine-tune; ours over its first 75 %"
-SEQ_KD = "study: T 10 without T², from the pruned teacher; ours: {kd}, from the unpruned one"  # {kd}: ours
+SEQ_KD_MNIST = "study: from the pruned teacher; ours: from the unpruned one"
+SEQ_KD_CIFAR = "study: from its teacher object, which pruning may have changed in place; ours: from the unpruned one"
 
 # (notebook, configuration) -> {dataset: (our variant, what still differs)}; "*" = every dataset.
 ROWS = {
@@ -54,10 +55,11 @@ ROWS = {
                                          "cifar10": ("teacher+none+float32", VAL_SPLIT)},
     ("sequential_notebook", "teacher_pruned"): {"mnist": ("teacher+local-all+float32", f"{SEQ_MNIST_TEACHER}; {RAMP}"),
                                                 "cifar10": ("teacher+local-all+float32", f"{VAL_SPLIT}; {RAMP}")},
-    # CIFAR-10 has the study's loss at T 10 (its temperature sweep); MNIST our default KD student.
-    ("sequential_notebook", "student_kd"): {"mnist": ("student-kd+none+float32", SEQ_KD),
-                                            "cifar10": ("kd-study-t10+none+float32", SEQ_KD)},
-    ("sequential_notebook", "student_kd_pruned"): {"*": ("student-kd+local-all+float32", f"{SEQ_KD}; {RAMP}")},
+    # seq-kd: the study's loss at T 10, dense and pruned (params `derived`).
+    ("sequential_notebook", "student_kd"): {"mnist": ("seq-kd+none+float32", SEQ_KD_MNIST),
+                                            "cifar10": ("seq-kd+none+float32", SEQ_KD_CIFAR)},
+    ("sequential_notebook", "student_kd_pruned"): {"mnist": ("seq-kd+local-all+float32", f"{SEQ_KD_MNIST}; {RAMP}"),
+                                                   "cifar10": ("seq-kd+local-all+float32", f"{SEQ_KD_CIFAR}; {RAMP}")},
 }
 # The study's temperature sweep: {T: accuracy}; ours is the derived base trained like its
 # KD student (from the teacher, the study's loss) at that T.
@@ -113,11 +115,6 @@ def _sweep_variant(params: dict, dataset: str, like: str, temperature) -> str | 
     return None
 
 
-def kd_text(protocol: dict) -> str:
-    """A distilled base's loss in words: "T 2 with T²"."""
-    return f"T {float(protocol['temperature']):g} {'with' if protocol.get('t_squared', True) else 'without'} T²"
-
-
 def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict) -> dict[str, list[Row]]:
     """Per dataset, one Row per number the study published."""
     out = {}
@@ -125,14 +122,10 @@ def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict) -> di
         if not isinstance(notebooks, dict):
             continue
         ours = stats[stats["dataset"] == ds].set_index("variant")
-        protocols = (params.get("protocols") or {}).get(ds, {})
         found = []
 
         def add(notebook, config, variant, differs, value):
             have = variant is not None and variant in ours.index
-            if "{kd}" in differs:  # what our base's loss is, from its protocol
-                base = variant.split("+")[0]
-                differs = differs.format(kd=kd_text(protocols[base]) if base in protocols else "?")
             r = ours.loc[variant] if have else None
             v = value if isinstance(value, dict) else {"accuracy": value}
             n = int(n_test.get(ds, C.DEFAULT_N_TEST))

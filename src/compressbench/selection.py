@@ -17,9 +17,11 @@ BEST, WITHIN, BELOW = "best", "within noise of the best", "below the best"
 
 
 def final_val_accuracy(history: pd.DataFrame) -> float | None:
-    """The last epoch's validation accuracy (Keras names it val_<metric>), None without one."""
+    """The last epoch's validation accuracy (Keras names it val_<metric>), None without one
+    (or where it is NaN: a diverged run ranks nowhere rather than poisoning the max)."""
     cols = [c for c in history.columns if c.startswith("val_") and c.endswith("accuracy")]
-    return float(history[cols[0]].iloc[-1]) if cols and len(history) else None
+    value = float(history[cols[0]].iloc[-1]) if cols and len(history) else math.nan
+    return None if math.isnan(value) else value
 
 
 def swept_key(protocols: dict, members: list[str]) -> str | None:
@@ -67,7 +69,7 @@ def choices(params: dict, histories: dict, n_val: dict, spreads: dict | None = N
 
 def default_verdict(rows: pd.DataFrame) -> str:
     """What the sweep says of the default value: the verdict of the member running it."""
-    at = rows[[float(v) == float(d) for v, d in zip(rows["value"], rows["default"])]] if len(rows) else rows
+    at = rows[[d is not None and float(v) == float(d) for v, d in zip(rows["value"], rows["default"])]]
     if not len(at):
         return "the default value is not in the sweep"
     best = rows.loc[rows["gap_pp"].idxmin()]
