@@ -373,7 +373,16 @@ def test_sensitivity_tables_become_one_csv_and_figure_per_dataset(tmp_path):
     assert read_csv(tmp_path / "reports/sensitivity/cifar10.csv") == []
     md = (tmp_path / "reports/report.md").read_text()
     assert "![mnist: per-layer sensitivity](figures/mnist-sensitivity.png)" in md
-    assert "![mnist: accuracy vs compression and theoretical speedup" in md.split("<details>")[0]
+
+
+def test_the_first_screen_links_a_datasets_trade_off_figure_only_where_a_pruning_sweep_ran(tmp_path):
+    inputs = make_inputs(tmp_path)
+    link = "![mnist: accuracy vs compression and theoretical speedup"
+    report.build(*inputs, PARAMS, out_dir="reports", root=str(tmp_path))
+    assert link not in (tmp_path / "reports/report.md").read_text()
+    assert (tmp_path / "reports/figures/mnist-tradeoff.png").stat().st_size > 0  # the rule's output, blank
+    report.build(*inputs, {**PARAMS, "sweeps": {"s": ["local-all"]}}, out_dir="reports", root=str(tmp_path))
+    assert link in (tmp_path / "reports/report.md").read_text().split("<details>")[0]
 
 
 def test_the_report_names_every_scheme_limited_by_matrix_only_and_how_to_run_the_rest(tmp_path):
