@@ -237,8 +237,8 @@ def validation_choices(chosen: pd.DataFrame | None) -> list[str]:
     lines = ["### Defaults checked on validation images", "",
              "Each value of a validation sweep (params `derived`, trained on the split without the validation "
              "images, and so is the teacher they learn from) ranked by its final epoch's validation accuracy: "
-             "the default checked without the test set. Noise as in the claims (the binomial error on the validation images or the measured seed "
-             "spread, 2 standard errors).", ""]
+             "the default checked without the test set. Noise as in the claims (the binomial error on the "
+             "validation images or the measured seed spread, 2 standard errors).", ""]
     for (ds, sweep), g in chosen.groupby(["dataset", "sweep"], sort=False):
         g = g.sort_values("val_accuracy", ascending=False, kind="mergesort")
         first = g.iloc[0]
