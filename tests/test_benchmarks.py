@@ -179,11 +179,11 @@ def test_one_change_per_scheme_family_from_the_repos_params():
         f"quantize method `{m}`: no params" for m in ("float32", "dynamic", "float16")] + [
         "quantize method `float32-ft`: changes with `qat`, its scheme", "quantize method `qat-scratch`: no params"]
     # The cells of the default run that use each scheme: per pruning scheme 2 datasets x 4 bases
-    # (the TA is not pruned) x 4 exports (float32, ptq-int8, qat and its integer-only one; dynamic
-    # and fp16 run unpruned only), local-all also in seq-kd's 2 float32 cells, global in the 8
-    # clustered cells of the KD student; QAT changes with its control and its integer-only
-    # exports (the TA has neither).
-    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 34, 40, 32, 32, 92, 144, None]
+    # (the TA is not pruned) x 2 exports (float32, ptq-int8; dynamic and fp16 run unpruned only),
+    # x 4 with QAT and its integer-only export after local-all and global; local-all also in
+    # seq-kd's 2 float32 cells, global in the 8 clustered cells of the KD student; QAT (64 cells
+    # and 8 clustered) changes with its 8 float32-ft controls (the TA has neither).
+    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 34, 40, 16, 16, 92, 80, None]
     assert found[6].controls == ("float32-ft",)
 
 
