@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import claims as C
-from . import controls, figures, matrix, overview, selection
+from . import controls, matrix, overview, selection
 from . import reproduction as R
 from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
@@ -242,7 +242,7 @@ def validation_choices(chosen: pd.DataFrame | None) -> list[str]:
     for (ds, sweep), g in chosen.groupby(["dataset", "sweep"], sort=False):
         g = g.sort_values("val_accuracy", ascending=False, kind="mergesort")
         first = g.iloc[0]
-        default = DASH if first["default"] is None else f"{first['default']:g}"
+        default = DASH if pd.isna(first["default"]) else f"{first['default']:g}"
         lines += [f"`{sweep}` on {ds}: the default {first['key']} {default} (of `{first['like']}`) is "
                   f"**{selection.default_verdict(g)}**.", "",
                   table([[f"{r['value']:g}", f"`{r['base']}`", str(r["seeds"]), f"{100 * r['val_accuracy']:.2f}",
@@ -311,12 +311,13 @@ def _wall_time(times: pd.DataFrame) -> list[str]:
 
 
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
-             figure: str, found: dict | None = None, tradeoff: str | None = None,
+             figure: str, found: dict | None = None, tradeoff: dict[str, str] | None = None,
              sensitivity: str | None = None, temperature: str | None = None, pairs: list | None = None,
              chosen: pd.DataFrame | None = None) -> str:
     """report.md: the first screen (overview.py), then the details folded. code: the code
-    version; packages: name -> version; figure, tradeoff, sensitivity: the figures' paths
-    relative to report.md, with {dataset} (None: not drawn); temperature: the KD-temperature
+    version; packages: name -> version; figure, sensitivity: the figures' paths relative to
+    report.md, with {dataset} (None: not drawn); tradeoff: dataset -> its trade-off figure's
+    path, for the datasets where a pruning sweep ran; temperature: the KD-temperature
     figure's path; found, pairs: the reproduction rows and loss pairs (computed if None); chosen:
     the validation sweeps (selection.choices; None: none)."""
     datasets = list(dict.fromkeys(stats["dataset"]))
@@ -327,9 +328,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines += overview.run_summary(frame, params, code) + overview.verdicts(claims, R.counts(found))
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
-        swept = tradeoff and len(figures.curves(st, params))  # no figure link where no sweep ran
         lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds),
-                                         tradeoff.format(dataset=ds) if swept else None, overview.eight_bit(params, st))
+                                         (tradeoff or {}).get(ds), overview.eight_bit(params, st))
     lines += ["## Details", ""]
     for ds, st in per_dataset.items():
         lines += overview.folded(f"All {len(st)} variants: {ds}",

@@ -65,11 +65,14 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     io.write_text(_path(VARIANTS, out), results.variants_csv(stats))
     io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found)))
     tables = _sensitivity(root, sensitivity)
+    swept = {}
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)
         io.write_text(_path(PLOT_DATA, out, dataset=ds), figures.plot_csv(st))
         figures.figure(st, ds, params, _path(FIGURE, out, dataset=ds))
         points = figures.curves(st, params)
+        if len(points):  # the first screen links the figure only where a pruning sweep ran
+            swept[ds] = _path(TRADEOFF, Path("."), dataset=ds).as_posix()
         io.write_text(_path(TRADEOFF_DATA, out, dataset=ds), figures.tradeoff_csv(points))
         figures.tradeoff(points, st, ds, _path(TRADEOFF, out, dataset=ds))
         mine = {b: t for (d, b), t in tables.items() if d == ds}
@@ -91,7 +94,7 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     text = markdown.document(frame, stats, claims, reference, params, facts, times,
                              code=provenance.code_version(root), packages=provenance.package_versions(),
                              figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix(), found=found,
-                             tradeoff=_path(TRADEOFF, Path("."), dataset="{dataset}").as_posix(),
+                             tradeoff=swept,
                              sensitivity=_path(SENSITIVITY, Path("."), dataset="{dataset}").as_posix()
                              if sensitivity else None, temperature=_path(TEMPERATURE, Path(".")).as_posix(),
                              pairs=pairs, chosen=chosen)

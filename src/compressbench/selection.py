@@ -69,7 +69,7 @@ def choices(params: dict, histories: dict, n_val: dict, spreads: dict | None = N
 
 def default_verdict(rows: pd.DataFrame) -> str:
     """What the sweep says of the default value: the verdict of the member running it."""
-    at = rows[[d is not None and float(v) == float(d) for v, d in zip(rows["value"], rows["default"])]]
+    at = rows[[not pd.isna(d) and float(v) == float(d) for v, d in zip(rows["value"], rows["default"])]]
     if not len(at):
         return "the default value is not in the sweep"
     best = rows.loc[rows["gap_pp"].idxmin()]
