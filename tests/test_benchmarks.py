@@ -180,10 +180,11 @@ def test_one_change_per_scheme_family_from_the_repos_params():
         "quantize method `float32-ft`: changes with `qat`, its scheme", "quantize method `qat-scratch`: no params"]
     # The cells of the default run that use each scheme: per pruning scheme 2 datasets x 4 bases
     # (the TA is not pruned) x 2 exports (float32, ptq-int8; dynamic and fp16 run unpruned only),
-    # x 4 with QAT and its integer-only export after local-all and global; local-all also in
-    # seq-kd's 2 float32 cells, global in the 8 clustered cells of the KD student; QAT (64 cells
-    # and 8 clustered) changes with its 8 float32-ft controls (the TA has neither).
-    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 34, 40, 16, 16, 92, 80, None]
+    # x 2 more for the students (QAT and its integer-only export) after local-all and global,
+    # the teacher having no QAT; local-all also in seq-kd's 2 float32 cells, global in the 8
+    # clustered cells of the KD student; 2:4 and filters on the 3 students only; QAT (48 student
+    # cells and 8 clustered) changes with its 6 float32-ft controls (the TA and teacher have neither).
+    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 30, 36, 12, 12, 82, 62, None]
     assert found[6].controls == ("float32-ft",)
 
 
@@ -362,6 +363,7 @@ def test_full_run_sums_each_rules_jobs_and_drops_stale_files(measured):
 def test_wall_is_set_against_the_epoch_floor_and_the_rest_is_the_non_epoch_share(measured):
     md, rows = measured
     assert value(rows, "full_run", "epoch_floor") == "47.0"                 # 94 epoch s / 2 cores
+    assert value(rows, "full_run", "job_floor") == "96.0"                   # 192 job-seconds / 2 cores
     assert value(rows, "full_run", "wall_over_epoch_floor") == "2.13"       # 100 s / 47 s
     assert value(rows, "full_run", "non_epoch_share") == "51.0"             # 98 of 192 job-seconds
     assert value(rows, "startup", "tensorflow.jobs") == "24"                # train, distill, prune, convert, qat

@@ -375,6 +375,19 @@ def test_sensitivity_tables_become_one_csv_and_figure_per_dataset(tmp_path):
     assert "![mnist: per-layer sensitivity](figures/mnist-sensitivity.png)" in md
 
 
+def test_a_run_without_sensitivity_bases_says_so_and_draws_no_sensitivity_section(tmp_path):
+    inputs = make_inputs(tmp_path)
+    note = "Per-layer sensitivity (params `sensitivity`) is not in this run"
+    report.build(*inputs, {**PARAMS, "sensitivity": {"bases": [], "sparsities": [0.5]}}, out_dir="reports",
+                 root=str(tmp_path))
+    md = (tmp_path / "reports/report.md").read_text()
+    assert note in md and "## Per-layer sensitivity" not in md
+    assert (tmp_path / "reports/figures/mnist-sensitivity.png").stat().st_size > 0  # the rule's output, blank
+    report.build(*inputs, {**PARAMS, "sensitivity": {"bases": ["teacher"], "sparsities": [0.5]}},
+                 out_dir="reports", root=str(tmp_path))
+    assert note not in (tmp_path / "reports/report.md").read_text()
+
+
 def test_the_first_screen_links_a_datasets_trade_off_figure_only_where_a_pruning_sweep_ran(tmp_path):
     inputs = make_inputs(tmp_path)
     link = "![mnist: accuracy vs compression and theoretical speedup"

@@ -103,6 +103,11 @@ def wall_section(run: Run, peak_rss_mb: float | None) -> Section:
     f.append(Fact("epoch_floor", floor, "s", f"Inside epochs: {total['epoch_s']:.0f} job-seconds, which on "
                   f"{run.cores} cores need at least **{floor / 60:.1f} min** of wall (the epoch floor).",
                   "in-epoch seconds / cores"))
+    jobs_floor = total["total"] / run.cores
+    f.append(Fact("job_floor", jobs_floor, "s", f"All {total['jobs']} jobs: {total['total']:.0f} job-seconds, "
+                  f"which on {run.cores} cores need at least **{jobs_floor / 60:.1f} min** of wall (the job floor: "
+                  "a run from scratch with every core busy; a run in segments is judged by it).",
+                  "all job-seconds / cores"))
     ratio = run.wall / floor if run.wall is not None and floor else None
     f.append(Fact("wall_over_epoch_floor", ratio, "ratio",
                   f"Wall / (epoch seconds / cores): **{'n/a' if ratio is None else f'{ratio:.2f}'}**.",

@@ -154,6 +154,8 @@ def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path) -> None:
         ax.set_title(f"{dataset} {base}")
         ax.grid(True, linewidth=0.3, alpha=0.5)
         ax.legend(fontsize=7, loc="lower left")
+    if not tables:  # the file is the rule's output on every dataset; say why it is blank
+        fig.text(0.5, 0.5, f"no per-layer sensitivity ran on {dataset} (params sensitivity.bases)", ha="center")
     with io.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
 

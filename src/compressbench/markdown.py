@@ -162,6 +162,9 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
                   "The other cells of these schemes are not in this run: `params.yaml` says why each is "
                   "limited (a control's pairing, the study's protocol, or the compute budget), and deleting "
                   "an entry from `matrix.only` runs them.", ""]
+    if not (params.get("sensitivity") or {}).get("bases"):
+        lines += ["Per-layer sensitivity (params `sensitivity`) is not in this run: `sensitivity.bases` names "
+                  "no base model (in the default, the compute budget's choice); naming some runs it.", ""]
     ft = pr.get("fine_tune", {})
     qat = next((v for v in qs.values() if isinstance(v, dict) and v.get("method") == "qat"), {})
     lines += ["### Key parameters", "",
