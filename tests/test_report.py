@@ -373,19 +373,19 @@ def test_sensitivity_tables_become_one_csv_and_figure_per_dataset(tmp_path):
     assert read_csv(tmp_path / "reports/sensitivity/cifar10.csv") == []
     md = (tmp_path / "reports/report.md").read_text()
     assert "![mnist: per-layer sensitivity](figures/mnist-sensitivity.png)" in md
+    assert markdown.SENSITIVITY_NOT_RUN not in md
 
 
-def test_a_run_without_sensitivity_bases_says_so_and_draws_no_sensitivity_section(tmp_path):
+def test_a_run_without_sensitivity_tables_says_so_in_the_report_and_on_its_blank_figures(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+    from compressbench import figures
+    texts, text = [], Figure.text
+    monkeypatch.setattr(Figure, "text", lambda self, x, y, s, *a, **k: texts.append(s) or text(self, x, y, s, *a, **k))
     inputs = make_inputs(tmp_path)
-    note = "Per-layer sensitivity (params `sensitivity`) is not in this run"
-    report.build(*inputs, {**PARAMS, "sensitivity": {"bases": [], "sparsities": [0.5]}}, out_dir="reports",
-                 root=str(tmp_path))
+    report.build(*inputs, PARAMS, out_dir="reports", root=str(tmp_path), sensitivity=[])
     md = (tmp_path / "reports/report.md").read_text()
-    assert note in md and "## Per-layer sensitivity" not in md
-    assert (tmp_path / "reports/figures/mnist-sensitivity.png").stat().st_size > 0  # the rule's output, blank
-    report.build(*inputs, {**PARAMS, "sensitivity": {"bases": ["teacher"], "sparsities": [0.5]}},
-                 out_dir="reports", root=str(tmp_path))
-    assert note not in (tmp_path / "reports/report.md").read_text()
+    assert markdown.SENSITIVITY_NOT_RUN in md and "## Per-layer sensitivity" not in md
+    assert all(figures.SENSITIVITY_BLANK.format(dataset=ds) in texts for ds in ("mnist", "cifar10"))
 
 
 def test_the_first_screen_links_a_datasets_trade_off_figure_only_where_a_pruning_sweep_ran(tmp_path):

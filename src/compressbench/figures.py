@@ -136,6 +136,9 @@ def tradeoff(points: pd.DataFrame, st: pd.DataFrame, dataset: str, path) -> None
 
 # ---- per-layer sensitivity ----------------------------------------------------------
 
+SENSITIVITY_BLANK = "no per-layer sensitivity ran on {dataset} (params sensitivity.bases)"
+
+
 def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path) -> None:
     """Accuracy vs the sparsity of one layer pruned alone, one panel per base model."""
     from matplotlib import colormaps
@@ -155,7 +158,7 @@ def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path) -> None:
         ax.grid(True, linewidth=0.3, alpha=0.5)
         ax.legend(fontsize=7, loc="lower left")
     if not tables:  # the file is the rule's output on every dataset; say why it is blank
-        fig.text(0.5, 0.5, f"no per-layer sensitivity ran on {dataset} (params sensitivity.bases)", ha="center")
+        fig.text(0.5, 0.5, SENSITIVITY_BLANK.format(dataset=dataset), ha="center")
     with io.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
 

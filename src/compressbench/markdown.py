@@ -15,6 +15,9 @@ from .tables import table
 KB = 1000          # table sizes in kB (10^3 bytes)
 PARETO_MARK, EFFICIENCY_MARK = "◆", "★"
 
+SENSITIVITY_NOT_RUN = ("Per-layer sensitivity (params `sensitivity`) is not in this run: no base model of "
+                       "`sensitivity.bases` was trained (the list is empty in the default: the compute budget's "
+                       "choice); naming some runs it.")
 STUDY_BUGS = [
     "its KD loss lacks the T² factor on the soft term (our default, `distill.t_squared: true`, is "
     "alpha·CE + (1 − alpha)·T²·KL, Hinton et al.; `false` runs the study's loss);",
@@ -22,7 +25,7 @@ STUDY_BUGS = [
     "prunes only Conv2D kernels, `local-dense` only Dense kernels);",
     "it never chained KD → pruning → quantization (its sequential notebook stops after pruning; "
     "\"Distill\" and \"Quant→Distill\" are the same model object) — our matrix chains them: every "
-    "base × pruning scheme × int8 and QAT export (`matrix.only` says which cells skip a scheme);",
+    "base × pruning scheme × int8 and QAT export, less the cells `matrix.only` leaves out;",
     "it ran one seed, so differences of a few tenths of a point were read as effects — we report the noise "
     "and run the cells the claims rest on with several seeds (`matrix.replicates`);",
     "its QAT rows are QAT models trained from scratch (`clone_model` re-initialises the weights), not "
@@ -162,9 +165,6 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
                   "The other cells of these schemes are not in this run: `params.yaml` says why each is "
                   "limited (a control's pairing, the study's protocol, or the compute budget), and deleting "
                   "an entry from `matrix.only` runs them.", ""]
-    if not (params.get("sensitivity") or {}).get("bases"):
-        lines += ["Per-layer sensitivity (params `sensitivity`) is not in this run: `sensitivity.bases` names "
-                  "no base model (in the default, the compute budget's choice); naming some runs it.", ""]
     ft = pr.get("fine_tune", {})
     qat = next((v for v in qs.values() if isinstance(v, dict) and v.get("method") == "qat"), {})
     lines += ["### Key parameters", "",
@@ -343,6 +343,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
             "Each conv and dense layer pruned alone by magnitude, one-shot, no fine-tune (params `sensitivity`); "
             "tables in `reports/sensitivity/`.", "",
             *[f"![{ds}: per-layer sensitivity]({sensitivity.format(dataset=ds)})\n" for ds in per_dataset]])
+    else:
+        lines += [SENSITIVITY_NOT_RUN, ""]
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),
