@@ -335,7 +335,7 @@ def measured(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setattr(commands, "IMPORTS", {"tensorflow": "pass", "litert": "pass", "python": "pass"})
     try:
-        assert measure.main(["--root", str(repo), "--out", "out", "--skip-noop", "--wall-seconds", "100",
+        assert measure.main(["--root", str(repo), "--out", "out", "--skip-noop", "--wall-seconds", "100", "--wall-note", "one segment",
                              "--cores", "2", "--step-times", str(steps), "--baseline", "before"]) == 0
     finally:
         mp.undo()
@@ -368,6 +368,7 @@ def test_wall_is_set_against_the_epoch_floor_and_the_rest_is_the_non_epoch_share
     assert value(rows, "full_run", "non_epoch_share") == "51.0"             # 98 of 192 job-seconds
     assert value(rows, "startup", "tensorflow.jobs") == "24"                # train, distill, prune, convert, qat
     assert "Wall / (epoch seconds / cores): **2.13**" in md
+    assert "--wall-seconds (measured by the caller: one segment)" in md
 
 
 @pytest.mark.parametrize("change,jobs_,job_s,ok", [

@@ -22,7 +22,7 @@ class Run:
     use_source: str = ""
 
 
-def gather(root: Path, cores: int, wall_seconds: float | None) -> Run:
+def gather(root: Path, cores: int, wall_seconds: float | None, wall_note: str = "") -> Run:
     plan = commands.dry_run(root, "--forceall")
     run_jobs, stale = J.collect(root, set(plan.benches) if plan.ok else None)
     run = Run(run_jobs, stale, plan, cores)
@@ -32,7 +32,8 @@ def gather(root: Path, cores: int, wall_seconds: float | None) -> Run:
         path, info = log
         run.use, run.use_source = info["use"], f"`.snakemake/log/{path.name}`"
     if wall_seconds is not None:
-        run.wall, run.wall_source, run.wall_full = wall_seconds, "--wall-seconds (measured by the caller)", True
+        run.wall, run.wall_full = wall_seconds, True
+        run.wall_source = f"--wall-seconds (measured by the caller{': ' + wall_note if wall_note else ''})"
     elif log:
         run.wall, run.wall_full = info["seconds"], None if steps is None else info["steps"] == steps
         run.wall_source = (f"{run.use_source}, first to last timestamp; {info['steps']} steps"

@@ -267,7 +267,7 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
              "3 seeds or more, this configuration's own if that is larger) is *ours higher* or *ours "
              f"lower*, else *{R.WITHIN}*. .tflite sizes in MiB (2^20 bytes), the same within "
              f"{100 * R.SIZE_TOLERANCE:g} %. The study's gzip bytes are of a Keras .h5 file, ours of a .tflite: "
-             "only the order of magnitude compares.", ""]
+             "only the order of magnitude compares.", "", R.ARCHITECTURE, ""]
     for ds, rows in found.items():
         shown = [{"notebook": r.notebook, "configuration": r.configuration,
                   "our variant": f"`{r.variant}`" if r.variant else DASH, "quantity": r.quantity,
