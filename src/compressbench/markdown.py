@@ -267,14 +267,15 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
              "3 seeds or more, this configuration's own if that is larger) is *ours higher* or *ours "
              f"lower*, else *{R.WITHIN}*. .tflite sizes in MiB (2^20 bytes), the same within "
              f"{100 * R.SIZE_TOLERANCE:g} %. The study's gzip bytes are of a Keras .h5 file, ours of a .tflite: "
-             "only the order of magnitude compares.", "", R.ARCHITECTURE, ""]
+             "only the order of magnitude compares.", ""]
     for ds, rows in found.items():
         shown = [{"notebook": r.notebook, "configuration": r.configuration,
                   "our variant": f"`{r.variant}`" if r.variant else DASH, "quantity": r.quantity,
                   "study": _number(r.quantity, r.study), "ours": _number(r.quantity, r.ours),
                   "ours − study": _difference(r), "verdict": r.verdict, "protocol differs": r.differs or DASH}
                  for r in rows]
-        lines += [f"### {ds}", "", table(pd.DataFrame(shown)) if shown else "No configurations.", ""]
+        lines += [f"### {ds}", "", *([R.ARCHITECTURE[ds], ""] if ds in R.ARCHITECTURE else []),
+                  table(pd.DataFrame(shown)) if shown else "No configurations.", ""]
     if pairs:
         lines += ["### The study's KD loss and ours", "",
                   "The same student, teacher and T, with the soft term scaled by T² (Hinton et al., our default) "
