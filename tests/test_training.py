@@ -58,3 +58,41 @@ def test_train_plus_val_fits_on_the_whole_training_split_and_has_nothing_to_vali
     assert len(x) == 8 and val[0].shape == (2, 2)
     with pytest.raises(ValueError, match="allowed: train, train"):
         training.training_split(data, np.arange(8), np.arange(8, 10), "test")
+
+
+def _fit_tiny(monkeypatch, steps_per_execution, callbacks=()):
+    import tf_keras as keras
+    from compressbench import models
+    monkeypatch.setattr(training, "STEPS_PER_EXECUTION", steps_per_execution)
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    data = {"x_train": rng.integers(0, 256, (200, 8, 8, 1), dtype=np.uint8),
+            "x_val": rng.integers(0, 256, (20, 8, 8, 1), dtype=np.uint8)}
+    model = models.build([{"conv": 4}, {"dense": 8}], (8, 8, 1))
+    history = training.train_supervised(model, {**data, "y_train": rng.integers(0, 10, 200),
+                                                "y_val": rng.integers(0, 10, 20)},
+                                        epochs=2, batch_size=8, optimizer_name="adam", learning_rate=1e-3,
+                                        seed=0, label="tiny", callbacks=list(callbacks))
+    return model, history
+
+
+def test_several_steps_per_execution_train_the_same_weights_bit_for_bit(monkeypatch):
+    one, h1 = _fit_tiny(monkeypatch, 1)
+    many, h16 = _fit_tiny(monkeypatch, 16)
+    assert many._steps_per_execution.numpy() == 16 and one._steps_per_execution.numpy() == 1
+    for a, b in zip(one.get_weights(), many.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert h1["loss"].tolist() == h16["loss"].tolist()
+
+
+def test_a_fit_with_per_batch_callbacks_runs_one_step_per_execution(monkeypatch):
+    import tf_keras as keras
+
+    class Count(keras.callbacks.Callback):
+        batches = 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            Count.batches += 1
+
+    model, _ = _fit_tiny(monkeypatch, 16, callbacks=[Count()])
+    assert model._steps_per_execution.numpy() == 1 and Count.batches == 2 * 25  # every batch of both epochs

@@ -148,6 +148,14 @@ class Timer:
         self.seconds = round(time.perf_counter() - self.start, 2)
 
 
+# Training steps per call of the compiled train function: the per-step Python and
+# dispatch overhead, large for small models at batch 32, is paid once per 16 steps
+# (measured: benchmarks/README.md). The same batches and updates, so the same weights
+# bit for bit; a fit with per-batch callbacks (UpdatePruningStep, weight masks) keeps 1,
+# as Keras calls them once per execution.
+STEPS_PER_EXECUTION = 16
+
+
 def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, batch_size: int,
               optimizer_name: str, learning_rate: float, schedule: str = "constant", split: str = "train",
               augment: bool = False, seed: int, label: str, callbacks=()) -> pd.DataFrame:
@@ -155,7 +163,8 @@ def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, 
     one protocol; return the per-epoch history."""
     x, y, val = training_split(data, y_train, y_val, split)
     steps = epochs * math.ceil(len(x) / batch_size)
-    model.compile(optimizer=optimizer(optimizer_name, learning_rate, schedule, steps), loss=loss, metrics=metrics)
+    model.compile(optimizer=optimizer(optimizer_name, learning_rate, schedule, steps), loss=loss, metrics=metrics,
+                  steps_per_execution=1 if callbacks else STEPS_PER_EXECUTION)
     train = dataset(x, y, batch_size, shuffle=True, augment=augment, seed=seed)
     return fit(model, train, dataset(*val, 1024) if val else None, epochs=epochs, label=label, callbacks=callbacks)
 
