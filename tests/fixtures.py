@@ -49,11 +49,16 @@ def make_mirror(folder: Path, n_train: int = 300, n_test: int = 100) -> Path:
     return path
 
 
+# Each conv block as the study's: conv, LeakyReLU(0.2), stride-1 max-pool.
+def _block(*widths: int) -> list[dict]:
+    return [layer for w in widths for layer in ({"conv": w}, {"lrelu": 0.2}, {"pool": 2})]
+
+
 TINY_ZOO = {
-    "mnist": {"teacher": [{"conv": 8}, {"conv": 16}, {"dense": 32}, {"dropout": 0.5}],
-              "ta": [{"conv": 4}, {"conv": 8}, {"dense": 16}], "student": [{"conv": 4}, {"conv": 4}]},
-    "cifar10": {"teacher": [{"conv": 8}, {"conv": 16}, {"dense": 32}, {"dropout": 0.5}],
-                "ta": [{"conv": 8}, {"conv": 8}, {"dense": 16}], "student": [{"conv": 4}, {"conv": 8}]},
+    "mnist": {"teacher": [*_block(8, 16), {"dense": 32}, {"dropout": 0.5}],
+              "ta": [*_block(4, 8), {"dense": 16}], "student": _block(4, 4)},
+    "cifar10": {"teacher": [*_block(8, 16), {"dense": 32}, {"dropout": 0.5}],
+                "ta": [*_block(8, 8), {"dense": 16}], "student": _block(4, 8)},
 }
 
 

@@ -17,14 +17,31 @@ def test_default_zoo_has_the_studys_exact_parameter_counts(cfg, dataset, arch):
     assert model.output_shape == (None, 10)
 
 
-def test_conv_block_is_stride2_conv_leakyrelu_and_stride1_pool():
-    model = models.build([{"conv": 8}, {"dense": 4}], (28, 28, 1))
+def test_each_spec_entry_is_one_keras_layer_as_in_the_notebooks():
+    model = models.build([{"conv": 8}, {"lrelu": 0.2}, {"pool": 2}, {"conv": 4}, {"dense": 4}, {"dropout": 0.5}],
+                         (28, 28, 1))
     kinds = [type(l).__name__ for l in model.layers]
-    assert kinds == ["Conv2D", "LeakyReLU", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    assert kinds == ["Conv2D", "LeakyReLU", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dropout", "Dense"]
     conv, lrelu, pool = model.layers[:3]
     assert conv.strides == (2, 2) and conv.padding == "same" and conv.kernel_size == (3, 3)
+    assert conv.activation.__name__ == "linear" and model.layers[5].activation.__name__ == "linear"
     assert np.isclose(lrelu.alpha, 0.2)
     assert pool.strides == (1, 1) and pool.output_shape[1:3] == (14, 14)
+    assert [l.name for l in model.layers] == ["conv0", "lrelu1", "pool2", "conv3", "flatten", "dense4",
+                                             "dropout5", "logits"]
+
+
+def test_spec_of_inverts_build(cfg):
+    for dataset, archs in cfg["zoo"].items():
+        for spec in archs.values():
+            assert models.spec_of(models.build(spec, models.INPUT_SHAPES[dataset])) == spec
+
+
+def test_a_conv_or_pool_after_a_dense_layer_and_an_unknown_kind_are_rejected():
+    with pytest.raises(ValueError, match="layer 1: pool after a dense layer"):
+        models.build([{"dense": 4}, {"pool": 2}], (8, 8, 1))
+    with pytest.raises(ValueError, match="unknown kind 'relu'"):
+        models.build([{"relu": 1}], (8, 8, 1))
 
 
 def test_saved_model_round_trips_weights(tmp_path):

@@ -65,7 +65,7 @@ CASES = [
     ("m not below n", setting("prune.schemes.nm-2-4.m", 4), ["prune.schemes.nm-2-4", "m=4", "n=4"]),
     ("no seeds", setting("seeds", []), ["seeds", "should be non-empty"]),
     ("unknown pruning method", setting("prune.schemes.global.method", "lottery"), ["prune.schemes.global.method", "lottery"]),
-    ("unknown layer kind", setting("zoo.mnist.student", [{"pool": 2}]), ["zoo.mnist.student[0]", "pool", "conv"]),
+    ("unknown layer kind", setting("zoo.mnist.student", [{"batchnorm": 2}]), ["zoo.mnist.student[0]", "batchnorm", "conv"]),
     ("negative validation size", setting("data.val_size", -5), ["data.val_size", "minimum of 0"]),
     ("missing section", dropping("evaluate"), ["'evaluate' is a required property"]),
     ("scheme called none", setting("prune.schemes.none", {"method": "filters", "layers": "conv", "fraction": 0.5}),

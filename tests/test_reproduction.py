@@ -143,3 +143,18 @@ def test_the_quant_notebooks_kd_rows_say_their_student_was_distilled_twice():
     for config in ("student_kd_float32", "student_kd_ptq_dynamic", "student_kd_ptq_fp16"):
         assert "97.30 %" in R.row_for(R.ROWS[("quantization_notebook", config)], "mnist")[1]
     assert R.row_for(R.ROWS[("quantization_notebook", "student_kd_qat")], "mnist")[1] == ""  # a fresh QAT student
+
+
+def test_the_default_zoo_is_the_notebooks_layer_stacks_and_the_report_says_when_it_is_not():
+    from compressbench import params
+    cfg = params.load(params.ROOT / "params.yaml")
+    assert cfg["zoo"] == R.NOTEBOOK_ZOO
+    notes = R.architecture_notes(cfg["zoo"])
+    assert all("layer for layer" in notes[ds] for ds in ("mnist", "cifar10"))
+    changed = copy.deepcopy(cfg["zoo"])
+    changed["cifar10"]["student"] = [{"conv": 64}, {"dense": 128}]
+    notes = R.architecture_notes(changed)
+    assert "layer for layer" in notes["mnist"]
+    assert notes["cifar10"] == ("Our layer stacks (params `zoo`) differ from the notebooks' for the student: ours "
+                                "`conv64 dense128`, the notebooks' `conv64 lrelu0.2 conv64 lrelu0.2 pool2 conv128 "
+                                "lrelu0.2 conv128 lrelu0.2 pool2 dense128 dropout0.5 dense128`.")

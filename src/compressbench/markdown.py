@@ -256,7 +256,8 @@ def validation_choices(chosen: pd.DataFrame | None) -> list[str]:
 
 
 def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
-                 temperature: str | None = None, chosen: pd.DataFrame | None = None) -> list[str]:
+                 temperature: str | None = None, chosen: pd.DataFrame | None = None,
+                 architecture: dict | None = None) -> list[str]:
     lines = ["## Reproduction of arXiv 2305.08075", "",
              f"Source: {source}. Every number the study published, next to ours (mean over seeds) from a run "
              "with that row's protocol (params `derived`: its epochs, batch 32, T and loss, QAT from scratch), "
@@ -274,7 +275,7 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
                   "study": _number(r.quantity, r.study), "ours": _number(r.quantity, r.ours),
                   "ours − study": _difference(r), "verdict": r.verdict, "protocol differs": r.differs or DASH}
                  for r in rows]
-        lines += [f"### {ds}", "", *([R.ARCHITECTURE[ds], ""] if ds in R.ARCHITECTURE else []),
+        lines += [f"### {ds}", "", *([architecture[ds], ""] if ds in (architecture or {}) else []),
                   table(pd.DataFrame(shown)) if shown else "No configurations.", ""]
     if pairs:
         lines += ["### The study's KD loss and ours", "",
@@ -349,7 +350,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),
-        (reference or {}).get("source", "arXiv 2305.08075"), temperature, chosen))
+        (reference or {}).get("source", "arXiv 2305.08075"), temperature, chosen,
+        R.architecture_notes(params["zoo"])))
     lines += overview.folded("What was run: models, schemes, parameters, versions, data",
                              _what_was_run(params, frame, facts, code, packages))
     lines += overview.folded("Wall time per rule", _wall_time(times))

@@ -16,36 +16,59 @@ class ModelFileError(RuntimeError):
     """A model file is missing or unreadable."""
 
 
-def build(spec: list[dict], input_shape, num_classes: int = NUM_CLASSES, name: str = "model") -> keras.Sequential:
-    """Build the study's layer stack from a list like [{conv: 16}, {dense: 50}, {dropout: 0.5}].
+LAYER_KINDS = ("conv", "lrelu", "pool", "dense", "dropout")
 
-    conv f: Conv2D(f, 3x3, stride 2, same) -> LeakyReLU(0.2) -> MaxPool(2x2, stride 1, same).
-    dense n: Dense(n, relu). A Flatten precedes the first dense layer (and the
-    10-logit output layer, which is always appended)."""
+
+def build(spec: list[dict], input_shape, num_classes: int = NUM_CLASSES, name: str = "model") -> keras.Sequential:
+    """Build a layer stack from a list like [{conv: 16}, {lrelu: 0.2}, {pool: 2}, {dense: 50}],
+    the study's notebooks layer for layer (each layer named kind + its index in the list):
+
+    conv f: Conv2D(f, 3x3, stride 2, same); lrelu a: LeakyReLU(a); pool k: MaxPool(k x k,
+    stride 1, same); dense n: Dense(n), linear as in the notebooks; dropout r: Dropout(r).
+    A Flatten precedes the first dense layer and the 10-logit output layer, always appended."""
     layers = [keras.Input(shape=tuple(input_shape))]
     flat = False
     for i, layer in enumerate(spec):
         (kind, value), = layer.items()
+        if kind in ("conv", "pool") and flat:
+            raise ValueError(f"layer {i}: {kind} after a dense layer")
+        if kind == "dense" and not flat:
+            layers.append(keras.layers.Flatten(name="flatten"))
+            flat = True
         if kind == "conv":
-            if flat:
-                raise ValueError(f"layer {i}: conv after a dense layer")
-            layers += [keras.layers.Conv2D(value, 3, strides=2, padding="same", name=f"conv{i}"),
-                       keras.layers.LeakyReLU(0.2, name=f"lrelu{i}"),
-                       keras.layers.MaxPooling2D(2, strides=1, padding="same", name=f"pool{i}")]
+            layers.append(keras.layers.Conv2D(value, 3, strides=2, padding="same", name=f"conv{i}"))
+        elif kind == "lrelu":
+            layers.append(keras.layers.LeakyReLU(value, name=f"lrelu{i}"))
+        elif kind == "pool":
+            layers.append(keras.layers.MaxPooling2D(value, strides=1, padding="same", name=f"pool{i}"))
         elif kind == "dense":
-            if not flat:
-                layers.append(keras.layers.Flatten(name="flatten"))
-                flat = True
-            layers.append(keras.layers.Dense(value, activation="relu", name=f"dense{i}"))
+            layers.append(keras.layers.Dense(value, name=f"dense{i}"))
         elif kind == "dropout":
             layers.append(keras.layers.Dropout(value, name=f"dropout{i}"))
         else:
-            raise ValueError(f"layer {i}: unknown kind {kind!r}")
+            raise ValueError(f"layer {i}: unknown kind {kind!r}; allowed: {', '.join(LAYER_KINDS)}")
     if not flat:
         layers.append(keras.layers.Flatten(name="flatten"))
     # Logits stay float32 under mixed precision: softmax and the losses need the range.
     layers.append(keras.layers.Dense(num_classes, name="logits", dtype="float32"))
     return keras.Sequential(layers, name=name)
+
+
+def spec_of(model) -> list[dict]:
+    """The spec a model was built from: build(spec_of(m)) has m's layers and names."""
+    spec = []
+    for l in model.layers:
+        if isinstance(l, keras.layers.Conv2D):
+            spec.append({"conv": l.filters})
+        elif isinstance(l, keras.layers.LeakyReLU):
+            spec.append({"lrelu": round(float(l.alpha), 6)})
+        elif isinstance(l, keras.layers.MaxPooling2D):
+            spec.append({"pool": l.pool_size[0]})
+        elif isinstance(l, keras.layers.Dense) and l.name != "logits":
+            spec.append({"dense": l.units})
+        elif isinstance(l, keras.layers.Dropout):
+            spec.append({"dropout": l.rate})
+    return spec
 
 
 def build_for(cfg: dict, dataset: str, arch: str) -> keras.Sequential:

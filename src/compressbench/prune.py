@@ -120,19 +120,6 @@ def magnitude_plan(model, scheme: dict, total_steps: int) -> tuple[dict, list[st
 
 # ---- filter pruning: a smaller architecture, no masks --------------------------------
 
-def spec_of(model) -> list[dict]:
-    """The zoo spec a model was built from (models.build inverts this)."""
-    spec = []
-    for l in model.layers:
-        if isinstance(l, keras.layers.Conv2D):
-            spec.append({"conv": l.filters})
-        elif isinstance(l, keras.layers.Dense) and l.name != "logits":
-            spec.append({"dense": l.units})
-        elif isinstance(l, keras.layers.Dropout):
-            spec.append({"dropout": l.rate})
-    return spec
-
-
 def keep_filters(kernel: np.ndarray, fraction: float) -> np.ndarray:
     """Indices (in order) of the filters with the largest L1 norms."""
     n_out = kernel.shape[-1]
@@ -147,7 +134,7 @@ def remove_filters(model, fraction: float):
     convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
     keeps = {l.name: keep_filters(l.get_weights()[0], fraction) for l in convs}
     conv_iter = iter(convs)
-    spec = [{"conv": len(keeps[next(conv_iter).name])} if "conv" in s else s for s in spec_of(model)]
+    spec = [{"conv": len(keeps[next(conv_iter).name])} if "conv" in s else s for s in models.spec_of(model)]
     small = models.build(spec, model.input_shape[1:], name=model.name)
     prev = None  # kept output channels of the previous conv
     for old in model.layers:
