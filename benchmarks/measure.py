@@ -63,7 +63,7 @@ def sections(args, root: Path) -> list[render.Section]:
     if cpu is None:
         from compressbench import machine  # no records: the machine measuring now
         cpu, cpu_source = machine.cpu(), "no records: this machine, now"
-    out = [fullrun.jobs_section(run), fullrun.wall_section(run, args.peak_rss_mb),
+    out = [fullrun.jobs_section(run), fullrun.wall_section(run, args.peak_rss_mb, cpu),
            fullrun.startup_section(fullrun.startup_rows(run, commands.import_seconds(root))),
            commands.noop_section(None if args.skip_noop else commands.noop(root))]
     if args.skip_incremental:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from helpers import ROOT, load_benchmark, snakemake
 
 measure = load_benchmark("measure")  # puts benchmarks/ on sys.path
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from harness import commands, compare, incremental, jobs, render, snakelog, steptimes  # noqa: E402
+from harness import commands, compare, fullrun, incremental, jobs, render, snakelog, steptimes  # noqa: E402
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 CPU = "Test CPU 9000 [avx2 fma] oneDNN=1"
@@ -244,17 +245,21 @@ def test_latency_ratios_are_relative_to_the_datasets_float32_teacher():
     assert got[("cifar10", "base", "teacher")] == pytest.approx(7.5 / 10.0)
 
 
-def test_accuracy_deltas_pair_cells_by_dataset_seed_and_variant_in_points():
-    row = lambda ds, v, acc: {"dataset": ds, "seed": "0", "variant": v, "base": v.split("+")[0],  # noqa: E731
-                              "prune": v.split("+")[1], "quant": v.split("+")[2], "accuracy": str(acc)}
+def test_accuracy_deltas_pair_cells_by_dataset_seeds_and_variant_in_points():
+    row = lambda ds, v, acc, ft=None: {"dataset": ds, "seed": "0", "variant": v, "base": v.split("+")[0],  # noqa: E731
+                                       "prune": v.split("+")[1], "quant": v.split("+")[2], "accuracy": str(acc),
+                                       **({"ft_seed": ft} if ft is not None else {})}
     before = [row("mnist", "teacher+none+float32", 0.9894), row("mnist", "ta+none+qat", 0.98),
-              row("cifar10", "teacher+none+float32", 0.7335)]
-    after = [row("cifar10", "teacher+none+float32", 0.7245), row("mnist", "teacher+none+float32", 0.9899),
-             row("mnist", "student-kd+none+float32", 0.97)]  # no partner: left out
+              row("cifar10", "teacher+none+float32", 0.7335),
+              row("cifar10", "ta+local-conv+float32", 0.70, "0"), row("cifar10", "ta+local-conv+float32", 0.72, "1")]
+    after = [row("cifar10", "teacher+none+float32", 0.7245, "0"), row("mnist", "teacher+none+float32", 0.9899),
+             row("mnist", "student-kd+none+float32", 0.97),  # no partner: left out
+             row("cifar10", "ta+local-conv+float32", 0.70, "0"), row("cifar10", "ta+local-conv+float32", 0.72, "1")]
     deltas = compare.accuracy_deltas(before, after)
-    assert [(d["dataset"], round(d["delta_pp"], 6)) for d in deltas] == [("cifar10", -0.9), ("mnist", 0.05)]
+    assert [(d["dataset"], d["ft_seed"], round(d["delta_pp"], 6)) for d in deltas] == [
+        ("cifar10", "0", -0.9), ("mnist", "0", 0.05), ("cifar10", "0", 0.0), ("cifar10", "1", 0.0)]
     s = compare.delta_summary(deltas)
-    assert (s["cells"], s["within_half"], s["within_one"], round(s["mean"], 6)) == (2, 1, 2, -0.425)
+    assert (s["cells"], s["within_half"], s["within_one"], round(s["mean"], 6)) == (4, 3, 4, -0.2125)
 
 
 def test_stage_totals_read_old_per_kind_and_new_per_rule_files_alike():
@@ -397,9 +402,17 @@ def test_the_report_has_step_times_before_after_and_only_current_targets(measure
     assert value(rows, "before_after", "before.distill.after") == "20.0"
     assert value(rows, "before_after", "before.wall.speedup") == "2.00"
     targets = {name: r["value"] for (section, name), r in rows.items() if section == "targets"}
+    budget = next(name for name in targets if name.startswith("Full default run within the budget"))
     assert targets == {"One-scheme change reruns ≤ 2 × its cells (+ its pruned models) + 1 jobs": "4 of 4",
-                       "No-op snakemake -n": "n/a", "No-op dvc status": "n/a"}
+                       "No-op snakemake -n": "n/a", "No-op dvc status": "n/a", budget: "1.7 min",
+                       "Wall / (epoch seconds / cores)": "2.13"}
+    assert re.search(r"\| Wall / \(epoch seconds / cores\) +\| ≤ 1\.15 +\| 2\.13 +\| \*\*not met\*\*", md)
     assert "45 min" not in md and "start-up share" not in md.lower()
+
+
+def test_the_budget_is_150_min_on_avx512_and_2_5_times_that_on_avx2_only_cpus():
+    assert fullrun.budget_minutes("AMD EPYC [avx2 fma avx512f avx512_vnni avx512_bf16] oneDNN=1") == 150
+    assert fullrun.budget_minutes("AMD EPYC [avx2 fma] oneDNN=1") == 375
 
 
 def test_no_rerun_verdict_while_jobs_are_pending():

@@ -70,14 +70,16 @@ def stage_totals(bench_rows: list[dict]) -> dict[str, float]:
 
 
 def accuracy_deltas(before: list[dict], after: list[dict]) -> list[dict]:
-    """Cells present in both results.csv files, with accuracy after - before in points (pp)."""
-    key = lambda r: (r["dataset"], r["seed"], r["variant"])  # noqa: E731
+    """Cells present in both results.csv files, with accuracy after - before in points (pp). A
+    cell is a dataset, training seed, fine-tune seed (0 in files before it existed) and variant."""
+    key = lambda r: (r["dataset"], r["seed"], r.get("ft_seed") or "0", r["variant"])  # noqa: E731
     old = {key(r): float(r["accuracy"]) for r in before}
     out = []
     for r in after:
         if key(r) in old:
             a, b = float(r["accuracy"]), old[key(r)]
-            out.append({"dataset": r["dataset"], "variant": r["variant"], "base": r["base"], "prune": r["prune"],
+            out.append({"dataset": r["dataset"], "seed": r["seed"], "ft_seed": r.get("ft_seed") or "0",
+                        "variant": r["variant"], "base": r["base"], "prune": r["prune"],
                         "quant": r["quant"], "before": 100 * b, "after": 100 * a, "delta_pp": 100.0 * (a - b)})
     return out
 
@@ -126,7 +128,8 @@ def before_after(base_dir: Path, shown: str, totals: dict[str, float], wall: flo
                               "accuracy after - before", prefix=f"{label}.",
                               caption="Test accuracy of every cell present in both runs (LiteRT, full test set), "
                                       "after − before in percentage points:"))
-        s.tables.append(Table([Col("dataset", "dataset"), Col("base", "base"), Col("before", "before %", digits=2),
+        s.tables.append(Table([Col("dataset", "dataset"), Col("base", "base"), Col("seed", "seed"),
+                               Col("before", "before %", digits=2),
                                Col("after", "after %", digits=2), Col("delta_pp", "Δ pp", digits=2, sign=True)],
                               [d for d in deltas if (d["prune"], d["quant"]) == REFERENCE[1:]],
                               caption="The base models as deployed (`<base>+none+float32`):"))

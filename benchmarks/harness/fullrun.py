@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import commands, jobs as J, snakelog
-from .render import Col, Fact, Section, Table
+from .render import Col, Fact, Section, Table, Target
+
+# The brief's budget for the full default run: 150 min on 2 cores of an AVX-512 CPU,
+# about 2.5x that on AVX2-only CPUs; issue 14's wall / epoch-floor goal.
+BUDGET_CORES, BUDGET_MIN, AVX2_FACTOR = 2, 150.0, 2.5
+RATIO_GOAL = 1.15
+
+
+def budget_minutes(cpu: str) -> float:
+    """The budget on the CPU of the run (its `machine.cpu()` string names its flags)."""
+    return BUDGET_MIN if "avx512f" in cpu else AVX2_FACTOR * BUDGET_MIN
 
 
 @dataclass
@@ -86,7 +96,7 @@ def jobs_section(run: Run) -> Section:
     return s
 
 
-def wall_section(run: Run, peak_rss_mb: float | None) -> Section:
+def wall_section(run: Run, peak_rss_mb: float | None, cpu: str = "") -> Section:
     total = J.summary("all", "", run.jobs)
     floor = total["epoch_s"] / run.cores
     s = Section("full_run", "Wall time against the epochs",
@@ -113,6 +123,13 @@ def wall_section(run: Run, peak_rss_mb: float | None) -> Section:
     f.append(Fact("wall_over_epoch_floor", ratio, "ratio",
                   f"Wall / (epoch seconds / cores): **{'n/a' if ratio is None else f'{ratio:.2f}'}**.",
                   "wall / epoch_floor", 2))
+    budget = budget_minutes(cpu)
+    s.targets.append(Target(
+        f"Full default run within the budget ({BUDGET_CORES} cores, {'AVX-512' if budget == BUDGET_MIN else 'AVX2 only'})",
+        f"≤ {budget:.0f} min", "n/a" if run.wall is None else f"{run.wall / 60:.1f} min",
+        None if run.wall is None or run.cores != BUDGET_CORES else run.wall / 60 <= budget))
+    s.targets.append(Target("Wall / (epoch seconds / cores)", f"≤ {RATIO_GOAL:.2f}",
+                            "n/a" if ratio is None else f"{ratio:.2f}", None if ratio is None else ratio <= RATIO_GOAL))
     share = 100 * total["other_s"] / total["total"] if total["total"] else None
     f.append(Fact("non_epoch_share", share, "%",
                   f"Outside epochs: {total['other_s']:.0f} of {total['total']:.0f} job-seconds, "
