@@ -418,3 +418,14 @@ def test_without_loss_pairs_the_temperature_figure_is_still_written_and_the_repo
     assert (tmp / "reports/plots/temperature.csv").read_text() == (
         "dataset,series,temperature,variant,accuracy,accuracy_se,n\n")
     assert "figures/temperature.png" not in (tmp / "reports/report.md").read_text()
+
+
+def test_best_efficiency_counts_only_variants_within_5_pp_of_the_teacher():
+    st = pd.DataFrame({"variant": ["teacher+none+float32", "student-kd+global-s0.97+ptq-int8",
+                                   "student-kd+global+ptq-int8", "student-kd+none+float32"],
+                       "accuracy": [0.7346, 0.2757, 0.7000, 0.7100], "efficiency": [0.1, 8.0, 2.0, 0.5]})
+    assert st.loc[results.best_efficiency(st), "variant"] == "student-kd+global+ptq-int8"   # not the 27.57 %
+    st.loc[2, "accuracy"] = 0.6840                                                          # 5.06 pp below
+    assert st.loc[results.best_efficiency(st), "variant"] == "student-kd+none+float32"
+    assert results.best_efficiency(st[st["variant"] != "teacher+none+float32"]) == 1       # no teacher: all count
+    assert results.best_efficiency(st.assign(efficiency=float("nan"))) is None

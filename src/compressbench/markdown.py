@@ -9,7 +9,7 @@ import pandas as pd
 from . import claims as C
 from . import controls, matrix, overview, selection
 from . import reproduction as R
-from .results import DASH, TEACHER, fmt_int, fmt_num, fmt_pm, orders, pareto
+from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, best_efficiency, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
 
 KB = 1000          # table sizes in kB (10^3 bytes)
@@ -46,7 +46,7 @@ def variant_table(st: pd.DataFrame) -> pd.DataFrame:
     difference to the teacher and to the variant's control (controls.control; * = its
     float32 export, no equal-budget control in the run)."""
     front = pareto(st).to_numpy()
-    best_eff = st["efficiency"].astype(float).idxmax() if st["efficiency"].notna().any() else None
+    best_eff = best_efficiency(st)
     accuracy, have = dict(zip(st["variant"], st["accuracy"].astype(float))), set(st["variant"])
     rows = []
     for i, (_, r) in enumerate(st.iterrows()):
@@ -80,7 +80,8 @@ LEGEND = ("Efficiency is the study's \"accuracy relative to size\": accuracy (fr
           "for a clustered variant `base+P+C+Q` the unclustered `base+P+Q`); compression × = teacher's gzip bytes / the "
           "variant's. Sparsity = share of zero weights. Latency = median single-image invocation on one "
           f"thread. {PARETO_MARK} = Pareto-optimal (no other variant is at least as accurate and at most as "
-          f"large in gzip bytes, and strictly better in one); {EFFICIENCY_MARK} = best efficiency.")
+          f"large in gzip bytes, and strictly better in one); {EFFICIENCY_MARK} = best efficiency (accuracy per "
+          f"gzip MB) within {EFFICIENCY_WITHIN_PP:g} pp of the teacher.")
 
 
 def _all_variants(ds: str, st: pd.DataFrame, several_seeds: bool) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import controls, matrix
-from .results import DASH, TEACHER, WITHIN_PP, fmt_num, pareto
+from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, pareto
 from .tables import table
 
 KB = 1000
@@ -57,10 +57,10 @@ def best(st: pd.DataFrame) -> list[str]:
     top = st.loc[st["accuracy"].astype(float).idxmax()]
     out.append(["best accuracy", f"`{top['variant']}`", _pct(top["accuracy"]), fmt_num(top["gzip_bytes"] / KB, 1),
                 fmt_num(top["compression_ratio"], 1)])
-    if st["efficiency"].notna().any():
-        eff = st.loc[st["efficiency"].astype(float).idxmax()]
-        out.append(["best efficiency", f"`{eff['variant']}`", _pct(eff["accuracy"]),
-                    fmt_num(eff["gzip_bytes"] / KB, 1), fmt_num(eff["compression_ratio"], 1)])
+    if (i := best_efficiency(st)) is not None:
+        eff = st.loc[i]
+        out.append([f"best efficiency within {EFFICIENCY_WITHIN_PP:g} pp of the teacher", f"`{eff['variant']}`",
+                    _pct(eff["accuracy"]), fmt_num(eff["gzip_bytes"] / KB, 1), fmt_num(eff["compression_ratio"], 1)])
     teacher = st[st["variant"] == TEACHER]
     for pp in WITHIN_PP if len(teacher) else ():
         ok = st[st["accuracy"].astype(float) >= float(teacher["accuracy"].iloc[0]) - pp / 100.0 - 1e-12]
