@@ -49,7 +49,7 @@ def make_mirror(folder: Path, n_train: int = 300, n_test: int = 100) -> Path:
     return path
 
 
-# Each conv block as the study's: conv, LeakyReLU(0.2), stride-1 max-pool.
+# Tiny conv blocks of the study's layer kinds: conv, LeakyReLU(0.2), stride-1 max-pool.
 def _block(*widths: int) -> list[dict]:
     return [layer for w in widths for layer in ({"conv": w}, {"lrelu": 0.2}, {"pool": 2})]
 

@@ -78,6 +78,28 @@ def test_filter_removal_keeps_the_function_of_the_kept_filters(model, tiny_data)
     np.testing.assert_allclose(same.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
+def test_filter_removal_carries_the_kept_channels_across_activation_and_pool_layers(tiny_data):
+    """The study's stack (conv, LeakyReLU, pool, conv, dense, dropout): the filters dropped from the
+    first conv are the inputs dropped from the second, and the second's from the first dense layer."""
+    seed_everything(0)
+    spec = [{"conv": 8}, {"lrelu": 0.2}, {"pool": 2}, {"conv": 6}, {"dense": 12}, {"dropout": 0.5}]
+    model = models.build(spec, (28, 28, 1))
+    x = tiny_data["x_test"][:5].astype("float32") / 255
+    same = prune.remove_filters(model, 0.0)
+    assert models.spec_of(same) == spec
+    np.testing.assert_allclose(same.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    # Zero the 4 weakest filters of each conv by hand: removing them must not change the output.
+    for name in ("conv0", "conv3"):
+        layer = model.get_layer(name)
+        kernel, bias = layer.get_weights()
+        weak = np.argsort(np.abs(kernel).reshape(-1, kernel.shape[-1]).sum(axis=0))[:kernel.shape[-1] // 2]
+        kernel[..., weak], bias[weak] = 0.0, 0.0
+        layer.set_weights([kernel, bias])
+    half = prune.remove_filters(model, 0.5)
+    assert models.spec_of(half) == [{"conv": 4}, {"lrelu": 0.2}, {"pool": 2}, {"conv": 3}, {"dense": 12}, {"dropout": 0.5}]
+    np.testing.assert_allclose(half.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
 def test_the_source_model_is_never_modified(model, tiny_data):
     before = [w.copy() for w in model.get_weights()]
     for scheme in ({"method": "magnitude", "layers": "all", "sparsity": 0.8, **MAG},

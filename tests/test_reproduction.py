@@ -159,3 +159,18 @@ def test_the_default_zoo_is_the_notebooks_layer_stacks_and_the_report_says_when_
     assert notes["cifar10"] == ("Our layer stacks (params `zoo`) differ from the notebooks' for the student: ours "
                                 "`conv64 dense128`, the notebooks' `conv64 lrelu0.2 conv64 lrelu0.2 pool2 conv128 "
                                 "lrelu0.2 conv128 lrelu0.2 pool2 dense128 dropout0.5 dense128`.")
+
+
+def test_every_reproduction_row_names_a_cell_of_the_default_run_with_its_protocol():
+    from compressbench import matrix, params
+    cfg = params.load(params.ROOT / "params.yaml")
+    cells = {(c.dataset, matrix.variant(c.base, c.prune, c.quant, c.cluster)) for c in matrix.cells(cfg)}
+    for key, per_dataset in R.ROWS.items():
+        for ds in cfg["matrix"]["datasets"]:
+            found = R.row_for(per_dataset, ds)
+            if found:
+                assert (ds, found[0]) in cells, (key, ds, found[0])
+    for ds in ("mnist", "cifar10"):   # the quantization notebooks' published KD student: 6 epochs, T 40, no T²
+        p = cfg["protocols"][ds]["student-kd-quant6"]
+        assert (p["epochs"], p["temperature"], p["t_squared"], p["batch_size"]) == (6, 40, False, 32)
+        assert cfg["protocols"][ds]["student-kd-quant"]["epochs"] == 3

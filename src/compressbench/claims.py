@@ -344,7 +344,7 @@ CLAIMS = [
      "not shown within noise (matched pruned/quantized pairs are listed for context).", _c2),
     ("C3", "Pruning conv layers beats pruning dense layers.",
      f"`{C3_CONV}` vs `{C3_DENSE}` for the same base and quantization (both 80 % of the targeted "
-     f"kernels; dense layers hold most weights, so the sizes differ). Confirmed (refuted) when conv "
+     f"kernels; conv and dense layers hold different shares of a model's weights, so the sizes differ). Confirmed (refuted) when conv "
      f"(dense) pruning is more accurate beyond noise in at least {C3_MAJORITY_SHARE:.0%} of the pairs and "
      "more often than the reverse; otherwise not shown.", _c3),
     ("C4", "8-bit quantization gives ~4x smaller models at ~no accuracy loss.",

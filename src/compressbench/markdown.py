@@ -352,7 +352,7 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),
         (reference or {}).get("source", "arXiv 2305.08075"), temperature, chosen,
-        R.architecture_notes(params["zoo"])))
+        R.architecture_notes(params.get("zoo", {}))))
     lines += overview.folded("What was run: models, schemes, parameters, versions, data",
                              _what_was_run(params, frame, facts, code, packages))
     lines += overview.folded("Wall time per rule", _wall_time(times))
