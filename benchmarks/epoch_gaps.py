@@ -34,11 +34,12 @@ def main(argv=None) -> int:
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args(argv)
 
-    import tensorflow as tf
-    import tf_keras as keras
     import yaml
 
-    from compressbench import data, matrix, models, training
+    from compressbench import data, matrix, models, training  # first: it sets TensorFlow's environment
+
+    import tensorflow as tf
+    import tf_keras as keras
 
     cfg = yaml.safe_load(Path(args.params).read_text())
     t = cfg["train"]
