@@ -54,6 +54,17 @@ def test_global_targets_count_exactly_the_smallest_weights():
     assert prune.global_targets(k, 0.375) == {"a": 0.5, "b": 0.25}
 
 
+def test_global_targets_never_claim_a_whole_layer_and_keep_the_overall_sparsity():
+    # "big" holds 90 % of the weights, all smaller than any of "small": 95 % overall would take
+    # every one of them; it stops at MAX_LAYER_SPARSITY and the rest comes from "small"
+    k = {"big": np.full(900, 0.01), "small": np.linspace(1.0, 2.0, 100)}
+    t = prune.global_targets(k, 0.95)
+    assert t["big"] == prune.MAX_LAYER_SPARSITY < 1.0
+    assert t["small"] == pytest.approx((950 - 891) / 100)
+    assert 900 * t["big"] + 100 * t["small"] == pytest.approx(950)
+
+
+
 def test_nm_2_4_pattern_holds_on_every_pruned_layer_and_input_conv_is_skipped(model, tiny_data):
     pruned, _, skipped = run(model, tiny_data, {"method": "m_by_n", "layers": "all", "m": 2, "n": 4})
     assert skipped == ["conv0"]  # 1 input channel: the 2:4 groups cannot form
