@@ -34,17 +34,12 @@ def global_targets(kernels: dict[str, np.ndarray], sparsity: float) -> dict[str,
     layers' targets differ but their zeros add up to exactly `sparsity` overall;
     a layer full at MAX_LAYER_SPARSITY passes its further weights to the next smallest."""
     names = list(kernels)
-    sizes = np.array([kernels[n].size for n in names])
-    mags = np.concatenate([np.abs(kernels[n]).ravel() for n in names])
-    owner = np.concatenate([np.full(size, i) for i, size in enumerate(sizes)])
-    order = owner[np.argsort(mags, kind="stable")]          # layer of each weight, smallest first
-    by_layer = np.argsort(order, kind="stable")              # grouped by layer, smallest first within
-    rank = np.empty(order.size, dtype=np.int64)              # a weight's place within its layer
-    rank[by_layer] = np.arange(order.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    eligible = order[rank < np.floor(MAX_LAYER_SPARSITY * sizes[order])]
-    k = min(int(round(sparsity * mags.size)), eligible.size)
-    counts = np.bincount(eligible[:k], minlength=len(names))
-    return {n: float(counts[i] / sizes[i]) for i, n in enumerate(names)}
+    # Each layer offers only its smallest MAX_LAYER_SPARSITY share; the k smallest offered win.
+    offered = [np.sort(np.abs(kernels[n]), axis=None)[:int(MAX_LAYER_SPARSITY * kernels[n].size)] for n in names]
+    owner = np.concatenate([np.full(o.size, i) for i, o in enumerate(offered)])
+    k = int(round(sparsity * sum(kernels[n].size for n in names)))
+    counts = np.bincount(owner[np.argsort(np.concatenate(offered), kind="stable")[:k]], minlength=len(names))
+    return {n: float(counts[i] / kernels[n].size) for i, n in enumerate(names)}
 
 
 def m_by_n_applies(layer, n: int) -> bool:
