@@ -76,9 +76,9 @@ def accuracy_deltas(before: list[dict], after: list[dict]) -> list[dict]:
     old = {key(r): float(r["accuracy"]) for r in before}
     out = []
     for r in after:
-        if key(r) in old:
-            a, b = float(r["accuracy"]), old[key(r)]
-            out.append({"dataset": r["dataset"], "seed": r["seed"], "ft_seed": r.get("ft_seed") or "0",
+        if (k := key(r)) in old:
+            a, b = float(r["accuracy"]), old[k]
+            out.append({"dataset": r["dataset"], "seed": r["seed"], "ft_seed": k[2],
                         "variant": r["variant"], "base": r["base"], "prune": r["prune"],
                         "quant": r["quant"], "before": 100 * b, "after": 100 * a, "delta_pp": 100.0 * (a - b)})
     return out
