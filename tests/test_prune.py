@@ -64,6 +64,23 @@ def test_global_targets_never_claim_a_whole_layer_and_keep_the_overall_sparsity(
     assert 900 * t["big"] + 100 * t["small"] == pytest.approx(950)
 
 
+def test_global_targets_refuse_a_sparsity_the_capped_layers_cannot_give():
+    # 144 + 1000 weights at 99 %: 1133 zeros wanted, but each layer offers only its
+    # smallest 99 % (142 + 990 = 1132); a silently lower sparsity would mislabel the cell
+    k = {"conv": np.linspace(0.1, 1.0, 144), "dense": np.linspace(0.1, 1.0, 1000)}
+    with pytest.raises(ValueError, match="global sparsity 0.99 needs 1133 zero weights.*only 1132"):
+        prune.global_targets(k, 0.99)
+
+
+def test_global_ranks_only_the_layers_the_scheme_selects(model, tiny_data):
+    pruned, _, _ = run(model, tiny_data, {"method": "global", "layers": "dense", "sparsity": 0.8, **MAG})
+    sp = models.layer_sparsity(pruned)
+    assert sp["conv0"] == 0 and sp["conv1"] == 0
+    dense = {n: k for n, k in kernels(pruned).items() if n not in ("conv0", "conv1")}
+    zeros = sum(k.size - np.count_nonzero(k) for k in dense.values())
+    assert zeros / sum(k.size for k in dense.values()) == pytest.approx(0.8, abs=0.005)
+
+
 
 def test_nm_2_4_pattern_holds_on_every_pruned_layer_and_input_conv_is_skipped(model, tiny_data):
     pruned, _, skipped = run(model, tiny_data, {"method": "m_by_n", "layers": "all", "m": 2, "n": 4})

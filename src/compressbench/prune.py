@@ -38,6 +38,9 @@ def global_targets(kernels: dict[str, np.ndarray], sparsity: float) -> dict[str,
     offered = [np.sort(np.abs(kernels[n]), axis=None)[:int(MAX_LAYER_SPARSITY * kernels[n].size)] for n in names]
     owner = np.concatenate([np.full(o.size, i) for i, o in enumerate(offered)])
     k = int(round(sparsity * sum(kernels[n].size for n in names)))
+    if k > owner.size:
+        raise ValueError(f"global sparsity {sparsity} needs {k} zero weights, but with no layer beyond "
+                         f"{MAX_LAYER_SPARSITY:.0%} these layers can give only {owner.size}")
     counts = np.bincount(owner[np.argsort(np.concatenate(offered), kind="stable")[:k]], minlength=len(names))
     return {n: float(counts[i] / kernels[n].size) for i, n in enumerate(names)}
 
@@ -112,7 +115,8 @@ def magnitude_plan(model, scheme: dict, total_steps: int) -> tuple[dict, list[st
         return ({n: dict(pruning_schedule=sched, sparsity_m_by_n=(scheme["m"], scheme["n"])) for n in pruned},
                 [n for n in names if n not in pruned])
     if scheme["method"] == "global":
-        targets = global_targets(models.prunable_kernels(model), scheme["sparsity"])
+        kernels = models.prunable_kernels(model)
+        targets = global_targets({n: kernels[n] for n in names}, scheme["sparsity"])
     else:
         targets = {n: scheme["sparsity"] for n in names}
     end, freq = schedule_steps(total_steps, scheme["end_fraction"], scheme["frequency"])

@@ -100,8 +100,8 @@ def results_frame(records, params: dict) -> pd.DataFrame:
     df["seed"] = df["seed"].astype(int)
     df["ft_seed"] = df["ft_seed"].fillna(0).astype(int)
     df = _sorted(df, params)
-    # The teacher of the same seed, else the one of the first of `seeds` (teachers train once:
-    # matrix.teacher_seed), else the dataset's first.
+    # The teacher of the same seed, else the one of the first of `seeds` (the matrix's teacher
+    # trains once: matrix.teacher_seed), else the dataset's first.
     teachers = df[df["variant"] == TEACHER]
     first_seed = (params.get("seeds") or [None])[0]
     preferred = teachers[teachers["seed"] == first_seed] if first_seed is not None else teachers.iloc[:0]

@@ -6,7 +6,8 @@
 
 
 def teacher_logits(w):
-    """The logits of the job's teacher, trained once (matrix.teacher_seed)."""
+    """The logits of the job's teacher: of the job's seed where that teacher is trained
+    with it, else of the first seed (matrix.teacher_seed)."""
     t = M.bases(config)[w.base].teacher
     return M.base_logits(config, w.dataset, M.teacher_seed(config, w.dataset, w.seed, t), t)
 
