@@ -2,7 +2,7 @@
 """Benchmark harness: how long the workflow takes, and where the time goes.
 
     python benchmarks/measure.py [--root .] [--out reports] [--skip-noop] [--skip-incremental]
-                                 [--wall-seconds N [--wall-note TEXT]] [--peak-rss-mb N] [--cores N]
+                                 [--wall-seconds N [--wall-note TEXT] [--segments N]] [--peak-rss-mb N] [--cores N]
                                  [--step-times reports/step-times.csv] [--baseline DIR ...]
 
 Writes <out>/benchmarks.md and <out>/benchmarks.csv (section, name, value, unit,
@@ -36,6 +36,9 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--skip-incremental", action="store_true", help="do not run the one-param dry runs")
     ap.add_argument("--wall-seconds", type=float, help="wall time of the full run, measured by the caller")
     ap.add_argument("--wall-note", default="", help="how the caller measured --wall-seconds (e.g. a run in segments)")
+    ap.add_argument("--segments", type=int, default=1,
+                    help="how many segments of a stopped and resumed run --wall-seconds sums; above 1 the "
+                         "budget and ratio targets judge the job floor, which redone work does not inflate")
     ap.add_argument("--peak-rss-mb", type=float, help="peak RSS of the full run, measured by the caller")
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 1,
                     help="cores the run had (default: this machine's)")
@@ -57,7 +60,7 @@ def _shown(root: Path, path: Path) -> str:
 
 def sections(args, root: Path) -> list[render.Section]:
     cfg = yaml.safe_load((root / "params.yaml").read_text())
-    run = fullrun.gather(root, args.cores, args.wall_seconds, args.wall_note)
+    run = fullrun.gather(root, args.cores, args.wall_seconds, args.wall_note, args.segments)
     cpu, _ = run_machine(run.jobs)
     cpu_source = "the records of the run's jobs"
     if cpu is None:

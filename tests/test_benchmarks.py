@@ -262,6 +262,13 @@ def test_accuracy_deltas_pair_cells_by_dataset_seeds_and_variant_in_points():
     assert (s["cells"], s["within_half"], s["within_one"], round(s["mean"], 6)) == (4, 3, 4, -0.2125)
 
 
+def test_the_deployed_bases_are_named_base_none_float32_and_exclude_clustered_cells():
+    d = lambda v: {"variant": v, "base": v.split("+")[0], "prune": v.split("+")[1], "quant": v.split("+")[-1]}  # noqa: E731
+    deltas = [d("student-kd+none+float32"), d("student-kd+none+cluster-16+float32"), d("teacher+none+ptq-int8"),
+              d("teacher+global+float32"), d("teacher+none+float32")]
+    assert [x["variant"] for x in compare.deployed_bases(deltas)] == ["student-kd+none+float32", "teacher+none+float32"]
+
+
 def test_stage_totals_read_old_per_kind_and_new_per_rule_files_alike():
     rows = [{"section": "full_run", "name": "prune.total", "value": "5306.1"},
             {"section": "full_run", "name": "train_teacher.total", "value": "10"},
@@ -413,6 +420,20 @@ def test_the_report_has_step_times_before_after_and_only_current_targets(measure
 def test_the_budget_is_150_min_on_avx512_and_2_5_times_that_on_avx2_only_cpus():
     assert fullrun.budget_minutes("AMD EPYC [avx2 fma avx512f avx512_vnni avx512_bf16] oneDNN=1") == 150
     assert fullrun.budget_minutes("AMD EPYC [avx2 fma] oneDNN=1") == 375
+
+
+def test_a_run_in_segments_is_judged_by_its_job_floor_not_its_summed_wall():
+    cpu = "AMD EPYC [avx2 fma avx512f avx512_vnni avx512_bf16] oneDNN=1"
+    # 2 cores: 12000 job-seconds (9000 inside epochs) -> job floor 100 min, epoch floor 75 min
+    work = [jobs.Job("train_teacher", {}, "a.tsv", 7000.0, None, 6000.0), jobs.Job("prune", {}, "b.tsv", 5000.0, None, 3000.0)]
+    targets = lambda run: {t.name.split(" (2 cores")[0]: (t.measured, t.ok) for t in fullrun.wall_section(run, None, cpu).targets}  # noqa: E731
+    whole = fullrun.Run(work, [], None, 2, wall=10800.0)                 # one segment: 180 min of wall
+    assert targets(whole) == {"Full default run within the budget": ("180.0 min", False),
+                              "Wall / (epoch seconds / cores)": ("2.40", False)}
+    resumed = fullrun.Run(work, [], None, 2, wall=10800.0, segments=3)  # the same wall, with redone work
+    assert targets(resumed) == {
+        "Full default run within the budget": ("100.0 min (job floor: a run in 3 segments)", True),
+        "Wall / (epoch seconds / cores)": ("1.33 (job floor: a run in 3 segments)", False)}
 
 
 def test_no_rerun_verdict_while_jobs_are_pending():

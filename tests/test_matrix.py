@@ -1,10 +1,7 @@
 """The cells of the matrix: the product of its axes and seeds, less what `matrix.only` excludes."""
 import copy
-from pathlib import Path
 
 from compressbench import matrix as M
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_only_limits_a_scheme_to_some_cells_and_leaves_the_product_elsewhere(cfg):
@@ -60,11 +57,6 @@ def test_students_learn_from_the_teacher_of_their_seed_where_it_is_trained_with_
     assert M.bases(cfg)["student-kd-quant6"].teacher == "teacher-study5"
     assert [M.teacher_seed(cfg, "cifar10", s, "teacher-study5") for s in (0, 1, 2)] == [0, 1, 2]
     assert [M.teacher_seed(cfg, "mnist", s, "teacher-study5") for s in (0, 1, 2)] == [0, 0, 0]
-
-
-def test_the_readme_gives_the_default_runs_number_of_tflite_files(cfg):
-    n = len(M.cells(cfg))
-    assert f"({n} `.tflite` files" in (ROOT / "README.md").read_text()
 
 
 def test_derived_bases_run_beside_the_matrix_in_their_own_cells_with_their_teachers(cfg):

@@ -84,6 +84,12 @@ def accuracy_deltas(before: list[dict], after: list[dict]) -> list[dict]:
     return out
 
 
+def deployed_bases(deltas: list[dict]) -> list[dict]:
+    """The deltas of the base models as deployed, `<base>+none+float32`: by the variant's
+    name, so a clustered cell (prune none, quant float32) is not taken for its base."""
+    return [d for d in deltas if d["variant"] == "+".join((d["base"], *REFERENCE[1:]))]
+
+
 def delta_summary(deltas: list[dict]) -> dict:
     d = [x["delta_pp"] for x in deltas]
     return {"cells": len(d), "mean": statistics.fmean(d), "median_abs": statistics.median(abs(x) for x in d),
@@ -131,7 +137,7 @@ def before_after(base_dir: Path, shown: str, totals: dict[str, float], wall: flo
         s.tables.append(Table([Col("dataset", "dataset"), Col("base", "base"), Col("seed", "seed"),
                                Col("before", "before %", digits=2),
                                Col("after", "after %", digits=2), Col("delta_pp", "Δ pp", digits=2, sign=True)],
-                              [d for d in deltas if (d["prune"], d["quant"]) == REFERENCE[1:]],
+                              deployed_bases(deltas),
                               caption="The base models as deployed (`<base>+none+float32`):"))
     s.facts.append(Fact(f"{label}.cells_compared", len(deltas), "cells",
                         f"{len(deltas)} cells present in both runs.", shown))
