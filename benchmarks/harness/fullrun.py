@@ -128,14 +128,15 @@ def wall_section(run: Run, peak_rss_mb: float | None, cpu: str = "") -> Section:
     # between segments reran): its summed wall overstates the default's cost, so the
     # targets judge its job floor, which holds each job once.
     judged, how = (jobs_floor, f" (job floor: a run in {run.segments} segments)") if run.segments > 1 else (run.wall, "")
-    ratio = judged / floor if judged is not None and floor else None
+    judged_ratio = judged / floor if judged is not None and floor else None
     budget = budget_minutes(cpu)
     s.targets.append(Target(
         f"Full default run within the budget ({BUDGET_CORES} cores, {'AVX-512' if budget == BUDGET_MIN else 'AVX2 only'})",
         f"≤ {budget:.0f} min", "n/a" if judged is None else f"{judged / 60:.1f} min{how}",
         None if judged is None or run.cores != BUDGET_CORES else judged / 60 <= budget))
     s.targets.append(Target("Wall / (epoch seconds / cores)", f"≤ {RATIO_GOAL:.2f}",
-                            "n/a" if ratio is None else f"{ratio:.2f}{how}", None if ratio is None else ratio <= RATIO_GOAL))
+                            "n/a" if judged_ratio is None else f"{judged_ratio:.2f}{how}",
+                            None if judged_ratio is None else judged_ratio <= RATIO_GOAL))
     share = 100 * total["other_s"] / total["total"] if total["total"] else None
     f.append(Fact("non_epoch_share", share, "%",
                   f"Outside epochs: {total['other_s']:.0f} of {total['total']:.0f} job-seconds, "
