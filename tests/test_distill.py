@@ -56,8 +56,10 @@ def seed_everything(seed):
     try:
         training.configure(seed, 1)
     except RuntimeError:
+        import tensorflow as tf
         import tf_keras
         tf_keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
 
 
 def _train(data, spec, teacher=None, seed=0):

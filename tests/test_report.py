@@ -429,3 +429,11 @@ def test_best_efficiency_counts_only_variants_within_5_pp_of_the_teacher():
     assert st.loc[results.best_efficiency(st), "variant"] == "student-kd+none+float32"
     assert results.best_efficiency(st[st["variant"] != "teacher+none+float32"]) == 1       # no teacher: all count
     assert results.best_efficiency(st.assign(efficiency=float("nan"))) is None
+
+
+def test_the_smallest_within_n_pp_keeps_a_variant_exactly_n_pp_below_the_teacher_and_no_lower():
+    st = pd.DataFrame({"variant": ["teacher+none+float32", "a", "b", "c"],
+                       "accuracy": [0.7300, 0.7200, 0.7100, 0.7099], "gzip_bytes": [100.0, 50.0, 20.0, 10.0]})
+    assert results.smallest_within(st, 2)["variant"] == "b"        # 2.00 pp below counts, 2.01 does not
+    assert results.smallest_within(st, 1)["variant"] == "a"
+    assert results.smallest_within(st.iloc[1:], 1)["variant"] == "c"   # no teacher: all count

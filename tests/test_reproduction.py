@@ -174,3 +174,15 @@ def test_every_reproduction_row_names_a_cell_of_the_default_run_with_its_protoco
         p = cfg["protocols"][ds]["student-kd-quant6"]
         assert (p["epochs"], p["temperature"], p["t_squared"], p["batch_size"]) == (6, 40, False, 32)
         assert cfg["protocols"][ds]["student-kd-quant"]["epochs"] == 3
+
+
+@pytest.mark.parametrize("row, epochs", [(("quantization_notebook", "teacher_float32"), {"mnist": 5, "cifar10": 5}),
+                                         (("pruning_notebook", "teacher_before"), {"mnist": 5, "cifar10": 10}),
+                                         (("sequential_notebook", "teacher"), {"mnist": 5, "cifar10": 10})])
+def test_a_teacher_row_of_a_notebook_that_held_out_10_percent_comes_from_a_teacher_trained_without_our_val(row, epochs):
+    from compressbench import params
+    cfg = params.load(params.ROOT / "params.yaml")
+    for ds in cfg["matrix"]["datasets"]:
+        base = R.row_for(R.ROWS[row], ds)[0].split("+")[0]
+        protocol = cfg["protocols"][ds][base]
+        assert (protocol["data"], protocol["epochs"], protocol["batch_size"]) == ("train", epochs[ds], 32), (ds, base)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from compressbench import training
+from test_distill import seed_everything
 
 
 def _images(n=50, seed=0):
@@ -96,3 +97,53 @@ def test_a_fit_with_per_batch_callbacks_runs_one_step_per_execution(monkeypatch)
 
     model, _ = _fit_tiny(monkeypatch, 16, callbacks=[Count()])
     assert model._steps_per_execution.numpy() == 1 and Count.batches == 2 * 25  # every batch of both epochs
+
+
+def _notebook_cifar10_teacher():
+    """The Quant CIFAR10 notebook's teacher cell, as written there."""
+    import tf_keras as keras
+    from tf_keras import layers
+    return keras.Sequential([
+        keras.Input(shape=(32, 32, 3)),
+        layers.Conv2D(128, (3, 3), strides=(2, 2), padding="same"), layers.LeakyReLU(alpha=0.2),
+        layers.Conv2D(128, (3, 3), strides=(2, 2), padding="same"), layers.LeakyReLU(alpha=0.2),
+        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+        layers.Conv2D(256, (3, 3), strides=(2, 2), padding="same"), layers.LeakyReLU(alpha=0.2),
+        layers.Conv2D(256, (3, 3), strides=(2, 2), padding="same"), layers.LeakyReLU(alpha=0.2),
+        layers.MaxPooling2D(pool_size=(2, 2), strides=(1, 1), padding="same"),
+        layers.Flatten(), layers.Dense(256), layers.Dropout(0.5), layers.Dense(256), layers.Dense(10)])
+
+
+def test_our_training_computes_the_notebooks_updates_bit_for_bit():
+    """teacher-study5's protocol through train_supervised (uint8 tf.data batches, 16 steps per
+    execution) and the notebook's `fit(x / 255.0, y)` (float64 arrays, Keras' batch 32, Adam's
+    defaults) from the same start on the same batches: the same weights, dropout included.
+    So our runs of a study protocol differ from the study's one run only by their seeds and the
+    images held out for validation."""
+    import tf_keras as keras
+    from compressbench import models, params
+    cfg = params.load(params.ROOT / "params.yaml")
+    rng = np.random.default_rng(0)
+    n = 2 * 16 * 32                                          # two executions of 16 steps
+    data = {"x_train": rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), "y_train": rng.integers(0, 10, n),
+            "x_val": rng.integers(0, 256, (32, 32, 32, 3), dtype=np.uint8), "y_val": rng.integers(0, 10, 32)}
+    seed_everything(0)
+    passes = training.dataset(data["x_train"], np.arange(n), 32, shuffle=True, seed=0)
+    # fit's first epoch trains on the second permutation (Keras opens an iterator before the epochs)
+    order = [np.concatenate([b.numpy() for _, b in passes]) for _ in range(2)][1]
+    seed_everything(0)
+    ours = models.build_for(cfg, "cifar10", "teacher")
+    start = ours.get_weights()
+    protocol = training.fit_keywords(cfg["protocols"]["cifar10"]["teacher-study5"]) | {"epochs": 1}
+    training.train_supervised(ours, data, **protocol, seed=0, label="ours")
+    assert ours._steps_per_execution.numpy() == training.STEPS_PER_EXECUTION > 1
+
+    seed_everything(0)
+    theirs = _notebook_cifar10_teacher()
+    theirs.set_weights(start)
+    theirs.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                   metrics=["accuracy"])
+    theirs.fit(data["x_train"][order] / 255.0, data["y_train"][order], epochs=1, shuffle=False, verbose=0)
+    assert sorted(order.tolist()) == list(range(n)) and order.tolist() != list(range(n))
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)

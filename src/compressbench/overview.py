@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import controls, matrix
-from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, pareto
+from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, pareto, smallest_within
 from .tables import table
 
 KB = 1000
@@ -63,8 +63,7 @@ def best(st: pd.DataFrame) -> list[str]:
                     _pct(eff["accuracy"]), fmt_num(eff["gzip_bytes"] / KB, 1), fmt_num(eff["compression_ratio"], 1)])
     teacher = st[st["variant"] == TEACHER]
     for pp in WITHIN_PP if len(teacher) else ():
-        ok = st[st["accuracy"].astype(float) >= float(teacher["accuracy"].iloc[0]) - pp / 100.0 - 1e-12]
-        s = ok.loc[ok["gzip_bytes"].astype(float).idxmin()]
+        s = smallest_within(st, pp)
         out.append([f"smallest within {pp:g} pp of the teacher", f"`{s['variant']}`", _pct(s["accuracy"]),
                     fmt_num(s["gzip_bytes"] / KB, 1), fmt_num(s["compression_ratio"], 1)])
     return [table(out, ["", "variant", "accuracy %", "gzip KB", "compression ×"]), ""]

@@ -68,11 +68,23 @@ def architecture_notes(zoo: dict) -> dict[str, str]:
 
 # Where our protocol still differs from the row's (why the number may differ).
 VAL_SPLIT = "study: the training split less its last 10 %; ours: less 5000 seeded images"
-CIFAR_PRUNE_TEACHER = "study's teacher: 10 + 2 epochs on 90 % of the split; ours: 10 on all of it"
-MNIST_PRUNE_TEACHER = "study's teacher: 5 epochs on 90 % of the split; ours: 5 on all of it"
-SEQ_MNIST_TEACHER = "study's teacher: 5 epochs on 90 % of the split; ours: 5 on all of it"
+CIFAR_PRUNE_TEACHER_VAL = f"study's teacher: 10 + 2 epochs; ours: 10; {VAL_SPLIT}"
+FT_SPLIT = "fine-tune on the training split less its last 10 % (study) or 5000 seeded images (ours)"
+
+
+# The notebooks that held out 10 % pruned (and distilled from) their teacher trained on the rest,
+# the row above theirs; ours prune and distil from the matrix's `teacher`, trained on all of it.
+def _from_teacher(study_epochs: str, ours_epochs: int) -> str:
+    return (f"study: from the teacher above ({study_epochs} epochs on 90 % of the split); ours: from "
+            f"`teacher` ({ours_epochs} on all of it), not the row above")
+
+
+PRUNED_TEACHER = {("pruning_notebook", "mnist"): _from_teacher("5", 5),
+                  ("pruning_notebook", "cifar10"): _from_teacher("10 + 2", 10),
+                  ("sequential_notebook", "mnist"): _from_teacher("5", 5),
+                  ("sequential_notebook", "cifar10"): _from_teacher("10", 10)}
 RAMP = "study ramps 0.5 → 0.8 over the whole fine-tune; ours over its first 75 %"
-SEQ_KD_MNIST = "study: from the pruned teacher; ours: from the unpruned one"
+SEQ_KD_MNIST = "study: from the pruned teacher; ours: from the unpruned `teacher` (5 epochs on all of the split)"
 # The quantization notebooks distil one `student` object from the float32 teacher, then
 # again from the QAT teacher, and export it after both: their published KD student had 6
 # epochs, as student-kd-quant6 has (all from the float32 teacher).
@@ -85,7 +97,8 @@ def _twice(first: str, cells: str) -> str:
 TWICE_DISTILLED = {"mnist": _twice("97.30", "In[8], In[9]"), "cifar10": _twice("68.01", "In[7], In[8]")}
 # knowledge_distill's MNIST teacher alone has no Dropout (NOTEBOOK_ZOO_NOTES).
 KD_MNIST_TEACHER = "study's teacher: no Dropout; ours: Dropout(0.5), as in its other three MNIST notebooks"
-SEQ_KD_CIFAR = "study: from its teacher object, which pruning may have changed in place; ours: from the unpruned one"
+SEQ_KD_CIFAR = ("study: from its teacher object, which pruning may have changed in place; ours: from the unpruned "
+                "`teacher` (10 epochs on all of the split)")
 
 # (notebook, configuration) -> {dataset: (our variant, what still differs)}; "*" = every dataset.
 ROWS = {
@@ -111,14 +124,19 @@ ROWS = {
     ("distillation_notebook", "student_kd"): {"mnist": ("student-kd-study+none+float32", KD_MNIST_TEACHER),
                                               "cifar10": ("student-kd-study+none+float32", "")},
     ("distillation_notebook", "student_scratch"): {"*": ("student-scratch+none+float32", "")},
-    ("pruning_notebook", "teacher_before"): {"mnist": ("teacher+none+float32", MNIST_PRUNE_TEACHER),
-                                             "cifar10": ("teacher+none+float32", CIFAR_PRUNE_TEACHER)},
-    ("pruning_notebook", "teacher_pruned"): {"mnist": ("teacher+study-constant+float32", MNIST_PRUNE_TEACHER),
-                                             "cifar10": ("teacher+study-constant+float32", CIFAR_PRUNE_TEACHER)},
+    # The teachers before pruning: the base trained on the split less the validation images
+    # (the notebooks' 90 %), for 5 epochs on MNIST (teacher-study5) and 10 on CIFAR-10
+    # (teacher-val); the pruned rows come from the matrix's teacher, pruned (PRUNED_TEACHER).
+    ("pruning_notebook", "teacher_before"): {"mnist": ("teacher-study5+none+float32", VAL_SPLIT),
+                                             "cifar10": ("teacher-val+none+float32", CIFAR_PRUNE_TEACHER_VAL)},
+    ("pruning_notebook", "teacher_pruned"): {
+        ds: ("teacher+study-constant+float32", f"{PRUNED_TEACHER['pruning_notebook', ds]}; {FT_SPLIT}")
+        for ds in ("mnist", "cifar10")},
     ("sequential_notebook", "teacher"): {"mnist": ("teacher-study5+none+float32", VAL_SPLIT),
-                                         "cifar10": ("teacher+none+float32", VAL_SPLIT)},
-    ("sequential_notebook", "teacher_pruned"): {"mnist": ("teacher+local-all+float32", f"{SEQ_MNIST_TEACHER}; {RAMP}"),
-                                                "cifar10": ("teacher+local-all+float32", f"{VAL_SPLIT}; {RAMP}")},
+                                         "cifar10": ("teacher-val+none+float32", VAL_SPLIT)},
+    ("sequential_notebook", "teacher_pruned"): {
+        ds: ("teacher+local-all+float32", f"{PRUNED_TEACHER['sequential_notebook', ds]}; {FT_SPLIT}; {RAMP}")
+        for ds in ("mnist", "cifar10")},
     # seq-kd: the study's loss at T 10, dense and pruned (params `derived`).
     ("sequential_notebook", "student_kd"): {"mnist": ("seq-kd+none+float32", SEQ_KD_MNIST),
                                             "cifar10": ("seq-kd+none+float32", SEQ_KD_CIFAR)},

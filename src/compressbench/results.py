@@ -126,13 +126,26 @@ def results_frame(records, params: dict) -> pd.DataFrame:
     return df[COLUMNS + EXTRAS + extras]
 
 
+def within_of_teacher(st: pd.DataFrame, pp: float) -> pd.DataFrame:
+    """One dataset's variants at most `pp` points below its teacher (all of them if it has no
+    teacher row); the tolerance keeps a variant exactly `pp` below."""
+    teacher = st[st["variant"] == TEACHER]
+    if not len(teacher):
+        return st
+    return st[st["accuracy"].astype(float) >= float(teacher["accuracy"].iloc[0]) - pp / 100.0 - 1e-12]
+
+
+def smallest_within(st: pd.DataFrame, pp: float):
+    """The row of one dataset's smallest variant (gzip bytes) within `pp` of its teacher."""
+    ok = within_of_teacher(st, pp)
+    return ok.loc[ok["gzip_bytes"].astype(float).idxmin()]
+
+
 def best_efficiency(st: pd.DataFrame):
     """The index of one dataset's most efficient variant (accuracy per gzip MB) of those within
     EFFICIENCY_WITHIN_PP of the teacher (of all if it has no teacher row); None if none has one."""
-    teacher = st[st["variant"] == TEACHER]
-    ok = st[st["efficiency"].notna()]
-    if len(teacher):
-        ok = ok[ok["accuracy"].astype(float) >= float(teacher["accuracy"].iloc[0]) - EFFICIENCY_WITHIN_PP / 100.0 - 1e-12]
+    ok = within_of_teacher(st, EFFICIENCY_WITHIN_PP)
+    ok = ok[ok["efficiency"].notna()]
     return ok["efficiency"].astype(float).idxmax() if len(ok) else None
 
 
@@ -204,8 +217,7 @@ def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=(), reproduced: dic
             d["best_efficiency_variant"] = eff["variant"]
             d["best_efficiency"] = round(float(eff["efficiency"]), 6)
         for pp in WITHIN_PP if len(t) else ():
-            ok = st[st["accuracy"] >= float(t["accuracy"].iloc[0]) - pp / 100.0 - 1e-12]
-            small, name = ok.loc[ok["gzip_bytes"].idxmin()], f"smallest_within_{pp:g}pp"
+            small, name = smallest_within(st, pp), f"smallest_within_{pp:g}pp"
             d[f"{name}_variant"] = small["variant"]
             d[f"{name}_accuracy"] = round(float(small["accuracy"]), 6)
             d[f"{name}_gzip_bytes"] = int(round(float(small["gzip_bytes"])))
