@@ -45,23 +45,23 @@ def configure(seed: int, threads: int, precision: str = "float32") -> None:
     keras.mixed_precision.set_global_policy(precision)
 
 
-def _augment(image, flip: bool):
-    # Random shifts of up to 2 px (and horizontal flips for natural images).
+def _augment(image, flip: bool, shift: int):
+    # Random shifts of up to `shift` px (and horizontal flips for natural images).
     h, w, c = image.shape
-    image = tf.image.pad_to_bounding_box(image, 2, 2, h + 4, w + 4)
+    image = tf.image.pad_to_bounding_box(image, shift, shift, h + 2 * shift, w + 2 * shift)
     image = tf.image.random_crop(image, (h, w, c))
     return tf.image.random_flip_left_right(image) if flip else image
 
 
 def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = False,
-            augment: bool = False, seed: int = 0) -> tf.data.Dataset:
+            augment: bool = False, shift: int = 2, seed: int = 0) -> tf.data.Dataset:
     """uint8 images -> batches of [0, 1] floats; images stay uint8 in memory."""
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     if augment:
         flip = x.shape[-1] == 3
-        ds = ds.map(lambda a, b: (_augment(a, flip), b), num_parallel_calls=1, deterministic=True)
+        ds = ds.map(lambda a, b: (_augment(a, flip, shift), b), num_parallel_calls=1, deterministic=True)
     ds = ds.batch(batch_size).map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b))
     # No autotuning: its model thread makes every iterator's destructor (once per
     # epoch, evaluate and predict) wait up to its optimisation period, tens of
@@ -80,12 +80,18 @@ SCHEDULES = ("constant", "cosine")
 SPLITS = ("train", "train+val")
 
 
-def optimizer(name: str, learning_rate: float, schedule: str = "constant", total_steps: int = 1):
-    """The optimizer; `cosine` decays the learning rate to 0 over `total_steps`."""
+def optimizer(name: str, learning_rate: float, schedule: str = "constant", total_steps: int = 1,
+              weight_decay: float = 0.0):
+    """The optimizer; `cosine` decays the learning rate to 0 over `total_steps`; a
+    `weight_decay` > 0 makes Adam AdamW (decoupled decay, scaled by the rate)."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule {schedule!r}: allowed: {', '.join(SCHEDULES)}")
     lr = learning_rate if schedule == "constant" else \
         keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps), alpha=0.0)
+    if weight_decay:
+        if name != "adam":
+            raise ValueError(f"weight_decay with optimizer {name!r}: only adam (as AdamW)")
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=weight_decay)
     return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
             "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=lr)
 
@@ -158,14 +164,16 @@ STEPS_PER_EXECUTION = 16
 
 def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, batch_size: int,
               optimizer_name: str, learning_rate: float, schedule: str = "constant", split: str = "train",
-              augment: bool = False, seed: int, label: str, callbacks=()) -> pd.DataFrame:
+              augment: bool = False, shift: int = 2, weight_decay: float = 0.0, seed: int, label: str,
+              callbacks=()) -> pd.DataFrame:
     """Compile and fit on the split `split` names (y_* the targets of x_train, x_val) under
     one protocol; return the per-epoch history."""
     x, y, val = training_split(data, y_train, y_val, split)
     steps = epochs * math.ceil(len(x) / batch_size)
-    model.compile(optimizer=optimizer(optimizer_name, learning_rate, schedule, steps), loss=loss, metrics=metrics,
+    model.compile(optimizer=optimizer(optimizer_name, learning_rate, schedule, steps, weight_decay),
+                  loss=loss, metrics=metrics,
                   steps_per_execution=1 if callbacks else STEPS_PER_EXECUTION)
-    train = dataset(x, y, batch_size, shuffle=True, augment=augment, seed=seed)
+    train = dataset(x, y, batch_size, shuffle=True, augment=augment, shift=shift, seed=seed)
     return fit(model, train, dataset(*val, 1024) if val else None, epochs=epochs, label=label, callbacks=callbacks)
 
 
