@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def main(argv=None) -> None:
     ap.add_argument("--prepared", default="data/prepared")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
