@@ -56,6 +56,7 @@ wildcard_constraints:
     ft=r"\d+",
     base=r"[a-z0-9.-]+",
     prune=r"[a-z0-9.-]+",
+    cluster=r"[a-z0-9.-]+",
     quant=r"[a-z0-9.-]+",
 
 

@@ -140,14 +140,14 @@ def test_a_truncated_prepared_dataset_fails_naming_the_file_and_the_rebuild(done
 
 
 def test_a_changed_tflite_fails_its_evaluation_naming_the_file(done, tmp_path, mirror):
-    tfl = "tflite/mnist/s0/f0/student-scratch+none+float32.tflite"
+    tfl = "tflite/mnist/s0/f0/student-scratch/none/none/float32.tflite"
     repo = damaged_copy(done, tmp_path, tfl, flip_last_byte)
     proc = snakemake(repo, check=False, **mirror)
     assert proc.returncode != 0
     assert_user_facing(proc.stdout + proc.stderr, "error in evaluate",
-                       f"{tfl}: content differs from the sha256 in student-scratch+none+float32.json",
+                       f"{tfl}: content differs from the sha256 in student-scratch/none/none/float32.json",
                        f"snakemake --force {tfl}")
-    assert not (repo / "metrics/mnist/s0/f0/student-scratch+none+float32.json").exists()
+    assert not (repo / "metrics/mnist/s0/f0/student-scratch/none/none/float32.json").exists()
 
 
 def test_a_truncated_model_fails_its_conversion_naming_the_file(done, tmp_path, mirror):
@@ -330,7 +330,7 @@ def test_several_seeds_keep_per_seed_rows_and_report_mean_and_std(tmp_path, mirr
     snakemake(repo, **mirror)
     rows = results(repo)
     assert sorted(r["seed"] for r in rows) == ["0", "1"]
-    assert all((repo / f"metrics/mnist/s{s}/f0/student-scratch+none+float32.json").exists() for s in (0, 1))
+    assert all((repo / f"metrics/mnist/s{s}/f0/student-scratch/none/none/float32.json").exists() for s in (0, 1))
     assert "±" in (repo / "reports/report.md").read_text()
 
 
@@ -348,7 +348,7 @@ def test_dvc_remote_push_then_pull_into_a_fresh_copy_restores_outputs_without_re
         (fresh / name).parent.mkdir(parents=True, exist_ok=True)
         (fresh / name).write_text((repo / name).read_text())
     dvc(fresh, "pull", "-q")
-    for path in ("models/train_baseline/mnist/s0/student-scratch.keras", "tflite/mnist/s0/f0/student-scratch+none+float32.tflite",
-                 "metrics/mnist/s0/f0/student-scratch+none+float32.json"):
+    for path in ("models/train_baseline/mnist/s0/student-scratch.keras", "tflite/mnist/s0/f0/student-scratch/none/none/float32.tflite",
+                 "metrics/mnist/s0/f0/student-scratch/none/none/float32.json"):
         assert (fresh / path).read_bytes() == (repo / path).read_bytes()
     assert "up to date" in dvc(fresh, "status").stdout

@@ -19,7 +19,7 @@ MATRIX = dict(bases=("student-scratch",), prune=("none",), quant=("float32", "pt
 ROWS = 2
 CALIBRATION = "quantize.schemes.ptq-int8.calibration_samples"  # tiny() sets 20
 TIMING = ("latency_ms", "wall_seconds")  # stopwatch readings: the only columns that cannot repeat
-INT8 = "tflite/mnist/s0/f0/student-scratch+none+ptq-int8.tflite"
+INT8 = "tflite/mnist/s0/f0/student-scratch/none/none/ptq-int8.tflite"
 OUTPUTS = ("data", "models", "tflite", "metrics", "reports", "logs")
 
 

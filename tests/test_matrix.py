@@ -85,7 +85,7 @@ def test_every_qat_cell_has_its_integer_only_export_and_no_other_cell_does(cfg):
     quants = {x.variant: x.quant for x in M.cells(c)}
     assert {v for v, q in quants.items() if q.endswith(M.INT8_IO)} == {
         v.replace("+qat", "+qat-int8io") for v, q in quants.items() if q == "qat"}
-    assert M.quant_method(c, "qat-int8io") == "int8io" and M.quant_method(c, "ptq-int8") == "int8"
+    assert M.quant_method(c, "qat-int8io").name == "int8io" and M.quant_method(c, "ptq-int8").name == "int8"
 
 
 def test_a_cluster_step_adds_a_fourth_name_part_only_where_it_is_present(cfg):
@@ -96,5 +96,8 @@ def test_a_cluster_step_adds_a_fourth_name_part_only_where_it_is_present(cfg):
     assert M.parse_variant("teacher+finetune+cluster-16+float32") == ("teacher", "finetune", "cluster-16", "float32")
     assert M.parse_variant("teacher+finetune+float32") == ("teacher", "finetune", "none", "float32")
     cell = next(x for x in M.cells(c) if x.cluster != "none")
-    assert M.cell_tflite(cell) == "tflite/mnist/s0/f0/teacher+finetune+cluster-16+float32.tflite"
-    assert M.cell_model(c, cell) == "models/cluster/mnist/s0/f0/teacher+finetune+cluster-16.keras"
+    # Paths carry each wildcard in its own segment: nothing is parsed back from a name.
+    assert M.cell_tflite(cell) == "tflite/mnist/s0/f0/teacher/finetune/cluster-16/float32.tflite"
+    assert M.cell_model(c, cell) == "models/cluster/mnist/s0/f0/teacher/finetune/cluster-16.keras"
+    plain = next(x for x in M.cells(c) if x.cluster == "none" and x.prune == "finetune")
+    assert M.cell_tflite(plain) == f"tflite/mnist/s0/f0/teacher/finetune/none/{plain.quant}.tflite"

@@ -236,9 +236,9 @@ def test_replicates_derived_bases_and_qat_from_scratch_run_end_to_end(tmp_path, 
     assert table[0] == "layer,weights,sparsity,accuracy" and len(table) == 1 + 3 * 3  # 3 layers x 3 sparsities
     clustered = next(r for r in rows if r["variant"] == "student-scratch+finetune+cluster-16+qat")
     assert (clustered["prune"], clustered["cluster"], clustered["quant"]) == ("finetune", "cluster-16", "qat")
-    qat = json.loads((repo / "tflite/mnist/s0/f0/student-scratch+finetune+cluster-16+qat.json").read_text())
+    qat = json.loads((repo / "tflite/mnist/s0/f0/student-scratch/finetune/cluster-16/qat.json").read_text())
     assert qat["qat_scheme"] == "cluster-preserving"
-    values = json.loads((repo / "models/cluster/mnist/s0/f0/student-scratch+finetune+cluster-16.json").read_text())
+    values = json.loads((repo / "models/cluster/mnist/s0/f0/student-scratch/finetune/cluster-16.json").read_text())
     assert 1 < max(values["distinct_values"].values()) <= 16
     # the teacher of both KD seeds trained once, with the first seed
     assert sorted(p.name for p in (repo / "models/train_baseline/mnist").glob("s*/teacher.keras")) == ["teacher.keras"]
@@ -246,7 +246,7 @@ def test_replicates_derived_bases_and_qat_from_scratch_run_end_to_end(tmp_path, 
     assert (variants["student-scratch+finetune+float32"]["n"], variants["student-scratch+finetune+float32"]["ft_seeds"]) \
         == ("2", "0 1")
     assert variants["kd-study+none+float32"]["seeds"] == "0 1"
-    record = json.loads((repo / "tflite/mnist/s0/f0/kd-study+none+qat-scratch.json").read_text())
+    record = json.loads((repo / "tflite/mnist/s0/f0/kd-study/none/none/qat-scratch.json").read_text())
     assert record["qat_scheme"] == "default-8bit, from scratch"
     assert (record["protocol"]["temperature"], record["protocol"]["t_squared"]) == (40, False)
     kd = json.loads((repo / "models/student_distill/mnist/s0/kd-study.json").read_text())

@@ -31,22 +31,20 @@ class Job:
     threads: int | None = None
 
 
-def _regex(pattern: str, model_part: bool = False) -> re.Pattern:
-    """A path pattern as a regex; wildcard values hold neither "/" nor the variant separator,
-    but an export's or evaluation's {prune} may be "P+C" (a cluster step, matrix.compressed)."""
+def _regex(pattern: str) -> re.Pattern:
+    """A path pattern as a regex; wildcard values hold neither "/" nor the variant separator."""
     one = f"[^/{re.escape(M.SEP)}]+"
     parts, seen, out = re.split(r"\{(\w+)\}", pattern), set(), []
     for i, part in enumerate(parts):
         if i % 2 == 0:
             out.append(re.escape(part))
         else:
-            value = f"{one}(?:{re.escape(M.SEP)}{one})?" if model_part and part == "prune" else one
-            out.append(f"(?P={part})" if part in seen else f"(?P<{part}>{value})")
+            out.append(f"(?P={part})" if part in seen else f"(?P<{part}>{one})")
             seen.add(part)
     return re.compile("".join(out) + r"\Z")
 
 
-BENCH = {name: _regex(rule.benchmark, rule.job == R.CELL) for name, rule in R.RULES.items()}
+BENCH = {name: _regex(rule.benchmark) for name, rule in R.RULES.items()}
 # Where every rule's benchmark lies, and how its files end.
 BENCH_DIR = os.path.commonpath([r.benchmark.split("{")[0] for r in R.RULES.values()])
 BENCH_SUFFIX = os.path.commonprefix([r.benchmark[::-1] for r in R.RULES.values()])[::-1]

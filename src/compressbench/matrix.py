@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from itertools import product
 
+from .catalog import methods
+
 
 DATASETS = ("mnist", "cifar10")  # models.INPUT_SHAPES and data's decoders know these
 
@@ -57,7 +59,8 @@ NO_CLUSTER = "none"
 
 
 def variant(base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
-    """base+prune+quant, or base+prune+cluster+quant when a cluster step is present."""
+    """base+prune+quant, or base+prune+cluster+quant when a cluster step is present:
+    the name a variant has in the results (made here only; its parts travel as fields)."""
     return SEP.join((base, prune, quant) if cluster == NO_CLUSTER else (base, prune, cluster, quant))
 
 
@@ -68,12 +71,6 @@ def parse_variant(name: str) -> tuple[str, str, str, str]:
         return parts[0], parts[1], NO_CLUSTER, parts[2]
     base, prune, cluster, quant = parts
     return base, prune, cluster, quant
-
-
-def compressed(prune: str, cluster: str = NO_CLUSTER) -> str:
-    """The model part of a variant name: what its export starts from (`prune` or
-    `prune+cluster`), the `{prune}` wildcard of the export and evaluation rules."""
-    return prune if cluster == NO_CLUSTER else f"{prune}{SEP}{cluster}"
 
 
 @dataclass(frozen=True)
@@ -91,8 +88,9 @@ class Cell:
         return variant(self.base, self.prune, self.quant, self.cluster)
 
     @property
-    def model_part(self) -> str:
-        return compressed(self.prune, self.cluster)
+    def compressed(self) -> bool:
+        """Whether its export starts from a pruned or clustered model (not the base model)."""
+        return self.prune != "none" or self.cluster != NO_CLUSTER
 
 
 # Cell field -> matrix key
@@ -111,12 +109,13 @@ def runs_in(cell: Cell, only: dict) -> bool:
 
 def fine_tunes(cfg: dict, cell: Cell) -> bool:
     """Whether the cell trains after its base model (a pruning or clustering fine-tune, a trained export)."""
-    return cell.prune != "none" or cell.cluster != NO_CLUSTER or quant_method(cfg, cell.quant) in TRAINED_EXPORTS
+    return cell.compressed or quant_method(cfg, cell.quant).trains
 
 
 def _key(cfg: dict) -> str:
     return json.dumps({k: cfg.get(k) for k in ("seeds", "matrix", "derived")} | {
-        "quant": {n: q["method"] for n, q in cfg["quantize"]["schemes"].items()}})  # in order
+        "quant": {n: q["method"] for n, q in cfg["quantize"]["schemes"].items()},
+        "prune": {n: q["method"] for n, q in cfg["prune"]["schemes"].items()}})  # in order
 
 
 def cells(cfg: dict) -> list[Cell]:
@@ -130,6 +129,7 @@ def cells(cfg: dict) -> list[Cell]:
 def _cells(key: str) -> tuple[Cell, ...]:
     cfg = json.loads(key)
     cfg["quantize"] = {"schemes": {n: {"method": m} for n, m in cfg.pop("quant").items()}}
+    cfg["prune"] = {"schemes": {n: {"method": m} for n, m in cfg.pop("prune").items()}}
     return tuple(_product(cfg))
 
 
@@ -154,7 +154,7 @@ def _product(cfg: dict) -> list[Cell]:
             if _selects(c, r):
                 seeds += r.get("seeds", [])
                 fts += r.get("ft_seeds", []) if fine_tunes(cfg, c) else []
-        quants = [c.quant] + ([c.quant + INT8_IO] if quant_method(cfg, c.quant) in QAT_METHODS else [])
+        quants = [c.quant] + ([c.quant + INT8_IO] if writes_int8io(quant_method(cfg, c.quant)) else [])
         out += [Cell(c.dataset, s, f, c.base, c.prune, q, c.cluster)
                 for q in quants for s, f in product(dict.fromkeys(seeds), dict.fromkeys(fts))]
     return out
@@ -193,18 +193,20 @@ def job_seed(seed: int, ft: int) -> int:
     return (int(seed) + 1_000_003 * int(ft)) % 2**32
 
 
-# Quantization methods that train first: QAT, its control, and QAT from scratch (the study's).
-TRAINED_EXPORTS = ("qat", "float32-ft", "qat-scratch")
-QAT_METHODS = ("qat", "qat-scratch")  # quantization-aware: each also exported with int8 input and output
 # The integer-only export of a QAT scheme's training (the same job): <scheme>-int8io.
 INT8_IO = "-int8io"
 
 
-def quant_method(cfg: dict, quant: str) -> str:
+def quant_method(cfg: dict, quant: str) -> methods.Method:
     """A scheme's method; a QAT scheme's integer-only export has its own, `int8io`."""
     if quant.endswith(INT8_IO) and quant.removesuffix(INT8_IO) in cfg["quantize"]["schemes"]:
-        return "int8io"
-    return cfg["quantize"]["schemes"][quant]["method"]
+        return methods.get("int8io", methods.QUANTIZE)
+    return methods.of_scheme(cfg, methods.QUANTIZE, quant)
+
+
+def writes_int8io(m: methods.Method) -> bool:
+    """A quantization-aware training also writes its integer-only export."""
+    return m.job == methods.TRAINED and m.role == methods.COMPRESS and m.weight_bits == 8
 
 
 def _quant_names(cfg: dict) -> list[str]:
@@ -223,17 +225,17 @@ def _prune_names(cfg: dict) -> list[str]:
 
 def ptq_schemes(cfg: dict) -> list[str]:
     """Post-training schemes run: one conversion job each per model."""
-    return [q for q in _quant_names(cfg) if quant_method(cfg, q) not in TRAINED_EXPORTS]
+    return [q for q in _quant_names(cfg) if not quant_method(cfg, q).trains]
 
 
 def qat_schemes(cfg: dict) -> list[str]:
     """Quantization-aware schemes (one `qat` job each per model, writing two exports)."""
-    return [q for q in _quant_names(cfg) if quant_method(cfg, q) in QAT_METHODS]
+    return [q for q in _quant_names(cfg) if quant_method(cfg, q).trains and quant_method(cfg, q).role != methods.CONTROL]
 
 
 def control_schemes(cfg: dict) -> list[str]:
     """QAT's float32 control schemes (one `float32_ft` job each per model)."""
-    return [q for q in _quant_names(cfg) if quant_method(cfg, q) == "float32-ft"]
+    return [q for q in _quant_names(cfg) if quant_method(cfg, q).trains and quant_method(cfg, q).role == methods.CONTROL]
 
 
 def prune_schemes(cfg: dict) -> list[str]:
@@ -259,30 +261,37 @@ def model_stem(dataset: str, seed, base: str, phase: str | None = None) -> str:
     return f"models/{phase or BASES[base].phase}/{dataset}/s{seed}/{base}"
 
 
-def model(dataset: str, seed, base: str, prune: str = "none", ft=0, phase: str | None = None) -> str:
+def model(dataset: str, seed, base: str, prune: str = "none", ft=0, phase: str | None = None,
+          cluster: str = NO_CLUSTER) -> str:
     """The Keras model a variant's export starts from: the base model, its pruned form,
-    or (`prune` = "P+C", see `compressed`) that clustered."""
-    if prune == "none":
+    or that clustered (each wildcard its own path segment: nothing is parsed back)."""
+    if prune == "none" and cluster == NO_CLUSTER:
         return model_stem(dataset, seed, base, phase) + ".keras"
-    step = "cluster" if SEP in prune else "prune"
-    return f"models/{step}/{dataset}/s{seed}/f{ft}/{base}{SEP}{prune}.keras"
+    if cluster == NO_CLUSTER:
+        return f"models/prune/{dataset}/s{seed}/f{ft}/{base}/{prune}.keras"
+    return f"models/cluster/{dataset}/s{seed}/f{ft}/{base}/{prune}/{cluster}.keras"
 
 
 def logits(dataset: str, seed, base: str, phase: str | None = None) -> str:
     return model_stem(dataset, seed, base, phase) + ".logits.npz"
 
 
-def tflite(dataset: str, seed, ft, base: str, prune: str, quant: str) -> str:
-    return f"tflite/{dataset}/s{seed}/f{ft}/{variant(base, prune, quant)}.tflite"
+def _cell_path(dataset, seed, ft, base, prune, cluster, quant) -> str:
+    return f"{dataset}/s{seed}/f{ft}/{base}/{prune}/{cluster}/{quant}"
 
 
-def metrics(dataset: str, seed, ft, base: str, prune: str, quant: str) -> str:
-    return f"metrics/{dataset}/s{seed}/f{ft}/{variant(base, prune, quant)}.json"
+def tflite(dataset: str, seed, ft, base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
+    return f"tflite/{_cell_path(dataset, seed, ft, base, prune, cluster, quant)}.tflite"
 
 
-def base_model(cfg: dict, dataset: str, seed, base: str, prune: str = "none", ft=0) -> str:
+def metrics(dataset: str, seed, ft, base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
+    return f"metrics/{_cell_path(dataset, seed, ft, base, prune, cluster, quant)}.json"
+
+
+def base_model(cfg: dict, dataset: str, seed, base: str, prune: str = "none", ft=0,
+               cluster: str = NO_CLUSTER) -> str:
     """`model` for any base of `cfg`, derived ones included (their phase is their root's)."""
-    return model(dataset, seed, base, prune, ft, bases(cfg)[base].phase)
+    return model(dataset, seed, base, prune, ft, bases(cfg)[base].phase, cluster)
 
 
 def base_logits(cfg: dict, dataset: str, seed, base: str) -> str:
@@ -293,22 +302,16 @@ def sensitivity(dataset: str, seed, base: str) -> str:
     return f"metrics/sensitivity/{dataset}/s{seed}/{base}.csv"
 
 
-def sensitivity_tables(cfg: dict) -> list[str]:
-    """The per-layer sensitivity tables of `sensitivity.bases` (first seed) on every dataset."""
-    return [sensitivity(ds, cfg["seeds"][0], b) for ds in cfg["matrix"]["datasets"]
-            for b in cfg["sensitivity"]["bases"]]
-
-
 def cell_model(cfg: dict, c: Cell) -> str:
-    return base_model(cfg, c.dataset, c.seed, c.base, c.model_part, c.ft)
+    return base_model(cfg, c.dataset, c.seed, c.base, c.prune, c.ft, c.cluster)
 
 
 def cell_tflite(c: Cell) -> str:
-    return tflite(c.dataset, c.seed, c.ft, c.base, c.model_part, c.quant)
+    return tflite(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant, c.cluster)
 
 
 def cell_metrics(c: Cell) -> str:
-    return metrics(c.dataset, c.seed, c.ft, c.base, c.model_part, c.quant)
+    return metrics(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant, c.cluster)
 
 
 def record(path: str) -> str:

@@ -88,14 +88,11 @@ def front(st: pd.DataFrame) -> list[str]:
             table(rows, ["variant", "accuracy %", "Δ pp", "Δ pp vs control", "gzip KB", "compression ×"]), ""]
 
 
-EIGHT_BIT = ("dynamic", "int8", "qat", "int8io", "qat-scratch")  # quantization methods with int8 weights
-
-
 def eight_bit(params: dict, st: pd.DataFrame) -> set[str]:
     """The quantization schemes of `st` whose exports hold int8 weights."""
     schemes = (params.get("quantize") or {}).get("schemes", {})
     return {q for q in set(st["quant"])
-            if q.removesuffix(matrix.INT8_IO) in schemes and matrix.quant_method(params, q) in EIGHT_BIT}
+            if q.removesuffix(matrix.INT8_IO) in schemes and matrix.quant_method(params, q).weight_bits == 8}
 
 
 def pivots(st: pd.DataFrame, orders: dict, eight_bit: set[str]) -> list[str]:

@@ -10,6 +10,7 @@ import tensorflow_model_optimization as tfmot
 import tf_keras as keras
 
 from . import models, training
+from .catalog import methods
 
 sparsity_api = tfmot.sparsity.keras
 KINDS = {"conv": (keras.layers.Conv2D,), "dense": (keras.layers.Dense,),
@@ -170,28 +171,43 @@ def remove_filters(model, fraction: float):
 
 # ---- the stage ------------------------------------------------------------------------
 
-def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str):
-    """Prune and fine-tune a copy of `model`; return (pruned model, history, skipped layers).
-    Every method fine-tunes with the same `fine_tune` settings, the control `finetune` too."""
-    steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])
-    args = dict(epochs=fine_tune["epochs"], batch_size=fine_tune["batch_size"], optimizer_name="adam",
-                learning_rate=fine_tune["learning_rate"], seed=seed, label=label)
-    if scheme["method"] == "finetune":  # the control: the same fine-tune, nothing pruned
-        copy = models.clone(model)
-        return copy, training.train_supervised(copy, data, **args), []
-    if scheme["method"] == "filters":
-        small = remove_filters(model, scheme["fraction"])
-        history = training.train_supervised(small, data, **args)
-        return small, history, []
-    if scheme["method"] == "random":  # the baseline: magnitude's schedule, random ranking
-        copy = models.clone(model)
-        end, freq = schedule_steps(steps, scheme["end_fraction"], scheme["frequency"])
-        sched = sparsity_api.PolynomialDecay(initial_sparsity=scheme["initial_sparsity"],
-                                             final_sparsity=scheme["sparsity"], begin_step=0, end_step=end,
-                                             frequency=freq)
-        mask = RandomPruning(selected(copy, scheme["layers"]), sched, seed)
-        return copy, training.train_supervised(copy, data, callbacks=[mask], **args), []
+def fine_tune_only(model, data: dict, scheme: dict, fit: dict, steps: int, seed: int):
+    """The control: the same fine-tune, nothing pruned."""
+    copy = models.clone(model)
+    return copy, training.train_supervised(copy, data, **fit), []
+
+
+def filters(model, data: dict, scheme: dict, fit: dict, steps: int, seed: int):
+    """Filter removal: a physically smaller model, fine-tuned."""
+    small = remove_filters(model, scheme["fraction"])
+    return small, training.train_supervised(small, data, **fit), []
+
+
+def random(model, data: dict, scheme: dict, fit: dict, steps: int, seed: int):
+    """The baseline: magnitude's schedule, random ranking."""
+    copy = models.clone(model)
+    end, freq = schedule_steps(steps, scheme["end_fraction"], scheme["frequency"])
+    sched = sparsity_api.PolynomialDecay(initial_sparsity=scheme["initial_sparsity"],
+                                         final_sparsity=scheme["sparsity"], begin_step=0, end_step=end,
+                                         frequency=freq)
+    mask = RandomPruning(selected(copy, scheme["layers"]), sched, seed)
+    return copy, training.train_supervised(copy, data, callbacks=[mask], **fit), []
+
+
+def magnitude(model, data: dict, scheme: dict, fit: dict, steps: int, seed: int):
+    """tfmot's prune_low_magnitude (local, global or N:M targets, magnitude_plan)."""
     plan, skipped = magnitude_plan(model, scheme, steps)
     wrapped = wrap(model, plan)
-    history = training.train_supervised(wrapped, data, callbacks=[sparsity_api.UpdatePruningStep()], **args)
+    history = training.train_supervised(wrapped, data, callbacks=[sparsity_api.UpdatePruningStep()], **fit)
     return sparsity_api.strip_pruning(wrapped), history, skipped
+
+
+def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str):
+    """Prune and fine-tune a copy of `model` with the scheme's registered method; return
+    (pruned model, history, skipped layers). Every method fine-tunes with the same
+    `fine_tune` settings, the control too."""
+    steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])
+    fit = dict(epochs=fine_tune["epochs"], batch_size=fine_tune["batch_size"], optimizer_name="adam",
+               learning_rate=fine_tune["learning_rate"], seed=seed, label=label)
+    method = methods.get(scheme["method"], methods.PRUNE)
+    return method.function()(model, data, scheme, fit, steps, seed)

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 
 from . import models
+from .catalog import methods
 
 # A kernel with this share of exact zeros was pruned (trained kernels have
 # none); plain QAT would refill its zeros.
@@ -26,20 +27,17 @@ def representative(x_train: np.ndarray, samples: int, seed: int):
 
 
 def convert(model, method: str, calibration=None) -> bytes:
-    """The .tflite bytes of `model` under one scheme's method."""
+    """The .tflite bytes of `model` under a converter method (catalog.methods): its
+    traits set the converter's flags (quantized weights, float16, integer-only)."""
+    m = methods.get(method, methods.QUANTIZE)
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    if method in ("dynamic", "float16", "int8", "qat", "int8io"):
+    if m.weight_bits != 32:  # every quantized export, QAT's too
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    if method == "float16":
+    if m.weight_bits == 16:
         conv.target_spec.supported_types = [tf.float16]
-    if method in ("int8", "int8io"):
+    if m.integer_io:  # full integer: the converter calibrates activations (a QAT model's too)
         if calibration is None:
             raise ValueError(f"{method} conversion needs calibration data")
-        conv.representative_dataset = calibration
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
-    if method == "int8io":  # a QAT model integer-only (the converter still wants calibration images)
         conv.representative_dataset = calibration
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         conv.inference_input_type = tf.int8
@@ -72,9 +70,10 @@ def trainable_copy(model, method: str, clustered: bool = False):
     that trains the same epochs and exports as float32 (on a pruned model its zeros
     refill: the default matrix runs the control on unpruned models only); for
     qat-scratch, a QAT copy of the architecture with fresh weights (the study's QAT)."""
-    if method == "float32-ft":
+    m = methods.get(method, methods.QUANTIZE)
+    if m.role == methods.CONTROL:
         return models.clone(model, "float32"), "float32", "float32"
-    if method == "qat-scratch":
+    if m.from_scratch:
         return tfmot.quantization.keras.quantize_model(models.reinitialised(model)), "default-8bit, from scratch", "qat"
     copy, kind = qat_model(model, clustered)
     return copy, kind, "qat"

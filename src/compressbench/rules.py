@@ -25,9 +25,9 @@ PHASES = {
 RUNNER = ("__init__", "runner", "machine")
 TRAIN = ("data", "io", "matrix", "models", "progress", "training")
 
-CELL = "{dataset}/s{seed}/f{ft}/{base}+{prune}+{quant}"   # one .tflite ({prune} may hold "P+C")
-MODEL = "{dataset}/s{seed}/f{ft}/{base}+{prune}"           # one pruned model
-CLUSTERED = MODEL + "+{cluster}"                           # one clustered model
+CELL = "{dataset}/s{seed}/f{ft}/{base}/{prune}/{cluster}/{quant}"  # one .tflite
+MODEL = "{dataset}/s{seed}/f{ft}/{base}/{prune}"                     # one pruned model
+CLUSTERED = MODEL + "/{cluster}"                                     # one clustered model
 # The phases that write base models: whatever reads "every base model" reads them all.
 BASE_PHASES = tuple(dict.fromkeys(b.phase for b in M.BASES.values()))
 
@@ -97,7 +97,7 @@ def _train_rule(name: str, kd: bool) -> Rule:
 
 
 def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
-    path = M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", quant)
+    path = M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", quant, "{cluster}")
     return {f"{prefix}tflite": path, f"{prefix}record": M.record(path)}
 
 
@@ -130,8 +130,8 @@ RULES = {r.name: r for r in [
          ("download", *BASE_PHASES)),
     Rule("cluster", "prune", "cluster", CLUSTERED, TRAIN + ("cluster",),
          {"scheme": "cluster/schemes/{cluster}", "fine_tune": "cluster/fine_tune", "precision": "train/precision"},
-         {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}+{cluster}", "{ft}"),
-          "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}+{cluster}", "{ft}"))},
+         {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}", cluster="{cluster}"),
+          "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}", cluster="{cluster}"))},
          ("download", *BASE_PHASES)),
     # One job per post-training scheme: a change to one scheme reruns only its exports.
     Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize",),
@@ -147,7 +147,8 @@ RULES = {r.name: r for r in [
          ("download", *BASE_PHASES, "prune")),
     Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
          {"evaluate": "evaluate"},
-         {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
+         {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")},
+         ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
     Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", "matrix", "models",
                                                                                 "progress", "training", "sensitivity"),

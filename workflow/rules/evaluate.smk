@@ -4,14 +4,12 @@
 
 rule evaluate:
     input:
-        tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
-        info=M.record(M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")),
+        tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}"),
+        info=M.record(M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")),
         data=M.prepared("{dataset}"),
         code=R.RULES["evaluate"].code_files,
     output:
         **R.RULES["evaluate"].outputs,
-    wildcard_constraints:
-        prune=r"[a-z0-9.-]+(\+[a-z0-9.-]+)?",  # a pruning scheme, maybe "+<cluster scheme>"
     params:
         **params_of("evaluate"),
     log:

@@ -31,7 +31,7 @@ if CLUSTER_SCHEMES:
 
     rule cluster:
         input:
-            model=lambda w: M.base_model(config, w.dataset, w.seed, w.base, w.prune, w.ft),
+            model=lambda w: M.base_model(config, w.dataset, w.seed, w.base, w.prune, w.ft),  # unclustered
             data=M.prepared("{dataset}"),
             code=R.RULES["cluster"].code_files,
         output:
@@ -52,4 +52,4 @@ if CLUSTER_SCHEMES:
 
 rule phase_prune:
     input:
-        [M.cell_model(config, c) for c in M.cells(config) if c.model_part != "none"],
+        [M.cell_model(config, c) for c in M.cells(config) if c.compressed],

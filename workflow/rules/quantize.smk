@@ -5,25 +5,23 @@
 PTQ = M.ptq_schemes(config)
 QAT = M.qat_schemes(config)
 CONTROLS = M.control_schemes(config)
-# An export's model: none, a pruning scheme, or either followed by "+<cluster scheme>".
-MODEL_PART = r"[a-z0-9.-]+(\+[a-z0-9.-]+)?"
 
 
 def source_model(w):
-    return M.base_model(config, w.dataset, w.seed, w.base, w.prune, w.ft)
+    return M.base_model(config, w.dataset, w.seed, w.base, w.prune, w.ft, w.cluster)
 
 
 def scratch_teacher(w):
     """QAT from scratch of a distilled base learns from its teacher's logits, as it did."""
     t = M.bases(config)[w.base].teacher
-    if M.quant_method(config, w.quant) != "qat-scratch" or not t:
+    if not M.quant_method(config, w.quant).from_scratch or not t:
         return []
     return M.base_logits(config, w.dataset, M.teacher_seed(config, w.dataset, w.seed, t), t)
 
 
 def calibration_data(w):
     """Only a full-integer export reads the data (its calibration images)."""
-    return M.prepared(w.dataset) if M.quant_method(config, w.quant) == "int8" else []
+    return M.prepared(w.dataset) if M.quant_method(config, w.quant).calibration else []
 
 
 if PTQ:
@@ -37,7 +35,6 @@ if PTQ:
             **R.RULES["convert"].outputs,
         wildcard_constraints:
             quant="|".join(PTQ),
-            prune=MODEL_PART,
         params:
             **params_of("convert"),
         log:
@@ -61,7 +58,6 @@ if QAT:
             **R.RULES["qat"].outputs,
         wildcard_constraints:
             quant="|".join(QAT),
-            prune=MODEL_PART,
         params:
             **params_of("qat"),
         log:
@@ -84,7 +80,6 @@ if CONTROLS:
             **R.RULES["float32_ft"].outputs,
         wildcard_constraints:
             quant="|".join(CONTROLS),
-            prune=MODEL_PART,
         params:
             **params_of("float32_ft"),
         log:

@@ -13,7 +13,7 @@ def job_records():
     """The records of the training, pruning and export jobs (their wall times are reported)."""
     out = [M.record(M.base_model(config, ds, seed, b)) for ds, seed, b in M.base_models(config)]
     for c in M.cells(config):
-        if c.model_part != "none":
+        if c.compressed:
             out.append(M.record(M.cell_model(config, c)))
         out.append(M.record(M.cell_tflite(c)))
     return sorted(set(out))

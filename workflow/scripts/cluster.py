@@ -3,11 +3,11 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import cluster, models, training
+    from compressbench import cluster, matrix, models, training
 
     w, p = smk.wildcards, smk.params
     seed, arrays, source = training.start_fine_tune(smk, threads, p.precision)
-    label = f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}+{w.cluster}"
+    label = f"{w.dataset}/s{w.seed}/f{w.ft}/{matrix.variant(w.base, w.prune, '', w.cluster).rstrip('+')}"
     with training.Timer() as timer:
         clustered, history, sparse = cluster.cluster(source, arrays, p.scheme, p.fine_tune, seed=seed, label=label)
     clustered = models.clone(clustered, "float32")  # measured and saved as deployed

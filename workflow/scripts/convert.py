@@ -4,12 +4,13 @@ from compressbench import runner
 
 def main(smk, threads):
     from compressbench import data, io, models, quantize, training
+    from compressbench.catalog import methods
 
     w, s = smk.wildcards, smk.params.scheme
     training.configure(int(w.seed), threads)
     model = models.load(smk.input.model)
     calibration = None
-    if s["method"] == "int8":
+    if methods.get(s["method"], methods.QUANTIZE).calibration:
         x_train = data.load_prepared(smk.input.data, keys=("x_train",))["x_train"]
         calibration = quantize.representative(x_train, s["calibration_samples"], int(w.seed))
     with training.Timer() as timer:

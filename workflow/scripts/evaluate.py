@@ -12,11 +12,10 @@ def main(smk, threads):
     result = evaluate.evaluate(smk.input.tflite, arrays["x_test"], arrays["y_test"],
                                batch_size=e["batch_size"], latency_runs=e["latency_runs"],
                                warmup_runs=e["warmup_runs"])
-    name = matrix.variant(w.base, w.prune, w.quant)  # {prune} holds "P+C" after a cluster step
-    base, prune, cluster, quant = matrix.parse_variant(name)
     record = {
-        "dataset": w.dataset, "seed": int(w.seed), "ft_seed": int(w.ft), "variant": name,
-        "base": base, "prune": prune, "cluster": cluster, "quant": quant, **result,
+        "dataset": w.dataset, "seed": int(w.seed), "ft_seed": int(w.ft),
+        "variant": matrix.variant(w.base, w.prune, w.quant, w.cluster),
+        "base": w.base, "prune": w.prune, "cluster": w.cluster, "quant": w.quant, **result,
         "params": info["params"], "nonzero_params": info["nonzero_params"],
         "macs": info["macs"], "nonzero_macs": info["nonzero_macs"],
         "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),

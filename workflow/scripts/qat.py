@@ -8,15 +8,17 @@ from compressbench import runner
 
 def main(smk, threads):
     from compressbench import data, distill, io, matrix, quantize, training
+    from compressbench.catalog import methods
 
     w, s, protocol = smk.wildcards, smk.params.scheme, dict(smk.params.protocol)
     seed, arrays, model = training.start_fine_tune(smk, threads)  # QAT always trains in float32
     facts = quantize.describe(model)
-    label = f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}+{w.quant}"
+    label = f"{w.dataset}/s{w.seed}/f{w.ft}/{matrix.variant(w.base, w.prune, w.quant, w.cluster)}"
+    from_scratch = methods.get(s["method"], methods.QUANTIZE).from_scratch
     with training.Timer() as timer:
-        trained, kind, conversion = quantize.trainable_copy(model, s["method"], clustered=matrix.SEP in w.prune)
+        trained, kind, conversion = quantize.trainable_copy(model, s["method"], clustered=w.cluster != matrix.NO_CLUSTER)
         runner.log.info("%s: %s", label, kind)
-        if s["method"] == "qat-scratch":
+        if from_scratch:
             fit = training.fit_keywords(protocol)
             if smk.input.get("teacher_logits"):
                 io.verify(smk.input.teacher_logits, matrix.record(smk.input.teacher_logits))
@@ -33,7 +35,7 @@ def main(smk, threads):
     accuracy = training.accuracy(trained, arrays["x_test"], arrays["y_test"])
     io.write_bytes(smk.output.tflite, blob)
     record = {**facts, "quant": w.quant, "scheme": s, "qat_scheme": kind, "source": smk.input.model,
-              "protocol": protocol if s["method"] == "qat-scratch" else None,
+              "protocol": protocol if from_scratch else None,
               "keras_test_accuracy": round(accuracy, 6), "epochs": int(len(history)), "wall_seconds": timer.seconds}
     runner.record(smk, smk.output.record, record, artefacts=[smk.output.tflite])
     if "int8io_tflite" in smk.output.keys():  # the same training, integer-only
