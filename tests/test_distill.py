@@ -93,3 +93,43 @@ def test_same_seed_gives_bit_identical_weights(tiny_data):
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     assert ha.equals(hb)
+
+
+def _student(seed):
+    seed_everything(seed)
+    return models.build([{"conv": 4}, {"dense": 8}], (28, 28, 1))
+
+
+KD = dict(alpha=0.1, temperature=4.0, epochs=1, batch_size=32, optimizer_name="adam", learning_rate=3e-3,
+          seed=0, label="test")
+
+
+def test_an_online_teacher_on_unaugmented_batches_teaches_what_its_stored_logits_do(tiny_data):
+    teacher, _ = _train(tiny_data, [{"conv": 8}, {"dense": 16}])
+    logits = {"train": training.predict_logits(teacher, tiny_data["x_train"]),
+              "val": training.predict_logits(teacher, tiny_data["x_val"])}
+    stored = _student(5)
+    h_stored = distill.train_distilled(stored, tiny_data, logits, augment=False, **KD)
+    online = _student(5)
+    h_online = distill.train_distilled_online(online, tiny_data, teacher, augment=False, **KD)
+    # The same batches and targets; only the teacher's batch size differs (float rounding).
+    for a, b in zip(stored.get_weights(), online.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    assert list(h_online.columns) == list(h_stored.columns)
+    assert all(not w.name.startswith("teacher") for w in online.trainable_weights)
+
+
+def test_an_online_teacher_distils_on_augmented_batches_and_leaves_the_teacher_untouched(tiny_data):
+    teacher, _ = _train(tiny_data, [{"conv": 8}, {"dense": 16}])
+    before = [w.copy() for w in teacher.get_weights()]
+    student = _student(1)
+    history = distill.train_distilled_online(student, tiny_data, teacher, augment=True, **KD | {"epochs": 2})
+    assert len(history) == 2 and history["val_accuracy"].iloc[-1] > 0.2
+    for a, b in zip(before, teacher.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_stored_logits_with_augmentation_are_refused(tiny_data):
+    logits = {"train": np.zeros((400, 10), np.float32), "val": np.zeros((50, 10), np.float32)}
+    with pytest.raises(ValueError, match="online teacher"):
+        distill.train_distilled(_student(0), tiny_data, logits, augment=True, **KD)

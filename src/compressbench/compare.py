@@ -22,7 +22,7 @@ import yaml
 from . import claims as C
 from . import params as P
 from . import reproduction as R
-from .rules import REFERENCE
+from .report_files import REFERENCE
 from .tables import table
 
 RESULTS, PARAMS = "reports/results.csv", "params.yaml"

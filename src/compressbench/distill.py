@@ -1,9 +1,11 @@
-"""Hinton knowledge distillation from precomputed teacher logits.
+"""Hinton knowledge distillation, from precomputed teacher logits or an online teacher.
 
-A teacher's logits on the training set do not change while a student learns,
-so they are computed once (by the teacher's own training job) and packed next
-to the labels: y = [label, t_1 .. t_10]. The student then trains with plain
-`fit` and no teacher forward pass at all."""
+Without augmentation a teacher's logits on the training set do not change while
+a student learns, so they are computed once (by the teacher's own training job)
+and packed next to the labels: y = [label, t_1 .. t_10]; the student then
+trains with plain `fit` and no teacher forward pass at all. With augmentation
+every batch is new images, so the teacher runs online on the same augmented
+batch (OnlineTeacher) and packs its logits the same way."""
 from __future__ import annotations
 
 import numpy as np
@@ -60,12 +62,52 @@ def kd_keywords(protocol: dict) -> dict:
 def train_distilled(model, data: dict, teacher: dict, *, alpha: float, temperature: float,
                     t_squared: bool = True, **protocol):
     """Distil into `model` from teacher logits {'train': ..., 'val': ...} under
-    training.fit_model's protocol keywords; return the history.
-
-    With augmentation on, the stored logits belong to the unaugmented images:
-    the usual approximation when the teacher is not run online."""
+    training.fit_model's protocol keywords; return the history. The logits belong to
+    the unaugmented images: with augmentation use train_distilled_online."""
+    if protocol.get("augment"):
+        raise ValueError("precomputed teacher logits with augmentation: the logits would belong to "
+                         "other images than the student sees (use the online teacher)")
     history = training.fit_model(model, data, pack(data["y_train"], teacher["train"]),
                                  pack(data["y_val"], teacher["val"]), loss=KDLoss(alpha, temperature, t_squared),
                                  metrics=[label_accuracy], **protocol)
+    return _renamed(history)
+
+
+def _renamed(history):
     # Same column names as a supervised history, so the curves plot alike.
     return history.rename(columns=lambda c: c.replace("label_accuracy", "accuracy"))
+
+
+class OnlineTeacher(keras.Model):
+    """The student, trained on targets packed with its teacher's logits on the very
+    (augmented) batch it sees: y -> [label, teacher logits]. Only the student's weights
+    train; the teacher runs in inference mode (no dropout, BatchNorm frozen)."""
+
+    def __init__(self, student, teacher, **kwargs):
+        super().__init__(**kwargs)
+        self.student, self.teacher = student, teacher
+        self.teacher.trainable = False
+
+    def call(self, x, training=False):
+        return self.student(x, training=training)
+
+    def _packed(self, data):
+        x, y = data
+        t = tf.cast(self.teacher(x, training=False), tf.float32)
+        return x, tf.concat([tf.cast(tf.reshape(y, (-1, 1)), tf.float32), t], axis=1)
+
+    def train_step(self, data):
+        return super().train_step(self._packed(data))
+
+    def test_step(self, data):
+        return super().test_step(self._packed(data))
+
+
+def train_distilled_online(model, data: dict, teacher, *, alpha: float, temperature: float,
+                           t_squared: bool = True, **protocol):
+    """Distil into `model` from a teacher model run online on every (augmented) batch,
+    under training.fit_model's protocol keywords; return the history."""
+    wrapper = OnlineTeacher(model, teacher)
+    history = training.fit_model(wrapper, data, data["y_train"], data["y_val"],
+                                 loss=KDLoss(alpha, temperature, t_squared), metrics=[label_accuracy], **protocol)
+    return _renamed(history)

@@ -71,3 +71,11 @@ def verify(path, record) -> None:
         raise ArtefactError(f"{path}: content differs from the sha256 in {record.name} (damaged or changed "
                             f"since rule {rec.get('rule', '?')} wrote it); rebuild it with: "
                             f"snakemake --force {path}")
+
+
+def record_of(path: str) -> str:
+    """The JSON written beside an artefact (its metrics, facts or export record);
+    a teacher's logits share its model's record."""
+    path = str(path)
+    stem = path.removesuffix(".logits.npz") if path.endswith(".logits.npz") else os.path.splitext(path)[0]
+    return stem + ".json"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from dataclasses import dataclass
 from itertools import product
 
+from . import io
 from .catalog import methods
 
 
@@ -314,8 +314,4 @@ def cell_metrics(c: Cell) -> str:
     return metrics(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant, c.cluster)
 
 
-def record(path: str) -> str:
-    """The JSON written beside an artefact (its metrics, facts or export record);
-    a teacher's logits share its model's record."""
-    stem = path.removesuffix(".logits.npz") if path.endswith(".logits.npz") else os.path.splitext(path)[0]
-    return stem + ".json"
+record = io.record_of  # the JSON beside an artefact

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import tf_keras as keras
 
-from . import io, matrix
+from . import io
 
 INPUT_SHAPES = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 NUM_CLASSES = 10
@@ -126,7 +126,7 @@ def load(path):
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file is missing")
-    io.verify(path, matrix.record(str(path)))
+    io.verify(path, io.record_of(path))
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many kinds for a damaged zip/h5

@@ -15,7 +15,7 @@ import yaml
 from . import claims as C
 from . import figures, io, markdown, matrix, provenance, results, selection
 from . import reproduction as R
-from .rules import REPORT_FILES
+from .report_files import REPORT_FILES
 
 # The output paths (relative to the workflow root; "reports" is out_dir): the rule table's.
 RESULTS, VARIANTS = REPORT_FILES["results"], REPORT_FILES["variants"]

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from . import matrix as M
+from .report_files import REFERENCE, REPORT_FILES
 
 # The eight phases, in DAG order, and the rules file (workflow/rules/<file>.smk)
 # holding the rules of each.
@@ -101,16 +102,6 @@ def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
     return {f"{prefix}tflite": path, f"{prefix}record": M.record(path)}
 
 
-REFERENCE = "reports/reference/arxiv-2305.08075.yaml"  # the study's published figures
-REPORT_FILES = {"results": "reports/results.csv", "variants": "reports/variants.csv",
-                "summary": "reports/summary.json",
-                "report": "reports/report.md", "figure": "reports/figures/{dataset}-pareto.png",
-                "tradeoff": "reports/figures/{dataset}-tradeoff.png",
-                "sensitivity": "reports/figures/{dataset}-sensitivity.png",
-                "sensitivity_table": "reports/sensitivity/{dataset}.csv",
-                "plot": "reports/plots/{dataset}.csv", "tradeoff_plot": "reports/plots/{dataset}-tradeoff.csv",
-                "temperature": "reports/figures/temperature.png", "temperature_plot": "reports/plots/temperature.csv"}
-
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
     # where they came from cannot change them.
@@ -156,7 +147,7 @@ RULES = {r.name: r for r in [
          {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
-         ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
+         ("io", "matrix", "rules", "report_files", "report", "results", "figures", "markdown", "overview", "tables",
           "provenance", "claims", "controls", "reproduction", "selection"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
                          "cluster", "quantize", "evaluate", "sensitivity")}

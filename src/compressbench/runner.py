@@ -76,3 +76,14 @@ def record(smk, path, fields: dict, artefacts=()) -> None:
     io.write_json(path, {**fields, **({"sha256": hashes} if hashes else {}), "rule": smk.rule,
                          "wildcards": dict(smk.wildcards.items()), "cpu": machine.cpu(),
                          "threads": max(1, smk.threads)})
+
+
+
+def recorder(smk):
+    """`record` bound to the job: what library code that writes records is handed."""
+    return lambda path, fields, artefacts=(): record(smk, path, fields, artefacts)
+
+
+def outputs(smk, *names) -> dict:
+    """The job's outputs among `names`, by name (a rule may lack some)."""
+    return {k: smk.output[k] for k in names if k in smk.output.keys()}

@@ -20,13 +20,12 @@ log = logging.getLogger("compressbench")
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-def start_fine_tune(smk, threads: int, precision: str = "float32") -> tuple[int, dict, object]:
-    """A job that goes on training a trained model (prune, cluster, qat): its seed,
-    TensorFlow configured for it, the prepared data and the model."""
-    from . import data, matrix, models  # models and data import TensorFlow's pieces themselves
-    seed = matrix.job_seed(smk.wildcards.seed, smk.wildcards.ft)
+def start_fine_tune(seed: int, threads: int, precision: str, data_path, model_path) -> tuple[dict, object]:
+    """A job that goes on training a trained model (prune, cluster, qat): TensorFlow
+    configured for it, then the prepared data and the model."""
+    from . import data, models  # they import TensorFlow's pieces themselves
     configure(seed, threads, precision)
-    return seed, data.load_prepared(smk.input.data), models.load(smk.input.model)
+    return data.load_prepared(data_path), models.load(model_path)
 
 
 def configure(seed: int, threads: int, precision: str = "float32") -> None:

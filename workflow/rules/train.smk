@@ -5,11 +5,15 @@
 # runs, so a loop variable there would bind to its last value for every rule.
 
 
-def teacher_logits(w):
-    """The logits of the job's teacher: of the job's seed where that teacher is trained
-    with it, else of the first seed (matrix.teacher_seed)."""
+def teacher(w):
+    """What the job learns from: its teacher's stored logits, or (a protocol with
+    augmentation: every batch is new images) the teacher model itself; of the job's
+    seed where that teacher is trained with it, else of the first seed (matrix.teacher_seed)."""
     t = M.bases(config)[w.base].teacher
-    return M.base_logits(config, w.dataset, M.teacher_seed(config, w.dataset, w.seed, t), t)
+    seed = M.teacher_seed(config, w.dataset, w.seed, t)
+    if config["protocols"][w.dataset][w.base]["augment"]:
+        return M.base_model(config, w.dataset, seed, t)
+    return M.base_logits(config, w.dataset, seed, t)
 
 
 rule train_teacher:
@@ -53,7 +57,7 @@ rule train_student_scratch:
 rule distill_ta:
     input:
         data=M.prepared("{dataset}"),
-        teacher_logits=teacher_logits,
+        teacher=teacher,
         code=R.RULES["distill_ta"].code_files,
     output:
         **R.RULES["distill_ta"].outputs,
@@ -73,7 +77,7 @@ rule distill_ta:
 rule distill_student:
     input:
         data=M.prepared("{dataset}"),
-        teacher_logits=teacher_logits,
+        teacher=teacher,
         code=R.RULES["distill_student"].code_files,
     output:
         **R.RULES["distill_student"].outputs,

@@ -6,7 +6,8 @@ def main(smk, threads):
     from compressbench import cluster, matrix, models, training
 
     w, p = smk.wildcards, smk.params
-    seed, arrays, source = training.start_fine_tune(smk, threads, p.precision)
+    seed = matrix.job_seed(w.seed, w.ft)
+    arrays, source = training.start_fine_tune(seed, threads, p.precision, smk.input.data, smk.input.model)
     label = f"{w.dataset}/s{w.seed}/f{w.ft}/{matrix.variant(w.base, w.prune, '', w.cluster).rstrip('+')}"
     with training.Timer() as timer:
         clustered, history, sparse = cluster.cluster(source, arrays, p.scheme, p.fine_tune, seed=seed, label=label)

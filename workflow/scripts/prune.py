@@ -3,10 +3,11 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import models, prune, training
+    from compressbench import matrix, models, prune, training
 
     w, p = smk.wildcards, smk.params
-    seed, arrays, source = training.start_fine_tune(smk, threads, p.precision)
+    seed = matrix.job_seed(w.seed, w.ft)
+    arrays, source = training.start_fine_tune(seed, threads, p.precision, smk.input.data, smk.input.model)
     with training.Timer() as timer:
         pruned, history, skipped = prune.prune(source, arrays, p.scheme, p.fine_tune, seed=seed,
                                                label=f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}")

@@ -11,7 +11,8 @@ def main(smk, threads):
     from compressbench.catalog import methods
 
     w, s, protocol = smk.wildcards, smk.params.scheme, dict(smk.params.protocol)
-    seed, arrays, model = training.start_fine_tune(smk, threads)  # QAT always trains in float32
+    seed = matrix.job_seed(w.seed, w.ft)
+    arrays, model = training.start_fine_tune(seed, threads, "float32", smk.input.data, smk.input.model)  # QAT: float32
     facts = quantize.describe(model)
     label = f"{w.dataset}/s{w.seed}/f{w.ft}/{matrix.variant(w.base, w.prune, w.quant, w.cluster)}"
     from_scratch = methods.get(s["method"], methods.QUANTIZE).from_scratch
