@@ -398,3 +398,37 @@ def test_bad_derived_bases_are_refused_naming_the_key(default_cfg, derived, expe
     cfg["derived"] = derived
     with pytest.raises(params.ParamsError, match=re.escape(expected)):
         params.resolve(cfg)
+
+
+def test_a_derived_base_of_another_family_trains_with_that_familys_keys_and_its_own(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["derived"]["kd-c"] = {"like": "student-kd", "protocol": "converged", "train": {"epochs": 7}}
+    p = params.resolve(cfg)["protocols"]["cifar10"]
+    family = default_cfg["families"]["converged"]
+    assert p["kd-c"]["family"] == "converged" and p["kd-c"]["epochs"] == 7
+    assert (p["kd-c"]["schedule"], p["kd-c"]["batch_size"], p["kd-c"]["augment"]) == \
+        (family["schedule"], family["batch_size"], family["augment"])
+    assert p["kd-c"]["temperature"] == default_cfg["distill"]["temperature"]  # distill keys still apply
+    assert p["student-kd"]["family"] == default_cfg["train"]["name"]  # the matrix keeps its family
+
+
+def test_the_matrix_family_applies_to_its_bases_and_to_derived_bases_like_them(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["matrix"]["protocol"] = "converged"
+    p = params.resolve(cfg)["protocols"]
+    epochs = default_cfg["families"]["converged"]["epochs"]
+    assert p["cifar10"]["teacher"]["family"] == "converged"
+    assert p["mnist"]["student-scratch"]["epochs"] == epochs["mnist"]["student-scratch"]
+    # A derived base naming no family trains like its base; one naming the study's keeps it.
+    assert p["cifar10"]["student-kd-t40"]["family"] == "converged"
+
+
+@pytest.mark.parametrize("where", ["matrix", "derived"])
+def test_an_unknown_protocol_family_is_refused_naming_the_key(default_cfg, where):
+    cfg = copy.deepcopy(default_cfg)
+    if where == "matrix":
+        cfg["matrix"]["protocol"] = "fast"
+    else:
+        cfg["derived"]["ta-study"]["protocol"] = "fast"
+    with pytest.raises(params.ParamsError, match=rf"{where}\S*protocol: 'fast' is not a protocol family; allowed: study"):
+        params.resolve(cfg)

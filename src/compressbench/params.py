@@ -46,7 +46,20 @@ def _cross_errors(cfg: dict) -> list[str]:
     bases = [*BASE_NAMES, *(cfg.get("derived") or {})]
     errors += [f"sensitivity.bases[{i}]: {b!r} is not a base; allowed: {', '.join(bases)}"
                for i, b in enumerate(cfg["sensitivity"]["bases"]) if b not in bases]
-    return errors + _only_errors(cfg) + _derived_errors(cfg) + _control_errors(quant, cfg["matrix"]["quant"])
+    return (errors + _only_errors(cfg) + _derived_errors(cfg) + _protocol_errors(cfg)
+            + _control_errors(quant, cfg["matrix"]["quant"]))
+
+
+def _protocol_errors(cfg: dict) -> list[str]:
+    """Every protocol family named exists: train's own or a key of families."""
+    families = [cfg["train"]["name"], *(cfg.get("families") or {})]
+    named = [("matrix.protocol", cfg["matrix"].get("protocol"))]
+    named += [(f"derived.{n}.protocol", d.get("protocol")) for n, d in (cfg.get("derived") or {}).items()]
+    errors = [f"{key}: {value!r} is not a protocol family; allowed: {', '.join(families)}"
+              for key, value in named if value is not None and value not in families]
+    if cfg["train"]["name"] in (cfg.get("families") or {}):
+        errors.append(f"families.{cfg['train']['name']}: train's own family; allowed: another name")
+    return errors
 
 
 def _only_errors(cfg: dict) -> list[str]:
@@ -225,20 +238,34 @@ def _expand_all(cfg: dict) -> tuple[dict, dict]:
     return cfg, names
 
 
-PROTOCOL_KEYS = ("precision", "optimizer", "learning_rate", "schedule", "batch_size", "data", "augment")
+PROTOCOL_KEYS = ("precision", "optimizer", "learning_rate", "schedule", "batch_size", "data", "augment", "shift",
+                 "weight_decay")
 DISTILL_KEYS = ("alpha", "temperature", "t_squared")
 
 
+def family(cfg: dict, base: str) -> str:
+    """The protocol family a base trains under: the nearest `protocol` on its chain of
+    `like`, else the matrix's, else train's own name."""
+    derived = cfg.get("derived") or {}
+    while base in derived:
+        if "protocol" in derived[base]:
+            return derived[base]["protocol"]
+        base = derived[base]["like"]
+    return cfg["matrix"].get("protocol", cfg["train"]["name"])
+
+
 def protocol(cfg: dict, dataset: str, base: str) -> dict:
-    """How a base model is trained on `dataset`: `train` (and `distill` for a distilled
-    one) with the overrides of every derived base on its chain of `like`."""
+    """How a base model is trained on `dataset`: its family (`train`, overlaid by
+    `families.<family>` for another family), `distill` for a distilled one, then the
+    overrides of every derived base on its chain of `like`; `family` names the family."""
     derived = cfg.get("derived") or {}
     chain = [base]
     while chain[-1] in derived:
         chain.append(derived[chain[-1]]["like"])
     root = chain[-1]
-    t = cfg["train"]
-    out = {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": t["epochs"][dataset][root]}
+    name = family(cfg, base)
+    t = cfg["train"] | ((cfg.get("families") or {}).get(name, {}) if name != cfg["train"]["name"] else {})
+    out = {"family": name} | {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": t["epochs"][dataset][root]}
     if BASE_NAMES[root].teacher:
         out |= {k: cfg["distill"][k] for k in DISTILL_KEYS}
     for name in reversed(chain[:-1]):

@@ -70,7 +70,7 @@ def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
 # A job's protocol (params.resolve: train, distill and the derived base's overrides)
 # is a lookup into the resolved config; DVC reads the keys it comes from.
 PROTOCOL = "protocols/{dataset}/{base}"
-PROTOCOL_SOURCES = ("train", "distill", "derived")
+PROTOCOL_SOURCES = ("train", "families", "matrix", "distill", "derived")
 # Keys params.resolve adds to the config -> the params.yaml keys they come from (what DVC tracks).
 RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived")}
 

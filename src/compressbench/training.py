@@ -189,7 +189,7 @@ def fit_keywords(protocol: dict) -> dict:
     """fit_model's protocol keywords from a base model's protocol (params.protocol)."""
     return dict(epochs=protocol["epochs"], batch_size=protocol["batch_size"], optimizer_name=protocol["optimizer"],
                 learning_rate=protocol["learning_rate"], schedule=protocol["schedule"], split=protocol["data"],
-                augment=protocol["augment"])
+                augment=protocol["augment"], shift=protocol["shift"], weight_decay=protocol["weight_decay"])
 
 
 def train_supervised(model, data: dict, **protocol) -> pd.DataFrame:
