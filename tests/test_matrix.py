@@ -101,3 +101,8 @@ def test_a_cluster_step_adds_a_fourth_name_part_only_where_it_is_present(cfg):
     assert M.cell_model(c, cell) == "models/cluster/mnist/s0/f0/teacher/finetune/cluster-16.keras"
     plain = next(x for x in M.cells(c) if x.cluster == "none" and x.prune == "finetune")
     assert M.cell_tflite(plain) == f"tflite/mnist/s0/f0/teacher/finetune/none/{plain.quant}.tflite"
+
+
+def test_the_teacher_heads_the_longest_chain_of_students(cfg):
+    assert [M.chain_below(cfg, b) for b in ("teacher", "ta", "student-takd", "student-scratch")] == [2, 1, 0, 0]
+    assert M.chain_below(cfg, "teacher-study5") == 1  # its quantization-notebook students

@@ -47,6 +47,14 @@ def bases(cfg: dict) -> dict[str, Base]:
     return out
 
 
+def chain_below(cfg: dict, base: str) -> int:
+    """How many generations of students learn (in turn) from `base`: 2 for the teacher
+    (TA, then the TAKD student), 1 for the TA, 0 for a student."""
+    info = bases(cfg)
+    pupils = [b for b, i in info.items() if i.teacher == base]
+    return 1 + max(chain_below(cfg, p) for p in pupils) if pupils else 0
+
+
 def root(cfg: dict, base: str) -> str:
     """The one of the five bases a (derived) base is trained like."""
     all_ = bases(cfg)

@@ -16,6 +16,12 @@ def teacher(w):
     return M.base_logits(config, w.dataset, seed, t)
 
 
+def critical_first(w):
+    """Snakemake starts ready jobs by priority: the long chain (teacher -> TA -> TAKD
+    student) first, then the longer trainings, so both cores stay busy to the end."""
+    return 1000 * M.chain_below(config, w.base) + config["protocols"][w.dataset][w.base]["epochs"]
+
+
 rule train_teacher:
     input:
         data=M.prepared("{dataset}"),
@@ -31,6 +37,7 @@ rule train_teacher:
     benchmark:
         R.RULES["train_teacher"].benchmark
     threads: 1
+    priority: critical_first
     script:
         script_of("train_teacher")
 
@@ -50,6 +57,7 @@ rule train_student_scratch:
     benchmark:
         R.RULES["train_student_scratch"].benchmark
     threads: 1
+    priority: critical_first
     script:
         script_of("train_student_scratch")
 
@@ -70,6 +78,7 @@ rule distill_ta:
     benchmark:
         R.RULES["distill_ta"].benchmark
     threads: 1
+    priority: critical_first
     script:
         script_of("distill_ta")
 
@@ -90,6 +99,7 @@ rule distill_student:
     benchmark:
         R.RULES["distill_student"].benchmark
     threads: 1
+    priority: critical_first
     script:
         script_of("distill_student")
 
