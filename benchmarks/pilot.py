@@ -41,6 +41,10 @@ def main(argv=None) -> None:
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    # The epoch lines in the pilot's folder too: an interrupted pilot still leaves its curve.
+    epochs_log = logging.FileHandler(out / "epochs.log", mode="w")
+    epochs_log.setFormatter(logging.Formatter("%(asctime)s INFO %(message)s", datefmt="%H:%M:%S"))
+    logging.getLogger("compressbench").addHandler(epochs_log)
     training.configure(a.seed, a.threads, a.precision)
     arrays = data.load_prepared(Path(a.prepared) / f"{a.dataset}.npz")
     cfg = params.load()
