@@ -432,3 +432,11 @@ def test_an_unknown_protocol_family_is_refused_naming_the_key(default_cfg, where
         cfg["derived"]["ta-study"]["protocol"] = "fast"
     with pytest.raises(params.ParamsError, match=rf"{where}\S*protocol: 'fast' is not a protocol family; allowed: study"):
         params.resolve(cfg)
+
+
+def test_a_familys_fine_tune_style_reaches_its_bases_and_the_studys_has_none(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["derived"]["kd-c"] = {"like": "student-kd", "protocol": "converged"}
+    p = params.resolve(cfg)["protocols"]["cifar10"]
+    assert p["kd-c"]["fine_tune"] == default_cfg["families"]["converged"]["fine_tune"]
+    assert p["student-kd"]["fine_tune"] == {}

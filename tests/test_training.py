@@ -147,3 +147,11 @@ def test_our_training_computes_the_notebooks_updates_bit_for_bit():
     assert sorted(order.tolist()) == list(range(n)) and order.tolist() != list(range(n))
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_fine_tune_keeps_its_length_and_takes_only_how_it_trains_from_the_family_style():
+    settings = {"epochs": 2, "batch_size": 128, "learning_rate": 1e-3}
+    plain = training.fine_tune_keywords(settings)
+    assert plain == dict(epochs=2, batch_size=128, optimizer_name="adam", learning_rate=1e-3)
+    styled = training.fine_tune_keywords(settings, {"schedule": "cosine", "augment": True, "shift": 4, "epochs": 9})
+    assert styled == plain | {"schedule": "cosine", "augment": True, "shift": 4}  # epochs stay the fine-tune's

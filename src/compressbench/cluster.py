@@ -22,7 +22,7 @@ def _clustered(layer, scheme: dict, preserve_sparsity: bool):
                                       preserve_sparsity=preserve_sparsity)
 
 
-def cluster(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str):
+def cluster(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str, style: dict | None = None):
     """Cluster a copy of `model`'s conv and dense kernels, fine-tune it; return (plain
     model, history, whether sparsity was preserved)."""
     copy = models.clone(model)  # the wrappers take over the layers they get
@@ -34,9 +34,8 @@ def cluster(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, labe
         return layer
 
     wrapped = keras.models.clone_model(copy, clone_function=clone_fn)
-    history = training.train_supervised(wrapped, data, epochs=fine_tune["epochs"], batch_size=fine_tune["batch_size"],
-                                        optimizer_name="adam", learning_rate=fine_tune["learning_rate"], seed=seed,
-                                        label=label)
+    history = training.train_supervised(wrapped, data, **training.fine_tune_keywords(fine_tune, style),
+                                        seed=seed, label=label)
     return clustering.strip_clustering(wrapped), history, sparse
 
 

@@ -266,6 +266,7 @@ def protocol(cfg: dict, dataset: str, base: str) -> dict:
     name = family(cfg, base)
     t = cfg["train"] | ((cfg.get("families") or {}).get(name, {}) if name != cfg["train"]["name"] else {})
     out = {"family": name} | {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": t["epochs"][dataset][root]}
+    out["fine_tune"] = dict(t.get("fine_tune", {}))  # the family's fine-tune style (none: the study's)
     if BASE_NAMES[root].teacher:
         out |= {k: cfg["distill"][k] for k in DISTILL_KEYS}
     for name in reversed(chain[:-1]):

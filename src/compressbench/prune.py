@@ -202,12 +202,12 @@ def magnitude(model, data: dict, scheme: dict, fit: dict, steps: int, seed: int)
     return sparsity_api.strip_pruning(wrapped), history, skipped
 
 
-def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str):
+def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str, style: dict | None = None):
     """Prune and fine-tune a copy of `model` with the scheme's registered method; return
     (pruned model, history, skipped layers). Every method fine-tunes with the same
-    `fine_tune` settings, the control too."""
+    `fine_tune` settings in the protocol family's `style` (training.fine_tune_keywords),
+    the control too."""
     steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])
-    fit = dict(epochs=fine_tune["epochs"], batch_size=fine_tune["batch_size"], optimizer_name="adam",
-               learning_rate=fine_tune["learning_rate"], seed=seed, label=label)
+    fit = training.fine_tune_keywords(fine_tune, style) | dict(seed=seed, label=label)
     method = methods.get(scheme["method"], methods.PRUNE)
     return method.function()(model, data, scheme, fit, steps, seed)

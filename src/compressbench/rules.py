@@ -70,6 +70,7 @@ def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
 # A job's protocol (params.resolve: train, distill and the derived base's overrides)
 # is a lookup into the resolved config; DVC reads the keys it comes from.
 PROTOCOL = "protocols/{dataset}/{base}"
+STYLE = PROTOCOL + "/fine_tune"  # how the base's family fine-tunes (training.FINE_TUNE_STYLE)
 PROTOCOL_SOURCES = ("train", "families", "matrix", "distill", "derived")
 # Keys params.resolve adds to the config -> the params.yaml keys they come from (what DVC tracks).
 RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived")}
@@ -115,12 +116,14 @@ RULES = {r.name: r for r in [
     _train_rule("distill_ta", kd=True),
     _train_rule("distill_student", kd=True),
     Rule("prune", "prune", "prune", MODEL, TRAIN + ("prune",),
-         {"scheme": "prune/schemes/{prune}", "fine_tune": "prune/fine_tune", "precision": "train/precision"},
+         {"scheme": "prune/schemes/{prune}", "fine_tune": "prune/fine_tune", "precision": "train/precision",
+          "style": STYLE},
          {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"),
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"))},
          ("download", *BASE_PHASES)),
     Rule("cluster", "prune", "cluster", CLUSTERED, TRAIN + ("cluster",),
-         {"scheme": "cluster/schemes/{cluster}", "fine_tune": "cluster/fine_tune", "precision": "train/precision"},
+         {"scheme": "cluster/schemes/{cluster}", "fine_tune": "cluster/fine_tune", "precision": "train/precision",
+          "style": STYLE},
          {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}", cluster="{cluster}"),
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}", cluster="{cluster}"))},
          ("download", *BASE_PHASES)),

@@ -176,6 +176,23 @@ def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, 
     return fit(model, train, dataset(*val, 1024) if val else None, epochs=epochs, label=label, callbacks=callbacks)
 
 
+# What a protocol family may change in every fine-tune after its models' training
+# (pruning, clustering, QAT and its control): how it trains, not how long.
+FINE_TUNE_STYLE = ("learning_rate", "schedule", "augment", "shift", "weight_decay")
+
+
+def fine_tune_keywords(settings: dict, style: dict | None = None) -> dict:
+    """fit_model's protocol keywords of a fine-tune: its `settings` (epochs, batch_size,
+    learning_rate) in the family's `style` (FINE_TUNE_STYLE keys; none: the study's
+    constant-rate Adam without augmentation).
+
+    >>> fine_tune_keywords({"epochs": 2, "batch_size": 128, "learning_rate": 1e-3}, {"augment": True})["augment"]
+    True"""
+    out = dict(epochs=settings["epochs"], batch_size=settings["batch_size"], optimizer_name="adam",
+               learning_rate=settings["learning_rate"])
+    return out | {k: v for k, v in (style or {}).items() if k in FINE_TUNE_STYLE}
+
+
 def _supervised() -> dict:
     return dict(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 

@@ -10,7 +10,8 @@ def main(smk, threads):
     arrays, source = training.start_fine_tune(seed, threads, p.precision, smk.input.data, smk.input.model)
     label = f"{w.dataset}/s{w.seed}/f{w.ft}/{matrix.variant(w.base, w.prune, '', w.cluster).rstrip('+')}"
     with training.Timer() as timer:
-        clustered, history, sparse = cluster.cluster(source, arrays, p.scheme, p.fine_tune, seed=seed, label=label)
+        clustered, history, sparse = cluster.cluster(source, arrays, p.scheme, p.fine_tune, seed=seed, label=label,
+                                                           style=p.style)
     clustered = models.clone(clustered, "float32")  # measured and saved as deployed
     accuracy = training.accuracy(clustered, arrays["x_test"], arrays["y_test"])
     n_params, nonzero = models.count_params(clustered)

@@ -9,7 +9,7 @@ def main(smk, threads):
     seed = matrix.job_seed(w.seed, w.ft)
     arrays, source = training.start_fine_tune(seed, threads, p.precision, smk.input.data, smk.input.model)
     with training.Timer() as timer:
-        pruned, history, skipped = prune.prune(source, arrays, p.scheme, p.fine_tune, seed=seed,
+        pruned, history, skipped = prune.prune(source, arrays, p.scheme, p.fine_tune, seed=seed, style=p.style,
                                                label=f"{w.dataset}/s{w.seed}/f{w.ft}/{w.base}+{w.prune}")
     pruned = models.clone(pruned, "float32")  # measured and saved as deployed
     accuracy = training.accuracy(pruned, arrays["x_test"], arrays["y_test"])

@@ -29,9 +29,8 @@ def main(smk, threads):
             else:
                 history = training.train_supervised(trained, arrays, **fit, seed=seed, label=label)
         else:
-            history = training.train_supervised(
-                trained, arrays, epochs=s["epochs"], batch_size=s["batch_size"], optimizer_name="adam",
-                learning_rate=s["learning_rate"], seed=seed, label=label)
+            history = training.train_supervised(trained, arrays, **training.fine_tune_keywords(s, protocol["fine_tune"]),
+                                                seed=seed, label=label)
         blob = quantize.convert(trained, conversion)
     accuracy = training.accuracy(trained, arrays["x_test"], arrays["y_test"])
     io.write_bytes(smk.output.tflite, blob)
