@@ -181,3 +181,13 @@ def test_random_pruning_reaches_its_sparsity_on_the_same_schedule_but_not_by_mag
     kept_rand = source[kernels(rand)["dense2"] != 0].mean()
     kept_mag = source[kernels(mag)["dense2"] != 0].mean()
     assert kept_mag > 1.3 * kept_rand
+
+
+def test_a_schemes_own_epochs_set_its_fine_tune_budget_and_the_style_how_it_trains(model, tiny_data, monkeypatch):
+    short = fit_settings(monkeypatch, model, tiny_data, {"method": "finetune", "epochs": 3})
+    assert short["epochs"] == 3 and short["batch_size"] == FT["batch_size"]
+    seen = {}
+    monkeypatch.setattr(prune.training, "train_supervised", lambda m, d, callbacks=(), **p: seen.update(p) or [])
+    prune.prune(model, tiny_data, {"method": "finetune"}, FT, seed=3, label="x",
+                style={"schedule": "cosine", "augment": True, "shift": 4})
+    assert (seen["epochs"], seen["schedule"], seen["augment"], seen["shift"]) == (FT["epochs"], "cosine", True, 4)

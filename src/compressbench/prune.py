@@ -206,7 +206,8 @@ def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label:
     """Prune and fine-tune a copy of `model` with the scheme's registered method; return
     (pruned model, history, skipped layers). Every method fine-tunes with the same
     `fine_tune` settings in the protocol family's `style` (training.fine_tune_keywords),
-    the control too."""
+    the control too; a scheme's own `epochs` replace the settings' (a budget sweep)."""
+    fine_tune = fine_tune | ({"epochs": scheme["epochs"]} if "epochs" in scheme else {})  # a scheme's own budget
     steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])
     fit = training.fine_tune_keywords(fine_tune, style) | dict(seed=seed, label=label)
     method = methods.get(scheme["method"], methods.PRUNE)
