@@ -24,8 +24,8 @@ def test_committed_dvc_yaml_is_the_one_the_rule_table_generates():
     assert (ROOT / "dvc.yaml").read_text() == R.dvc_yaml(), "regenerate: python -m compressbench.rules > dvc.yaml"
 
 
-def test_dvc_yaml_has_exactly_the_eight_phase_stages_in_order():
-    assert list(DVC) == list(R.PHASES)
+def test_dvc_yaml_has_the_fingerprint_stage_then_exactly_the_eight_phase_stages_in_order():
+    assert list(DVC) == [R.FINGERPRINT_STAGE, *R.PHASES]
 
 
 def test_every_snakemake_rule_is_in_the_table_and_every_table_rule_in_the_workflow(tmp_path):
