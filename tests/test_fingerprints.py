@@ -9,7 +9,7 @@ import pytest
 
 from compressbench import fingerprints as F, rules as R
 from fixtures import new_repo
-from helpers import ROOT, dvc, planned_jobs, snakemake
+from helpers import ROOT, copy_repo, dvc, planned_jobs, snakemake
 
 MODULE = '''\
 """A module's docstring."""
@@ -83,6 +83,11 @@ def test_the_committed_fingerprints_are_what_the_code_computes_now():
     assert not stale, f"stale fingerprints of {stale}: run python -m compressbench.fingerprints"
 
 
+def test_no_module_a_job_runs_reads_its_docstrings():
+    """A docstring edit of a module that read its `__doc__` would change what it does."""
+    assert not [m for m in R.code_modules() if "__doc__" in (ROOT / F.source(m)).read_text()]
+
+
 def test_every_rule_depends_on_the_fingerprints_of_the_modules_it_runs_not_their_sources():
     for rule in R.RULES.values():
         assert rule.code_files == [F.path(m) for m in (*R.RUNNER, *rule.code)]
@@ -101,6 +106,11 @@ def test_the_fingerprint_stage_is_upstream_of_every_phase_and_rewrites_in_place(
     assert "always_changed" not in stage  # `dvc status` says up to date when nothing changed
     for phase in R.PHASES:
         assert not any(d.startswith("src/") for d in stages[phase]["deps"]), phase
+
+
+def test_the_modules_examples_hold():
+    import doctest
+    assert doctest.testmod(F).failed == 0
 
 
 def test_dotted_module_names_are_files_of_subpackages():
@@ -143,6 +153,14 @@ def test_a_missing_or_broken_module_is_refused_naming_its_file_before_any_write(
     with pytest.raises(F.FingerprintError, match=r"catalog/methods\.py: cannot fingerprint a module that does not parse"):
         F.refresh(["scale", "catalog.methods"], root)
     assert not (root / F.path("scale")).exists()
+
+
+def test_snakemake_refuses_a_module_that_does_not_parse_naming_it(tmp_path):
+    repo = copy_repo(tmp_path)
+    (repo / F.source("quantize")).write_text("def broken(:\n")
+    proc = snakemake(repo, "-n", check=False)
+    assert proc.returncode != 0
+    assert "src/compressbench/quantize.py: cannot fingerprint a module that does not parse" in proc.stderr
 
 
 # ---- both front ends after a finished tiny run ------------------------------------------

@@ -19,17 +19,17 @@ False
 
 Run `python -m compressbench.fingerprints` to bring every rule's fingerprints up to
 date (the Snakefile does it when parsed, and it is dvc.yaml's first stage). A module
-that reads its own `__doc__` would not see a docstring edit rerun its jobs: none a
-rule runs does.
+that read its own docstrings at run time would not see an edit of them rerun its
+jobs: none a rule runs does (a test checks).
 """
 from __future__ import annotations
 
 import ast
 import hashlib
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from . import io
 
 PACKAGE = "src/compressbench"
 # Tracked in git beside the workflow they feed (tests/test_fingerprints.py checks
@@ -99,16 +99,7 @@ def digest(module: str, root: Path = Path(".")) -> str:
 def _write_if_changed(target: Path, text: str) -> bool:
     if target.exists() and target.read_text() == text:
         return False  # untouched: its time stamp triggers nothing
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)  # readers see the old file or the new one, never half of one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    io.write_text(target, text)  # atomic: a reader sees the old digest or the new one
     return True
 
 
