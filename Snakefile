@@ -6,7 +6,7 @@ import sys
 
 from snakemake.utils import min_version
 
-from compressbench import matrix as M, params as P, rules as R, workspace
+from compressbench import fingerprints, matrix as M, params as P, rules as R, workspace
 
 min_version("9.0")
 
@@ -17,11 +17,17 @@ if (_dvc := workspace.dvc_writer()) is not None:
              "wait for it to finish or stop it, then run snakemake again")
 
 
-def checked(load, *args):
+def checked(load, *args, errors=P.ParamsError):
     try:
         return load(*args)
-    except P.ParamsError as exc:
+    except errors as exc:
         sys.exit(str(exc))
+
+
+# Jobs' code inputs are fingerprints of what their modules do (workflow/fingerprints/),
+# brought up to date before any job is judged and rewritten only when they change:
+# a comment or docstring edit reruns nothing, a behaviour change reruns its jobs.
+checked(fingerprints.refresh, R.code_modules(), errors=fingerprints.FingerprintError)
 
 
 # The project's loader reads params.yaml before Snakemake's does: it refuses

@@ -24,8 +24,8 @@ def test_committed_dvc_yaml_is_the_one_the_rule_table_generates():
     assert (ROOT / "dvc.yaml").read_text() == R.dvc_yaml(), "regenerate: python -m compressbench.rules > dvc.yaml"
 
 
-def test_dvc_yaml_has_exactly_the_eight_phase_stages_in_order():
-    assert list(DVC) == list(R.PHASES)
+def test_dvc_yaml_has_the_fingerprint_stage_then_exactly_the_eight_phase_stages_in_order():
+    assert list(DVC) == [R.FINGERPRINT_STAGE, *R.PHASES]
 
 
 def test_every_snakemake_rule_is_in_the_table_and_every_table_rule_in_the_workflow(tmp_path):
@@ -44,16 +44,46 @@ def test_every_snakemake_output_belongs_to_exactly_the_dvc_stage_of_its_phase(tm
     assert not wrong, "Snakemake outputs outside their DVC stage:\n" + "\n".join(wrong[:30])
 
 
+PACKAGE = ROOT / "src/compressbench"
+
+
+def _resolve(parts: list[str]) -> set[str]:
+    """The dotted module names importing `parts` (below the package) runs: the module's own
+    file and the __init__ of every subpackage on its way ("catalog.__init__")."""
+    found = {".".join(parts[:i]) + ".__init__" for i in range(1, len(parts)) if (PACKAGE.joinpath(*parts[:i])).is_dir()}
+    if PACKAGE.joinpath(*parts).with_suffix(".py").exists():
+        found.add(".".join(parts))
+    elif PACKAGE.joinpath(*parts).is_dir():
+        found.add(".".join(parts) + ".__init__")
+    return found
+
+
 def package_imports(path) -> set[str]:
-    """The compressbench modules a file imports (relative or absolute, at any depth of the code)."""
+    """The compressbench modules a file imports (relative or absolute, at any depth of the
+    code), as dotted names below the package ("training", "catalog.methods")."""
+    try:
+        here = list(path.relative_to(PACKAGE).with_suffix("").parts)[:-1]  # the file's package
+    except ValueError:
+        here = []  # a workflow script: absolute imports only
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and (node.level == 1 or (node.module or "").startswith("compressbench")):
-            module = (node.module or "").removeprefix("compressbench").lstrip(".")
-            found |= {module.split(".")[0]} if module else {a.name for a in node.names}
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[:len(here) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            elif (node.module or "").startswith("compressbench"):
+                base = node.module.split(".")[1:]
+            else:
+                continue
+            for alias in node.names:
+                found |= _resolve(base + [alias.name]) or _resolve(base)
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("compressbench.")}
-    return {m for m in found if (ROOT / "src/compressbench" / f"{m}.py").exists()}
+            found |= set().union(*(_resolve(a.name.split(".")[1:]) for a in node.names
+                                   if a.name.startswith("compressbench.")))
+    return found - {""}
+
+
+def module_file(module: str):
+    return PACKAGE / (module.replace(".", "/") + ".py")
 
 
 @pytest.mark.parametrize("rule", list(R.RULES))
@@ -64,7 +94,7 @@ def test_each_rules_code_lists_every_module_its_script_runs(rule):
         module = todo.pop()
         if module not in needed:
             needed.add(module)
-            todo += package_imports(ROOT / "src/compressbench" / f"{module}.py")
+            todo += package_imports(module_file(module))
     assert needed <= set(R.RUNNER) | set(R.RULES[rule].code), sorted(needed - set(R.RUNNER) - set(R.RULES[rule].code))
 
 

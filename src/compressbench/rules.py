@@ -2,8 +2,9 @@
 params, outputs, log and benchmark.
 
 The Snakefile builds each rule's tracked `params:` (values at paths into the config), code
-inputs, log and benchmark from it, so a job reruns exactly when a value or
-module it uses changes; `dvc.yaml` is generated from it
+inputs (the fingerprints of what its modules do), log and benchmark from it, so a job
+reruns exactly when a value it reads or the behaviour of a module it runs changes;
+`dvc.yaml` is generated from it
 (`python -m compressbench.rules > dvc.yaml`), and the benchmarks read log and
 benchmark paths from it."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
+from . import fingerprints
 from . import matrix as M
 from .report_files import REFERENCE, REPORT_FILES
 
@@ -24,7 +26,9 @@ PHASES = {
 # Every job runs through runner (logging, threads, the error line); __init__
 # sets the TensorFlow environment (Keras 2, oneDNN) before TensorFlow loads.
 RUNNER = ("__init__", "runner", "machine")
-TRAIN = ("data", "io", "matrix", "models", "progress", "training")
+# The matrix reads the compression methods' traits from the catalog.
+MATRIX = ("matrix", "catalog.__init__", "catalog.methods")
+TRAIN = ("data", "io", *MATRIX, "models", "progress", "training")
 
 CELL = "{dataset}/s{seed}/f{ft}/{base}/{prune}/{cluster}/{quant}"  # one .tflite
 MODEL = "{dataset}/s{seed}/f{ft}/{base}/{prune}"                     # one pruned model
@@ -57,8 +61,17 @@ class Rule:
         return f"workflow/scripts/{self.script}.py"
 
     @property
+    def modules(self) -> tuple[str, ...]:
+        """The modules of the package a job of this rule runs (dotted names)."""
+        return (*RUNNER, *self.code)
+
+    @property
     def code_files(self) -> list[str]:
-        return [f"src/compressbench/{m}.py" for m in (*RUNNER, *self.code)]
+        """The job's code inputs: its modules' fingerprints, not their sources, so a
+        comment or docstring edit reruns nothing (compressbench.fingerprints). Its
+        script stays a plain input: Snakemake reruns a `script:` rule whenever the
+        script's time stamp moves, whatever its inputs say."""
+        return [fingerprints.path(m) for m in self.modules]
 
 
 def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
@@ -106,7 +119,8 @@ def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
     # where they came from cannot change them.
-    Rule("download", "download", "download", "{dataset}", ("data", "io", "matrix", "params", "paramfile", "schema", "overrides"),
+    Rule("download", "download", "download", "{dataset}", ("data", "io", *MATRIX, "params", "paramfile", "schema",
+                                                          "overrides"),
          outputs={"raw": M.raw_dir("{dataset}")}),
     Rule("prepare", "download", "prepare", "{dataset}", ("data", "io"),
          {"val_size": "data/val_size", "split_seed": "data/split_seed"},
@@ -139,24 +153,31 @@ RULES = {r.name: r for r in [
     Rule("float32_ft", "quantize", "qat", CELL, TRAIN + ("quantize", "distill"),
          {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL}, _exported(),
          ("download", *BASE_PHASES, "prune")),
-    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
+    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", *MATRIX, "evaluate"),
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")},
          ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
-    Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", "matrix", "models",
+    Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", *MATRIX, "models",
                                                                                 "progress", "training", "sensitivity"),
          {"sensitivity": "sensitivity"},
          {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
-         ("io", "matrix", "rules", "report_files", "report", "results", "figures", "markdown", "overview", "tables",
+         ("io", *MATRIX, "rules", "fingerprints", "report_files", "report", "results", "figures", "markdown",
+          "overview", "tables",
           "provenance", "claims", "controls", "reproduction", "selection"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
                          "cluster", "quantize", "evaluate", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}
+
+
+def code_modules() -> list[str]:
+    """Every module some rule runs: the fingerprints the Snakefile and dvc.yaml's first
+    stage keep up to date."""
+    return sorted({m for r in RULES.values() for m in r.modules})
 
 
 def value_at(cfg: dict, dpath: str):
@@ -236,7 +257,10 @@ HEADER = """\
 #   python -m compressbench.rules > dvc.yaml
 # Do not edit: tests/test_rules.py checks this file against the table.
 #
-# Eight phase stages, each running its phase's Snakemake target. Snakemake
+# A first stage, fingerprints, rewrites the fingerprint of a library module
+# (workflow/fingerprints/) only when what the module does changes: the phases
+# depend on those, not on the sources, so a comment edit reruns no stage.
+# Then eight phase stages, each running its phase's Snakemake target. Snakemake
 # decides which jobs inside a phase rerun; DVC records hashes, params and
 # metrics per phase. Outputs persist, so DVC never deletes what Snakemake would
 # reuse; the Snakefile's onsuccess gives a phase with no jobs its (empty) folders
@@ -275,8 +299,23 @@ def _stage(phase: str) -> list[str]:
     return lines
 
 
+FINGERPRINT_STAGE = "fingerprints"
+
+
+def _fingerprint_stage() -> list[str]:
+    """Runs when a module's source changes (not `always_changed`, so `dvc status`
+    stays up to date while nothing changed) and rewrites only fingerprints that
+    differ; persist keeps DVC from deleting them first, which would move their
+    time stamps and rerun every Snakemake job."""
+    modules = code_modules()
+    deps = dict.fromkeys([*(fingerprints.source(m) for m in modules), fingerprints.source("fingerprints")])
+    return [f"  {FINGERPRINT_STAGE}:", "    cmd: python -m compressbench.fingerprints",
+            "    deps:", *(f"      - {d}" for d in deps),
+            "    outs:", *(_item(fingerprints.path(m), persist=True, cache=False) for m in modules)]
+
+
 def dvc_yaml() -> str:
-    lines = [HEADER.rstrip("\n"), "stages:"]
+    lines = [HEADER.rstrip("\n"), "stages:", *_fingerprint_stage(), ""]
     for phase in PHASES:
         lines += _stage(phase) + [""]
     lines.append("plots:")
