@@ -74,6 +74,8 @@ def install(cfg: dict, cores: int, measured="reports/benchmarks.csv", root=".") 
     """Add an Eta to Snakemake's logger for the run of `cfg`, projected from `measured` (a run of
     the params committed with it); None, and one line saying why, when it cannot project."""
     path = Path(root) / measured
+    if not path.exists():
+        return None  # no run measured yet: nothing to project from
     try:
         costs, macs, source = J.measured(path, J.params_of_measurement(path, str(Path(root) / "params.yaml")))
     except (ValueError, OSError, KeyError, P.ParamsError) as exc:
