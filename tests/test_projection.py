@@ -114,19 +114,30 @@ def test_a_model_or_rule_without_measurements_is_listed_unless_an_estimate_is_gi
     assert (scratch.seconds, scratch.how) == (pytest.approx(10 + 1 * 7.0), "estimate")
 
 
-def test_a_workspace_is_measured_from_its_benchmark_files_and_epoch_lines(tmp_path):
+def test_a_workspace_is_measured_job_by_job_with_a_rate_per_rule_and_model(tmp_path):
     cfg = tiny_cfg()
+    # (rule, base) -> job seconds, per-epoch seconds; prune's student epochs cost more per MAC
+    measured = {("train_teacher", "teacher"): (50.0, 20.0), ("prune", "teacher"): (30.0, 10.0),
+                ("prune", "student-scratch"): (14.0, 5.0)}
     for job in J.planned_jobs(cfg):
-        if job.rule == "train_teacher":
+        if (job.rule, job.wc.get("base")) in measured:
+            secs, per_epoch = measured[(job.rule, job.wc["base"])]
+            n = J.epochs(cfg, job)
             (tmp_path / job.benchmark).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / job.benchmark).write_text("s\th:m:s\tmax_rss\n50.0\t0:00:50\t900\n")
-            (tmp_path / R.RULES[job.rule].log.format(**job.wc)).write_text(
-                "12:00:00 INFO mnist/teacher epoch 1/2 loss=0.1 (20.0 s)\n"
-                "12:00:20 INFO mnist/teacher epoch 2/2 loss=0.1 (20.0 s)\n")
-    costs = J.from_workspace(tmp_path, cfg, J.macs_of(results_csv(), cfg)).costs()
-    assert list(costs) == ["train_teacher"]
+            (tmp_path / job.benchmark).write_text(f"s\th:m:s\tmax_rss\n{secs}\t0:00:50\t900\n")
+            (tmp_path / R.RULES[job.rule].log.format(**job.wc)).write_text("".join(
+                f"12:00:00 INFO x epoch {i}/{n} loss=0.1 ({per_epoch} s)\n" for i in range(1, n + 1)))
+    macs = J.macs_of(results_csv(), cfg)
+    costs = J.from_workspace(tmp_path, cfg, macs).costs()
+    assert set(costs) == {"train_teacher", ("train_teacher", "mnist/teacher"), "prune", ("prune", "mnist/teacher"),
+                          ("prune", "mnist/student")}
     assert costs["train_teacher"].other == pytest.approx(10)
     assert costs["train_teacher"].rate * 2 * 60000 * 1000 == pytest.approx(40)
+    rows = {(r.job.rule, r.job.wc.get("base")): r for r in J.project(cfg, costs, macs)}
+    assert rows[("prune", "student-scratch")].seconds == pytest.approx(14.0)  # its own rate, not the rule's
+    assert rows[("prune", "student-scratch")].per_epoch == pytest.approx(5.0)
+    assert rows[("prune", "teacher")].seconds == pytest.approx(30.0)
+    assert rows[("qat", "teacher")].how == "unmeasured: rule qat"
 
 
 def test_the_command_prints_the_table_and_refuses_a_measurement_of_other_jobs(tmp_path, capsys):

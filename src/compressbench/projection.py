@@ -103,6 +103,11 @@ def arch_of(cfg: dict, job: Job) -> str | None:
     return M.bases(cfg)[job.wc["base"]].arch if "base" in job.wc else None
 
 
+def model_of(cfg: dict, job: Job) -> str:
+    """DATASET/ARCH of the model a job trains (the key of a per-epoch estimate)."""
+    return f"{job.wc.get('dataset')}/{arch_of(cfg, job)}"
+
+
 def epochs(cfg: dict, job: Job) -> int:
     return int(EPOCHS[job.rule](cfg, job.wc)) if job.rule in EPOCHS else 0
 
@@ -141,13 +146,14 @@ class Cost:
 
 @dataclass
 class Measured:
-    """Per rule: jobs, job-seconds, seconds inside epochs, and the work of those jobs."""
+    """Per rule (and per (rule, DATASET/ARCH) where measured job by job): jobs, job-seconds,
+    seconds inside epochs, and the work of those jobs."""
     jobs: dict
     seconds: dict
     epoch_s: dict
     work: dict
 
-    def costs(self) -> dict[str, Cost]:
+    def costs(self) -> dict:
         return {r: Cost((self.seconds[r] - self.epoch_s[r]) / n,
                         self.epoch_s[r] / self.work[r] if self.work.get(r) else 0.0)
                 for r, n in self.jobs.items() if n}
@@ -179,10 +185,13 @@ def from_workspace(root: Path, cfg: dict, macs: dict) -> Measured:
         if secs is None:
             continue
         log = root / RULES[job.rule].log.format(**job.wc)
-        m.jobs[job.rule] += 1
-        m.seconds[job.rule] += secs
-        m.epoch_s[job.rule] += progress.epoch_seconds(log.read_text(errors="replace")) if log.is_file() else 0.0
-        m.work[job.rule] += work_or_zero(cfg, job, macs)
+        epoch_s = progress.epoch_seconds(log.read_text(errors="replace")) if log.is_file() else 0.0
+        # Per rule, and per rule and model where the job trains one: its own rate, when measured.
+        for key in (job.rule, *([(job.rule, model_of(cfg, job))] if job.rule in EPOCHS else [])):
+            m.jobs[key] += 1
+            m.seconds[key] += secs
+            m.epoch_s[key] += epoch_s
+            m.work[key] += work_or_zero(cfg, job, macs)
     return m
 
 
@@ -209,6 +218,7 @@ class Projected:
     seconds: float | None   # None: unmeasured and no estimate
     threads: int
     how: str                # measured | estimate | unmeasured: <what is missing>
+    per_epoch: float | None = None  # seconds per training epoch, for jobs that train
 
 
 def project(cfg: dict, costs: dict[str, Cost], macs: dict, estimates: dict[str, float] | None = None,
@@ -218,19 +228,20 @@ def project(cfg: dict, costs: dict[str, Cost], macs: dict, estimates: dict[str, 
     estimates, threads = estimates or {}, threads or {}
     out = []
     for job in planned_jobs(cfg):
-        n, w = threads.get(job.rule, 1), work(cfg, job, macs)
-        model = f"{job.wc.get('dataset')}/{arch_of(cfg, job)}"
-        cost = costs.get(job.rule)
+        n, w, model = threads.get(job.rule, 1), work(cfg, job, macs), model_of(cfg, job)
+        cost = costs.get((job.rule, model)) or costs.get(job.rule)
         if cost is None and job.rule in estimates:
             out.append(Projected(job, estimates[job.rule], n, "estimate"))
         elif cost is None:
             out.append(Projected(job, None, n, f"unmeasured: rule {job.rule}"))
         elif w is None and model in estimates:
-            out.append(Projected(job, cost.other + epochs(cfg, job) * estimates[model], n, "estimate"))
+            out.append(Projected(job, cost.other + epochs(cfg, job) * estimates[model], n, "estimate",
+                                 estimates[model]))
         elif w is None:
             out.append(Projected(job, None, n, f"unmeasured: model {model}"))
         else:
-            out.append(Projected(job, cost.seconds(w), n, "measured"))
+            n_epochs = epochs(cfg, job)
+            out.append(Projected(job, cost.seconds(w), n, "measured", cost.rate * w / n_epochs if n_epochs else None))
     return out
 
 
@@ -251,6 +262,14 @@ def render(cfg: dict, rows: list[Projected], cores: int, budget_min: float, sour
                      f"{sum(s * r.threads for s, r in zip(secs, [r for r in rs if r.seconds is not None])) / cores / 60:.1f}",
                      sum(r.how == "estimate" for r in rs) or "", sum(r.seconds is None for r in rs) or ""])
     lines += [table(body, ["rule", "jobs", "epochs", "job-s", "floor min", "estimated", "unmeasured"]), ""]
+    models = {}
+    for r in rows:
+        if r.per_epoch is not None:
+            models.setdefault((r.job.rule, model_of(cfg, r.job)), []).append(r)
+    if models:
+        lines += ["Seconds per training epoch, by rule and model (what more epochs cost):", "", table(
+            [[rule, model, len(rs), sum(epochs(cfg, r.job) for r in rs), f"{rs[0].per_epoch:.1f}"]
+             for (rule, model), rs in models.items()], ["rule", "model", "jobs", "epochs", "s/epoch"]), ""]
     floor = job_floor(rows, cores) / 60
     lines.append(f"Job floor: {floor:.1f} min of the {budget_min:g}-min budget ({100 * floor / budget_min:.0f} %)"
                  + ("." if floor <= budget_min else ": OVER BUDGET."))
