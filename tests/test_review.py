@@ -112,3 +112,29 @@ def test_the_workflows_run_on_pull_request_and_call_the_local_review_command():
     gitlab = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
     script = "\n".join(line for job in gitlab.values() if isinstance(job, dict) for line in job.get("script", []))
     assert "make review" in script and "compressbench.review --scope" in script
+
+
+def test_review_shows_the_projected_job_floor_of_both_sides_from_the_base_measurement(tmp_path):
+    from test_projection import benchmarks_csv, results_csv as measured_results, tiny_cfg
+
+    def plain(cfg):
+        return yaml.safe_dump({k: v for k, v in cfg.items() if k not in ("protocols", "sweeps")})
+
+    git(tmp_path, "init", "-q")
+    commit(tmp_path, {"reports/results.csv": measured_results(), "reports/benchmarks.csv": benchmarks_csv(),
+                      "params.yaml": plain(tiny_cfg())}, "a measured run")
+    commit(tmp_path, {"params.yaml": plain(tiny_cfg(teacher_epochs=5))}, "three more teacher epochs")
+    md = review.body(tmp_path, "HEAD~1", "HEAD")
+    floors = md.split("### Projected job floor")[1].split("###")[0]
+    assert "From the run measured at HEAD~1 (`reports/benchmarks.csv`)" in floors
+    # 296 measured job-seconds on 2 cores; 3 teacher epochs of 60 s more
+    assert [l for l in floors.splitlines() if l.startswith("- ")] == [
+        "- HEAD~1: Job floor: 2.5 min of the 240-min budget (1 %).",
+        "- HEAD: Job floor: 4.0 min of the 240-min budget (2 %)."]
+    # These results.csv lack compare's columns: its failure is one quoted line, never a traceback.
+    assert "> **No comparison of the results**: " in md and "Traceback" not in md
+
+
+def test_review_says_why_no_projection_when_the_base_has_no_measurement(repo):
+    md = review.body(repo, "HEAD~1", "HEAD")
+    assert "Projected job floor: not available (revision 'HEAD~1' has no reports/benchmarks.csv)." in md

@@ -22,10 +22,14 @@ import fnmatch
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from . import compare as C
 
 MARKER = "<!-- compressbench-review -->"  # the CI updates the comment that holds it
 FIGURES = "reports/figures"
+BENCHMARKS = "reports/benchmarks.csv"  # the measured run the projection starts from
 # Paths that cannot change what the pipeline computes; a change limited to them skips the run.
 KINDS = {"docs": ("*.md", "*.rst", "docs/*", "LICENSE*", "workflow/report/*"), "tests": ("tests/*",)}
 
@@ -63,16 +67,48 @@ def scope(paths: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def run_compare(root, base: str, head: str | None) -> tuple[str, int]:
-    """compare's markdown, or its one-line refusal quoted, and its exit status."""
+def _module(name: str, *args: str, cwd) -> subprocess.CompletedProcess:
+    """`python -m compressbench.<name> args` with this package first on the path."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1]),
                                                                        os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "compressbench.compare", base, *([head] if head else [])],
-                          cwd=root, capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", f"compressbench.{name}", *args], cwd=cwd, capture_output=True,
+                          text=True, env=env)
+
+
+def _last_line(done: subprocess.CompletedProcess) -> str:
+    lines = done.stderr.strip().splitlines() or [f"exited with status {done.returncode}"]
+    return lines[-1]
+
+
+def run_compare(root, base: str, head: str | None) -> tuple[str, int]:
+    """compare's markdown, or its one-line refusal quoted, and its exit status."""
+    done = _module("compare", base, *([head] if head else []), cwd=root)
     if done.returncode == 0:
         return done.stdout, 0
-    lines = done.stderr.strip().splitlines() or [f"exited with status {done.returncode}"]
-    return f"> **No comparison of the results**: {lines[-1]}\n", done.returncode
+    return f"> **No comparison of the results**: {_last_line(done)}\n", done.returncode
+
+
+def projected(root, base: str, head: str | None) -> list[str]:
+    """The job floor compressbench.projection gives BASE's and HEAD's params, both from the
+    measurement committed at BASE (its reports/benchmarks.csv, results.csv and params.yaml)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp, "measured")
+        run.mkdir()
+        try:
+            for name, path in (("benchmarks.csv", BENCHMARKS), ("results.csv", C.RESULTS), ("params.yaml", C.PARAMS)):
+                (run / name).write_text(C.read_at(base, path, root))
+            for side, rev in (("base", base), ("head", head)):
+                Path(tmp, f"{side}.yaml").write_text(C.read_at(rev, C.PARAMS, root))
+        except C.CompareError as exc:
+            return [f"Projected job floor: not available ({exc})."]
+        out = []
+        for side, rev in (("base", base), ("head", head)):
+            done = _module("projection", "--params", str(Path(tmp, f"{side}.yaml")), "--measured", str(run), cwd=root)
+            floor = " ".join(line for line in done.stdout.splitlines() if line.startswith(("Job floor", "Not counted"))) \
+                if done.returncode == 0 else f"not available: {_last_line(done)}"
+            out.append(f"- {rev or 'the working tree'}: {floor}")
+    return ["### Projected job floor", "", f"From the run measured at {base} (`{BENCHMARKS}`); "
+            "`make projection` prints the per-rule table.", "", *out]
 
 
 def changed_figures(paths: list[str]) -> list[str]:
@@ -109,6 +145,8 @@ def body(root, base: str, head: str | None = None, note: str = "", figures_dir: 
     lines += [f"{len(paths)} files changed: " + ", ".join(f"{len(v)} {k}" for k, v in kinds.items())
               + (" (no pipeline run needed)." if not kinds["pipeline"] else "."), ""]
     lines += [compared.rstrip("\n"), ""]
+    if kinds["pipeline"]:
+        lines += [*projected(root, base, head), ""]
     if figs:
         where = f" (both sides in the artifact, `{figures_dir.name}/`)" if figures_dir else ""
         lines += [f"### Figures that changed{where}", "", *(f"- `{f}`" for f in figs), ""]
