@@ -138,3 +138,11 @@ def test_review_shows_the_projected_job_floor_of_both_sides_from_the_base_measur
 def test_review_says_why_no_projection_when_the_base_has_no_measurement(repo):
     md = review.body(repo, "HEAD~1", "HEAD")
     assert "Projected job floor: not available (revision 'HEAD~1' has no reports/benchmarks.csv)." in md
+
+
+def test_a_body_longer_than_one_comment_is_cut_at_a_line_and_says_so():
+    text = "".join(f"| row {i} | {'x' * 50} |\n" for i in range(2000))
+    cut = review.fit(text, limit=1000)
+    assert len(cut) <= 1000 and cut.endswith("(CI: the artifact).\n")
+    kept = cut.split("\n\n**Cut here")[0]
+    assert text.startswith(kept) and kept.endswith("|") and review.fit("short\n", limit=1000) == "short\n"

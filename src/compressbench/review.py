@@ -29,6 +29,7 @@ from . import compare as C
 
 MARKER = "<!-- compressbench-review -->"  # the CI updates the comment that holds it
 FIGURES = "reports/figures"
+COMMENT_LIMIT = 65536  # GitHub's limit on a comment's characters
 BENCHMARKS = "reports/benchmarks.csv"  # the measured run the projection starts from
 # Paths that cannot change what the pipeline computes; a change limited to them skips the run.
 KINDS = {"docs": ("*.md", "*.rst", "docs/*", "LICENSE*", "workflow/report/*"), "tests": ("tests/*",)}
@@ -51,6 +52,12 @@ def revision(root, rev: str) -> str:
         return git(root, "rev-parse", "--verify", "--quiet", "--short", f"{rev}^{{commit}}").strip()
     except ReviewError:
         raise ReviewError(f"unknown revision {rev!r}") from None
+
+
+def named(root, rev: str) -> str:
+    """`rev` with its short commit id, unless it is one."""
+    sha = revision(root, rev)
+    return rev if rev.startswith(sha) else f"{rev} ({sha})"
 
 
 def changed_files(root, base: str, head: str | None) -> list[str]:
@@ -133,13 +140,12 @@ def copy_figures(root, base: str, head: str | None, figures: list[str], dest: Pa
 
 def body(root, base: str, head: str | None = None, note: str = "", figures_dir: Path | None = None) -> str:
     """The comment's markdown."""
-    base_id = revision(root, base)
-    head_name = f"{head} ({revision(root, head)})" if head else "the working tree"
+    base_name, head_name = named(root, base), named(root, head) if head else "the working tree"
     paths = changed_files(root, base, head)
     kinds = scope(paths)
     compared, _ = run_compare(root, base, head)
     figs = changed_figures(paths)
-    lines = [MARKER, f"# compressbench review: {base} ({base_id}) → {head_name}", ""]
+    lines = [MARKER, f"# compressbench review: {base_name} → {head_name}", ""]
     if note:
         lines += [note, ""]
     lines += [f"{len(paths)} files changed: " + ", ".join(f"{len(v)} {k}" for k, v in kinds.items())
@@ -154,7 +160,15 @@ def body(root, base: str, head: str | None = None, note: str = "", figures_dir: 
             copy_figures(root, base, head, figs, figures_dir)
     else:
         lines += ["No figure under `reports/figures` changed.", ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return fit("\n".join(lines).rstrip("\n") + "\n")
+
+
+def fit(text: str, limit: int = COMMENT_LIMIT) -> str:
+    """`text`, cut at a line to fit one comment, saying so."""
+    if len(text) <= limit:
+        return text
+    cut = "\n\n**Cut here to fit one comment**: the whole body is `make review`'s output (CI: the artifact).\n"
+    return text[:text.rfind("\n", 0, limit - len(cut))] + cut
 
 
 def main(argv=None) -> int:
