@@ -190,3 +190,22 @@ def test_the_eta_counts_the_jobs_left_less_the_running_ones_time(tmp_path):
     # Snakemake runs a part of the plan (a phase target): 12 of the 25 pending jobs are left.
     handler.emit(record("progress", done=1, total=13))
     assert handler.left() == pytest.approx((total - 2 - 130) * 12 / 25)
+
+
+def test_a_snakemake_run_shows_an_eta_line_under_its_progress(tmp_path, mirror):
+    from fixtures import new_repo
+    from helpers import read_params, snakemake
+
+    repo = new_repo(tmp_path / "repo", bases=("student-scratch",), prune=("none",), quant=("float32",))
+    cfg = P.resolve(read_params(repo), files=())
+    counts = {}
+    for job in J.planned_jobs(cfg):
+        counts[job.rule] = counts.get(job.rule, 0) + 1
+    (repo / "reports/benchmarks.csv").write_text(  # a measured run of these params: 60 s a job
+        benchmarks_csv({rule: (n, 60 * n, 0) for rule, n in counts.items()}))
+    (repo / "reports/results.csv").write_text(results_csv())
+    out = snakemake(repo, "--cores", "1", "data/prepared/mnist.npz", **mirror)
+    etas = [l for l in (out.stdout + out.stderr).splitlines() if l.startswith("ETA ")]
+    # After the download, 1 of the 2 jobs of this target is left: 60 s on 1 core.
+    assert len(etas) == 1 and etas[0].endswith(
+        "(1.0 min: 1.0 job-min left on 1 core, projected from reports/benchmarks.csv)"), etas

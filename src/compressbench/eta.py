@@ -66,8 +66,8 @@ class Eta(logging.Handler):
         left = self.left()
         wall = left / self.cores
         at = (self.now() + timedelta(seconds=wall)).strftime("%H:%M")
-        return (f"ETA {at} ({wall / 60:.1f} min: {left / 60:.1f} job-min left on {self.cores} cores, "
-                f"projected from {self.source})")
+        cores = f"{self.cores} core{'s' * (self.cores != 1)}"
+        return f"ETA {at} ({wall / 60:.1f} min: {left / 60:.1f} job-min left on {cores}, projected from {self.source})"
 
 
 def install(cfg: dict, cores: int, measured="reports/benchmarks.csv", root=".") -> Eta | None:

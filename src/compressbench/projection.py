@@ -36,7 +36,6 @@ from . import matrix as M
 from . import params as P
 from . import progress
 from .rules import RULES
-from .tables import table
 
 BUDGET_MIN = 240.0  # the brief's job floor on 2 cores
 TRAINING = tuple(dict.fromkeys(b.rule for b in M.BASES.values()))
@@ -251,16 +250,17 @@ def job_floor(rows: list[Projected], cores: int) -> float:
 
 
 def render(cfg: dict, rows: list[Projected], cores: int, budget_min: float, source: str) -> str:
+    from .tables import table  # tabulate: only for the command, not for the ETA a run loads
     by_rule = {}
     for r in rows:
         by_rule.setdefault(r.job.rule, []).append(r)
     lines = [f"Projection of the planned run ({len(rows)} jobs) from {source}, on {cores} cores.", ""]
     body = []
     for rule, rs in by_rule.items():
-        secs = [r.seconds for r in rs if r.seconds is not None]
-        body.append([rule, len(rs), sum(epochs(cfg, r.job) for r in rs), f"{sum(secs):,.0f}",
-                     f"{sum(s * r.threads for s, r in zip(secs, [r for r in rs if r.seconds is not None])) / cores / 60:.1f}",
-                     sum(r.how == "estimate" for r in rs) or "", sum(r.seconds is None for r in rs) or ""])
+        counted = [r for r in rs if r.seconds is not None]
+        body.append([rule, len(rs), sum(epochs(cfg, r.job) for r in rs), f"{sum(r.seconds for r in counted):,.0f}",
+                     f"{job_floor(counted, cores) / 60:.1f}", sum(r.how == "estimate" for r in rs) or "",
+                     len(rs) - len(counted) or ""])
     lines += [table(body, ["rule", "jobs", "epochs", "job-s", "floor min", "estimated", "unmeasured"]), ""]
     models = {}
     for r in rows:

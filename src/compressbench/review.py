@@ -111,8 +111,8 @@ def projected(root, base: str, head: str | None) -> list[str]:
         out = []
         for side, rev in (("base", base), ("head", head)):
             done = _module("projection", "--params", str(Path(tmp, f"{side}.yaml")), "--measured", str(run), cwd=root)
-            floor = " ".join(line for line in done.stdout.splitlines() if line.startswith(("Job floor", "Not counted"))) \
-                if done.returncode == 0 else f"not available: {_last_line(done)}"
+            shown = [line for line in done.stdout.splitlines() if line.startswith(("Job floor", "Not counted"))]
+            floor = " ".join(shown) if done.returncode == 0 else f"not available: {_last_line(done)}"
             out.append(f"- {rev or 'the working tree'}: {floor}")
     return ["### Projected job floor", "", f"From the run measured at {base} (`{BENCHMARKS}`); "
             "`make projection` prints the per-rule table.", "", *out]
