@@ -9,7 +9,10 @@ files changed, `compare`'s markdown (run as its own process: the pull request's
 files are untrusted input, and compare's one-line refusal is shown, not a
 traceback), and the figures under reports/figures that differ. With --figures,
 both sides of every changed figure are copied there (the CI uploads the folder
-as an artifact). HEAD defaults to the working tree. Exits 0; 2 with one line
+as an artifact). When the change may touch the pipeline, the job floor that
+compressbench.projection gives BASE's and HEAD's params follows, both from the run
+measured at BASE. The body is cut at a line to fit one comment (65,536 characters).
+HEAD defaults to the working tree. Exits 0; 2 with one line
 for an unknown revision.
 
 >>> scope(["README.md", "tests/test_x.py"])
