@@ -6,7 +6,7 @@ import sys
 
 from snakemake.utils import min_version
 
-from compressbench import fingerprints, matrix as M, params as P, rules as R, workspace
+from compressbench import eta, fingerprints, matrix as M, params as P, rules as R, workspace
 
 min_version("9.0")
 
@@ -78,6 +78,8 @@ wildcard_constraints:
 onstart:
     if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
         workflow.scheduler.job_rate_limiter = None
+    # An ETA line under each progress line, projected from the last run's seconds (eta.py).
+    eta.install(config, workflow.cores)
 
 
 # Every phase has its folders, which DVC records as the phase's outputs, even when
