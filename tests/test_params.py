@@ -440,3 +440,12 @@ def test_a_familys_fine_tune_style_reaches_its_bases_and_the_studys_has_none(def
     p = params.resolve(cfg)["protocols"]["cifar10"]
     assert p["kd-c"]["fine_tune"] == default_cfg["families"]["converged"]["fine_tune"]
     assert p["student-kd"]["fine_tune"] == {}
+
+
+def test_an_older_runs_params_resolve_once_upgraded_with_the_keys_added_since():
+    older = params.load_yaml(params.ROOT / "benchmarks/baseline-run8/params.yaml")
+    with pytest.raises(params.ParamsError):
+        params.resolve(copy.deepcopy(older), files=())
+    resolved = params.resolve(params.upgrade(older), files=())
+    assert resolved["protocols"]["cifar10"]["teacher"]["family"] == "study"
+    assert resolved["protocols"]["cifar10"]["teacher"]["shift"] == 2

@@ -93,7 +93,7 @@ def _resolved(params_yaml: str) -> dict:
     cannot resolve them (an older layout): only derived-base sweeps then go unmatched."""
     raw = yaml.safe_load(params_yaml) or {}
     try:
-        return P.resolve(raw, files=())
+        return P.resolve(P.upgrade(raw), files=())
     except (P.ParamsError, KeyError, TypeError, AttributeError):
         return raw
 

@@ -338,6 +338,20 @@ def validate(cfg: dict) -> dict:
     return cfg
 
 
+def upgrade(cfg: dict) -> dict:
+    """A copy of an older run's params with the keys added since filled in as those runs
+    behaved, so the tools that read other runs (projection, compare) can resolve them."""
+    cfg = copy.deepcopy(cfg)
+    train = cfg.get("train")
+    if isinstance(train, dict):  # protocol families and their keys (the study's values)
+        for key, value in (("name", "study"), ("shift", 2), ("weight_decay", 0.0)):
+            train.setdefault(key, value)
+    for scheme in ((cfg.get("cluster") or {}).get("schemes") or {}).values():
+        if isinstance(scheme, dict):
+            scheme.setdefault("method", "kmeans")  # the one clustering method before the catalog
+    return cfg
+
+
 def load(path="params.yaml") -> dict:
     """params.yaml resolved (sweeps expanded, protocols added), as jobs see it."""
     return resolve(load_yaml(path), files=(path,))

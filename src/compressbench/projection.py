@@ -70,8 +70,8 @@ def planned_jobs(cfg: dict) -> list[Job]:
                                     cluster=c.cluster) for c in cells if c.cluster != M.NO_CLUSTER))
     export = {**{q: "convert" for q in M.ptq_schemes(cfg)}, **{q: "qat" for q in M.qat_schemes(cfg)},
               **{q: "float32_ft" for q in M.control_schemes(cfg)}}  # int8io exports come with their qat job
-    cell_wc = lambda c: dict(dataset=c.dataset, seed=c.seed, ft=c.ft, base=c.base, prune=c.model_part,  # noqa: E731
-                             quant=c.quant)
+    cell_wc = lambda c: dict(dataset=c.dataset, seed=c.seed, ft=c.ft, base=c.base, prune=c.prune,  # noqa: E731
+                             cluster=c.cluster, quant=c.quant)
     jobs += [_job(export[c.quant], **cell_wc(c)) for c in cells if c.quant in export]
     jobs += [_job("evaluate", **cell_wc(c)) for c in cells]
     trained = {(ds, b) for ds, _, b in M.base_models(cfg)}
@@ -93,7 +93,8 @@ def _export_epochs(cfg, wc):
 
 # Rule -> the epochs one of its jobs trains (rules not here train none).
 EPOCHS = {**{r: _protocol_epochs for r in TRAINING},
-          "prune": lambda cfg, wc: cfg["prune"]["fine_tune"]["epochs"],
+          "prune": lambda cfg, wc: cfg["prune"]["schemes"][wc["prune"]].get("epochs",
+                                                                             cfg["prune"]["fine_tune"]["epochs"]),
           "cluster": lambda cfg, wc: cfg["cluster"]["fine_tune"]["epochs"],
           "qat": _export_epochs, "float32_ft": _export_epochs}
 
@@ -119,7 +120,17 @@ def work(cfg: dict, job: Job, macs: dict) -> float | None:
         return 0.0
     ds = job.wc["dataset"]
     mac = macs.get((ds, arch_of(cfg, job)))
+    if mac is not None and job.rule in TRAINING and _online_teacher(cfg, job):
+        # The teacher runs forward on every augmented batch: a third of a training step's MACs.
+        teacher = macs.get((ds, M.bases(cfg)[M.bases(cfg)[job.wc["base"]].teacher].arch))
+        mac = None if teacher is None else mac + teacher / 3
     return None if mac is None else n * P.TRAIN_IMAGES.get(ds, 1) * float(mac)
+
+
+def _online_teacher(cfg: dict, job: Job) -> bool:
+    """A distilled base under an augmenting protocol (distill.py's OnlineTeacher)."""
+    base = job.wc["base"]
+    return bool(M.bases(cfg)[base].teacher) and cfg["protocols"][job.wc["dataset"]][base]["augment"]
 
 
 def macs_of(results_csv: str, cfg: dict) -> dict[tuple[str, str], float]:
@@ -313,7 +324,7 @@ def params_of_measurement(path: Path, fallback: str) -> dict:
     committed with the params of its run), else `fallback`."""
     folder = path if path.is_dir() else path.parent
     if (folder / "params.yaml").is_file():
-        return P.load(folder / "params.yaml")
+        return _older(folder / "params.yaml")
     last = subprocess.run(["git", "log", "-1", "--format=%H", "--", path.name], cwd=folder, capture_output=True,
                           text=True)
     top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True)
@@ -323,7 +334,12 @@ def params_of_measurement(path: Path, fallback: str) -> dict:
         return P.load(fallback)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "params.yaml").write_text(shown.stdout)
-        return P.load(Path(tmp) / "params.yaml")
+        return _older(Path(tmp) / "params.yaml")
+
+
+def _older(path: Path) -> dict:
+    """Another run's params, resolved after filling in the keys added since (params.upgrade)."""
+    return P.resolve(P.upgrade(P.load_yaml(path)), files=(str(path),))
 
 
 def main(argv=None) -> int:
@@ -342,7 +358,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         cfg = P.load(args.params)
-        measured_cfg = (P.load(args.measured_params) if args.measured_params
+        measured_cfg = (_older(Path(args.measured_params)) if args.measured_params
                         else params_of_measurement(args.measured, args.params))
     except P.ParamsError as exc:
         print(f"projection: {exc}", file=sys.stderr)
