@@ -12,7 +12,7 @@ from . import matrix as M
 from . import schema as S
 from .matrix import BASES as BASE_NAMES
 from .overrides import coerce
-from .paramfile import ParamsError, load_yaml
+from .paramfile import ParamsError, check_size, load_yaml  # noqa: F401 (the Snakefile reads them here)
 
 ROOT = Path(__file__).resolve().parents[2]
 MIRROR_ENV = "COMPRESSBENCH_MIRROR"
@@ -43,10 +43,33 @@ def _cross_errors(cfg: dict) -> list[str]:
         for arch, layers in archs.items():
             if not any("dense" in layer or "conv" in layer for layer in layers):
                 errors.append(f"zoo.{ds}.{arch}: needs at least one conv or dense layer")
+            errors += _layer_order_errors(f"zoo.{ds}.{arch}", layers)
     bases = [*BASE_NAMES, *(cfg.get("derived") or {})]
     errors += [f"sensitivity.bases[{i}]: {b!r} is not a base; allowed: {', '.join(bases)}"
                for i, b in enumerate(cfg["sensitivity"]["bases"]) if b not in bases]
     return errors + _only_errors(cfg) + _derived_errors(cfg) + _control_errors(quant, cfg["matrix"]["quant"])
+
+
+def _layer_order_errors(where: str, layers: list) -> list[str]:
+    """models.build flattens before the first dense layer: no conv or pool may follow it."""
+    kinds = [next(iter(layer)) for layer in layers]
+    first = next((i for i, k in enumerate(kinds) if k == "dense"), len(kinds))
+    late = [f"{k} [{i}]" for i, k in enumerate(kinds) if i > first and k in ("conv", "pool")]
+    return [f"{where}: {', '.join(late)} after the dense layer [{first}]; allowed: conv and pool layers "
+            "before the first dense layer (it flattens)"] if late else []
+
+
+def _val_errors(cfg: dict) -> list[str]:
+    """Teachers write their logits on the validation split, which val_size 0 leaves empty."""
+    if cfg["data"]["val_size"] > 0:
+        return []
+    info = M.bases(cfg)
+    teachers = sorted({info[b].teacher for _, _, b in M.base_models(cfg) if info[b].teacher})
+    if not teachers:
+        return []
+    return [f"data.val_size: 0 leaves no validation images, but the run's teachers ({', '.join(teachers)}) "
+            "write their logits on them for their students; allowed: 1 <= val_size <= 20000, or 0 with no "
+            "distilled base in the matrix"]
 
 
 def _only_errors(cfg: dict) -> list[str]:
@@ -275,8 +298,8 @@ def _split_errors(cfg: dict) -> list[str]:
     """Batch sizes no larger than the training split they batch, in every dataset run."""
     val = cfg["data"]["val_size"]
     splits = {ds: TRAIN_IMAGES[ds] - val for ds in cfg["matrix"]["datasets"] if ds in TRAIN_IMAGES}
-    if not splits:
-        return []
+    if not splits or min(splits.values()) < 1:
+        return []  # val_size itself is out of range: the schema's one message names it
     ds = min(splits, key=splits.get)
     batches = {"train.batch_size": cfg["train"]["batch_size"],
                "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"],
@@ -300,7 +323,7 @@ def validate(cfg: dict) -> dict:
     except (KeyError, TypeError, AttributeError):
         expanded = cfg  # malformed: the schema names what is wrong
     errors = S.errors(expanded)
-    for check in (_cross_errors, _split_errors):
+    for check in (_cross_errors, _split_errors, _val_errors):
         try:  # cross-references too, where the parts they need are well-formed
             errors += [e for e in check(expanded) if e not in errors]
         except (KeyError, TypeError, AttributeError):

@@ -31,3 +31,11 @@ def dvc_writer(root=".") -> str | None:
         return None
     writers = (locks.get("write") or {}).values() if isinstance(locks, dict) else ()
     return next((str(w.get("cmd", "dvc")) for w in writers if isinstance(w, dict) and _alive(w.get("pid"))), None)
+
+
+def sweep_partials(root=".") -> list[Path]:
+    """Remove what killed writers left in the output folders (io.sweep_partials): run at
+    the start of every Snakemake invocation, so a SIGKILL's leftovers never reach DVC."""
+    from . import io, rules
+    tops = {folder.split("/")[0] for phase in rules.PHASES for folder in rules.folders_of(phase)} | {"reports"}
+    return io.sweep_partials(sorted(str(Path(root) / t) for t in tops))
