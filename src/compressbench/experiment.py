@@ -212,17 +212,19 @@ def validate(text: str) -> None:
             raise Refused(str(exc).replace(str(path), PARAMS)) from None
 
 
-def unrecorded_outputs(root=".") -> dict[str, str]:
-    """Outputs that differ from dvc.lock (path -> DVC's status): what `dvc exp run`'s
-    checkout would delete or overwrite. Outputs merely missing ("deleted") lose nothing."""
+def unrecorded_outputs(root=".") -> dict[str, dict[str, str]]:
+    """Stage -> its outputs that differ from dvc.lock (path -> DVC's status): what `dvc exp
+    run`'s checkout would delete or overwrite. Outputs merely missing ("deleted") lose nothing."""
     proc = subprocess.run(["dvc", "status", "--json"], cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         raise Refused(f"dvc status failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
     lost = {}
-    for entries in json.loads(proc.stdout or "{}").values():
+    for stage, entries in json.loads(proc.stdout or "{}").items():
         for entry in entries if isinstance(entries, list) else []:
             outs = entry.get("changed outs", {}) if isinstance(entry, dict) else {}
-            lost |= {path: state for path, state in outs.items() if state != "deleted"}
+            changed = {path: state for path, state in outs.items() if state != "deleted"}
+            if changed:
+                lost.setdefault(stage, {}).update(changed)
     return lost
 
 
@@ -239,17 +241,17 @@ def main(argv=None) -> int:
         validate(text)
         lost = unrecorded_outputs()
         if lost and not commit:
-            listed = ", ".join(f"{p} ({s})" for p, s in sorted(lost.items()))
+            listed = ", ".join(f"{p} ({s})" for outs in lost.values() for p, s in sorted(outs.items()))
             raise Refused(f"outputs not recorded in dvc.lock would be deleted by `dvc exp run` (it checks out "
                           f"the recorded outputs first): {listed}; record them with `dvc commit` (or add COMMIT=1 "
                           "to make exp, --commit here), or remove them, then run this again")
-        if lost:
-            subprocess.run(["dvc", "commit", "--force", "--quiet"], check=True)
+        if lost:  # the stages concerned only: a stage whose inputs are missing cannot be committed
+            done = subprocess.run(["dvc", "commit", "--force", *lost], capture_output=True, text=True)
+            if done.returncode != 0:
+                raise Refused(f"dvc commit {' '.join(lost)} failed: "
+                              f"{(done.stderr.strip().splitlines() or ['?'])[-1].removeprefix('ERROR: ')}")
     except Refused as exc:
         print(f"exp: {exc}\nexp: params.yaml unchanged", file=sys.stderr)
-        return 2
-    except subprocess.CalledProcessError as exc:
-        print(f"exp: dvc commit failed ({exc.returncode})\nexp: params.yaml unchanged", file=sys.stderr)
         return 2
     io.write_text(PARAMS, text)
     return subprocess.run(["dvc", "exp", "run", *dvc_args]).returncode
