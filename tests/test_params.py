@@ -74,6 +74,9 @@ CASES = [
      ["zoo.mnist.student: conv [2], pool [3] after the dense layer [1]", "before the first dense layer"]),
     ("validation size above the training split", setting("data.val_size", 60001),
      ["data.val_size: 60001 is greater than the maximum of 20000"]),
+    ("global sparsity the capped layers cannot reach", setting("prune.schemes.global.sparsity", 0.99),
+     ["prune.schemes.global.sparsity: 0.99 is beyond what global pruning reaches", "at most 0.98"]),
+    ("unknown layer kind", setting("zoo.mnist.student", [{"foo": 3}]), ["zoo.mnist.student[0]", "allowed keys: conv"]),
     ("missing section", dropping("evaluate"), ["'evaluate' is a required property"]),
     ("scheme called none", setting("prune.schemes.none", {"method": "filters", "layers": "conv", "fraction": 0.5}),
      ["prune.schemes", "none"]),
@@ -147,7 +150,8 @@ BOUND_CASES = [
 ALL_CASES = CASES + BOUND_CASES
 # One message per root cause: these must not cascade into the checks that build on them.
 ONE_MESSAGE = ("no validation images for the teachers' logits", "conv after a dense layer",
-               "validation size above the training split")
+               "validation size above the training split", "global sparsity the capped layers cannot reach",
+               "unknown layer kind", "sparsity above 0.99")
 # The front ends get one case of each kind (each run costs a Snakemake start-up).
 FRONTEND_CASES = CASES + [c for c in BOUND_CASES if c[0] in
                           ("nan alpha", "infinite temperature", "huge latency runs", "training batch above the cifar10 split")]

@@ -16,6 +16,9 @@ from .paramfile import ParamsError, check_size, load_yaml  # noqa: F401 (the Sna
 
 ROOT = Path(__file__).resolve().parents[2]
 MIRROR_ENV = "COMPRESSBENCH_MIRROR"
+# Global pruning caps each layer at 99 % (prune.MAX_LAYER_SPARSITY) and rounds each layer's share
+# down, so 0.99 overall is out of reach by a few weights; 0.98 leaves a layer of 100 weights per layer.
+GLOBAL_MAX_SPARSITY = 0.98
 # Official training splits; data.val_size is carved off them.
 TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}
 
@@ -37,10 +40,18 @@ def _cross_errors(cfg: dict) -> list[str]:
         if "initial_sparsity" in s and s["initial_sparsity"] > s["sparsity"]:
             errors.append(f"prune.schemes.{name}.initial_sparsity: {s['initial_sparsity']} exceeds "
                           f"sparsity {s['sparsity']}; allowed: 0 <= initial_sparsity <= sparsity")
+        if s["method"] == "global" and GLOBAL_MAX_SPARSITY < s["sparsity"] <= S.schema()["$defs"]["sparsity"]["maximum"]:
+            errors.append(f"prune.schemes.{name}.sparsity: {s['sparsity']} is beyond what global pruning reaches "
+                          f"(no layer beyond 99 %, each layer's share rounded down); allowed: at most "
+                          f"{GLOBAL_MAX_SPARSITY}")
         if s["method"] == "m_by_n" and s["m"] >= s["n"]:
             errors.append(f"prune.schemes.{name}: m={s['m']} must be smaller than n={s['n']}")
     for ds, archs in cfg["zoo"].items():
         for arch, layers in archs.items():
+            kinds = S.schema()["$defs"]["layer"]["properties"]
+            if any(not isinstance(layer, dict) or len(layer) != 1 or next(iter(layer)) not in kinds
+                   for layer in layers):
+                continue  # a malformed layer: the schema's message is the one root cause
             if not any("dense" in layer or "conv" in layer for layer in layers):
                 errors.append(f"zoo.{ds}.{arch}: needs at least one conv or dense layer")
             errors += _layer_order_errors(f"zoo.{ds}.{arch}", layers)

@@ -2,7 +2,8 @@
 Snakemake's own lock, and a `dvc repro` started during a Snakemake run by the
 same lock inside its first stage. What neither sees is a `snakemake` started
 while `dvc repro` runs a stage: DVC then write-locks the stage's outputs in its
-rwlock file (read locks, which `dvc status` also takes, are no conflict)."""
+rwlock file (read locks, which `dvc status` also takes, are no conflict).
+And what killed writers left in the output folders is swept at every start."""
 from __future__ import annotations
 
 import json
