@@ -15,7 +15,8 @@ from pathlib import Path
 # Temporary names: .<name>.partial-<host>-<pid>-<random><suffix>. The pattern `.*.partial-*`
 # is in .dvcignore and .gitignore; the host and pid tell the sweep whose writer is gone.
 PARTIAL = ".partial-"
-_PARTIAL_NAME = re.compile(r"^\..*\.partial-(?P<host>.+)-(?P<pid>\d+)-[^-]*$")
+# The random part is mkstemp's 8 characters; the target's suffixes follow (".5+ptq-int8.tflite").
+_PARTIAL_NAME = re.compile(r"^\..+?\.partial-(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]{8}")
 
 
 def _alive(pid: int) -> bool:

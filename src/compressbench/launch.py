@@ -60,34 +60,45 @@ def _wait(proc: subprocess.Popen, seconds: float) -> bool:
     return True
 
 
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass  # the group has ended
+
+
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
     received: list[tuple[int, float, list[str]]] = []  # (signal, when, outputs then running)
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    group: list[int] = []  # Snakemake's pid, its process group's id too (its own session)
 
     def forward(signum, _frame):
         if not received:
             print(f"launch: {signal.Signals(signum).name} received; stopping the running jobs",
                   file=sys.stderr, flush=True)
             received.append((signum, time.monotonic(), incomplete_outputs()))
-            os.killpg(proc.pid, signal.SIGTERM)
+            if group:
+                _killpg(group[0], signal.SIGTERM)
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    group.append(proc.pid)
+    if received:  # a signal while Snakemake was starting
+        _killpg(proc.pid, signal.SIGTERM)
     while not _wait(proc, 0.5):
         if received and time.monotonic() - received[0][1] > GRACE_SECONDS:
             break
     if not received:
         return proc.returncode
     signum, _, incomplete = received[0]
-    signame = signal.Signals(signum).name
     killed = proc.poll() is None
+    _killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left: no job outlives the run
+    proc.wait()
     if killed:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
         subprocess.run([sys.executable, "-m", "snakemake", "--unlock"], capture_output=True)
-    print(stopped_message(signame, incomplete, killed), file=sys.stderr, flush=True)
+    print(stopped_message(signal.Signals(signum).name, incomplete, killed), file=sys.stderr, flush=True)
     return 128 + signum
 
 
