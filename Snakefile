@@ -15,6 +15,8 @@ min_version("9.0")
 if (_dvc := workspace.dvc_writer()) is not None:
     sys.exit(f"`{_dvc}` is running in this workspace ({workspace.DVC_RWLOCK}): "
              "wait for it to finish or stop it, then run snakemake again")
+# What a killed job (SIGKILL, power cut) left half-written: removed before anything runs.
+workspace.sweep_partials()
 
 
 def checked(load, *args, errors=P.ParamsError):
@@ -48,6 +50,9 @@ def command_line_configfiles():
 
 for _f in command_line_configfiles():
     checked(P.load_yaml, _f)
+# Snakemake parses --config values itself (plain PyYAML: an alias is a shared object,
+# free to build and a bomb to walk); bound what they expand to before anything walks them.
+checked(P.check_size, config, "--config")
 # --config values arrive as strings where the schema wants numbers or lists:
 # coerce them by the schema, expand the sweeps, then one validation whose messages
 # name the key; jobs read the resolved config (with each base model's protocol).

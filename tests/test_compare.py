@@ -4,6 +4,7 @@ import copy
 import csv
 import io
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -99,3 +100,35 @@ def test_compare_fails_cleanly_on_a_bad_revision_or_one_without_results(repo, ca
     git(repo, "commit", "-qm", "no results")
     assert compare.main(["HEAD"]) == 2
     assert capsys.readouterr().err.strip() == "compare: revision 'HEAD' has no reports/results.csv"
+
+
+def _bomb() -> str:
+    """A mapping whose `seeds` expand to 9**9 nodes through nested aliases."""
+    levels = ["  - &a0 [0, 0, 0, 0, 0, 0, 0, 0, 0]"]
+    levels += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return "seeds:\n" + "\n".join(levels) + "\n"
+
+
+BAD_FILES = [  # (case, file, content, what the one line says)
+    ("malformed params", "params.yaml", "seeds: [0\n", "params.yaml: not readable YAML"),
+    ("params a list", "params.yaml", "- 1\n- 2\n", "params.yaml: expected a mapping at the top level, found a list"),
+    ("params an alias bomb", "params.yaml", _bomb(), "params.yaml: seeds["),
+    ("garbage results", "reports/results.csv", "a,b\n\x00\x01,\"\n", "reports/results.csv: not a results table"),
+    ("empty results", "reports/results.csv", "", "reports/results.csv: empty"),
+    ("malformed reference", "reports/reference/arxiv-2305.08075.yaml", "{", "arxiv-2305.08075.yaml: not readable"),
+]
+
+
+@pytest.mark.parametrize("case,path,content,says", BAD_FILES, ids=[c[0] for c in BAD_FILES])
+@pytest.mark.parametrize("side", ["base", "head"])
+def test_compare_refuses_a_bad_file_in_either_revision_in_one_line_without_a_traceback(repo, case, path, content,
+                                                                                    says, side):
+    (repo / path).write_text(content)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", case)
+    args = ["HEAD", "HEAD~1"] if side == "base" else ["HEAD~1", "HEAD"]
+    proc = subprocess.run([sys.executable, "-m", "compressbench.compare", *args], cwd=repo, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+    assert proc.stderr.startswith("compare: HEAD: ") and says in proc.stderr, proc.stderr

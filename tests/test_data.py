@@ -451,7 +451,7 @@ def test_load_prepared_refuses_arrays_that_differ_from_their_recorded_sha256(mni
     arrays["x_test"][0, 0, 0, 0] ^= 1  # one pixel changed, the file still a valid npz
     with npz.open("wb") as f:
         np.savez(f, **arrays)
-    with pytest.raises(DataError, match=r"mnist\.npz: x_test differ from the sha256 in mnist\.json.*--forcerun prepare"):
+    with pytest.raises(DataError, match=r"mnist\.npz: x_test differ from the sha256 in mnist\.json.*snakemake --cores 1 --force .*mnist\.npz"):
         data.load_prepared(npz)
     assert set(data.load_prepared(npz, keys=("x_train",))) == {"x_train"}  # the intact split still loads
     npz.with_suffix(".json").unlink()

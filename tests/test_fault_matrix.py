@@ -16,9 +16,9 @@ import time
 import pytest
 import yaml
 
-from compressbench import params
+from compressbench import io, params, rules
 from fixtures import new_repo
-from helpers import BIN, copy_repo, dvc, env, planned_jobs, read_params, results, snakemake, write_params
+from helpers import BIN, copy_repo, dvc, env, planned_jobs, read_params, results, run, snakemake, write_params
 from test_params import CASES, FRONTEND_CASES, alias_bomb
 
 pytestmark = pytest.mark.slow
@@ -37,7 +37,7 @@ def assert_user_facing(out: str, *fragments: str) -> None:
 
 
 def leftovers(repo) -> list[str]:
-    """Temporary files of interrupted writes (io.atomic_path names them .<name>.*; Snakemake's
+    """Temporary files of interrupted writes (io.atomic_path names them .<name>.partial-*; Snakemake's
     .snakemake_timestamp marks a finished directory output)."""
     return [str(p) for d in ("data", "models", "tflite", "metrics", "reports") if (repo / d).exists()
             for p in (repo / d).rglob(".*") if p.is_file() and p.name != ".snakemake_timestamp"]
@@ -87,6 +87,21 @@ def test_snakemake_refuses_an_alias_bomb_at_once_naming_the_key(repo):
     assert not (repo / "data").exists() and not (repo / "models").exists()
 
 
+@pytest.mark.parametrize("how", ["--config", "--configfile"])
+def test_snakemake_refuses_an_alias_bomb_given_on_the_command_line_at_once(tmp_path, how):
+    repo = copy_repo(tmp_path / "repo")  # valid params.yaml: the bomb comes from the command line
+    levels = ["&a0 [0, 0, 0, 0, 0, 0, 0, 0, 0]"] + [f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    bomb = f"[{', '.join(levels)}]"
+    (tmp_path / "bomb.yaml").write_text(f"seeds: {bomb}\n")
+    args = ["--config", f"seeds={bomb}"] if how == "--config" else ["--configfile", str(tmp_path / "bomb.yaml")]
+    start = time.perf_counter()
+    proc = snakemake(repo, "-n", *args, check=False)
+    assert proc.returncode != 0 and time.perf_counter() - start < 60
+    where = "--config seeds[" if how == "--config" else "bomb.yaml: seeds["
+    assert_user_facing(proc.stdout + proc.stderr, where, "more than 100000 YAML nodes")
+    assert len((proc.stdout + proc.stderr).splitlines()) < 10
+
+
 @pytest.mark.parametrize("case", ["misspelt pruning scheme", "alpha above one", "unknown top-level key"])
 def test_dvc_repro_stops_on_invalid_params_before_any_job(tmp_path, default_cfg, case):
     repo = copy_repo(tmp_path)
@@ -134,7 +149,7 @@ def test_a_truncated_prepared_dataset_fails_naming_the_file_and_the_rebuild(done
     assert proc.returncode != 0
     assert_user_facing(proc.stdout + proc.stderr, "error in train_student_scratch",
                        "data/prepared/mnist.npz: not a readable prepared dataset",
-                       "rebuild it with: snakemake --forcerun prepare")
+                       "rebuild it with: snakemake --cores 1 --force data/prepared/mnist.npz")
     assert not (repo / "models/train_baseline/mnist/s0/student-scratch.keras").exists()
     assert leftovers(repo) == []
 
@@ -146,8 +161,17 @@ def test_a_changed_tflite_fails_its_evaluation_naming_the_file(done, tmp_path, m
     assert proc.returncode != 0
     assert_user_facing(proc.stdout + proc.stderr, "error in evaluate",
                        f"{tfl}: content differs from the sha256 in student-scratch/none/none/float32.json",
-                       f"snakemake --force {tfl}")
+                       f"snakemake --cores 1 --force {tfl}")
     assert not (repo / "metrics/mnist/s0/f0/student-scratch/none/none/float32.json").exists()
+
+
+@pytest.mark.parametrize("target,rule", [("data/prepared/mnist.npz", "prepare"),
+                                         ("tflite/mnist/s0/f0/student-scratch/none/none/float32.tflite", "convert")])
+def test_the_rebuild_hint_pasted_as_written_plans_exactly_the_one_job(done, target, rule, mirror):
+    hint = ["--cores", "1", "--force", target]  # what io.rebuild_command prints after `snakemake`
+    assert io.rebuild_command(target) == "snakemake " + " ".join(hint)
+    proc = run([BIN / "snakemake", "-n", "--quiet", "rules", *hint], done[0], **mirror)
+    assert rules.planned_jobs(proc.stdout) == {rule: 1}
 
 
 def test_a_truncated_model_fails_its_conversion_naming_the_file(done, tmp_path, mirror):
@@ -352,3 +376,143 @@ def test_dvc_remote_push_then_pull_into_a_fresh_copy_restores_outputs_without_re
                  "metrics/mnist/s0/f0/student-scratch/none/none/float32.json"):
         assert (fresh / path).read_bytes() == (repo / path).read_bytes()
     assert "up to date" in dvc(fresh, "status").stdout
+
+
+# ---- kills mid-write: nothing partial survives, nothing partial is recorded ----------------
+
+WRITER = """
+import sys, time
+from compressbench import io, runner
+runner.handle_interruptions()  # as every job has it from its first import
+with io.atomic_path(sys.argv[1]) as tmp:
+    with open(tmp, "wb") as f:
+        f.write(b"partial" * 100000)
+        f.flush()
+        print("writing", flush=True)
+        time.sleep(600)
+"""
+
+
+def writing(repo, target: str) -> subprocess.Popen:
+    """A process writing `target` as every job writes (io.atomic_path), stopped mid-write."""
+    proc = subprocess.Popen([BIN / "python", "-c", WRITER, target], cwd=repo, env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "writing\n", proc.stderr.read()
+    return proc
+
+
+def test_a_job_killed_mid_write_by_sigterm_or_sigkill_leaves_nothing_in_the_tree_or_dvc_lock(done, tmp_path, mirror):
+    repo = shutil.copytree(done[0], tmp_path / "ws", symlinks=True)
+    dvc(repo, "init", "--no-scm", "-q")
+    data = repo / "data/prepared/mnist.npz"
+    before = data.read_bytes()
+    term = writing(repo, "data/prepared/mnist.npz")
+    term.send_signal(signal.SIGTERM)
+    assert term.wait(timeout=30) == 128 + signal.SIGTERM and "Traceback" not in term.stderr.read()
+    assert leftovers(repo) == [] and data.read_bytes() == before  # removed by the handler, target untouched
+    model = "models/train_baseline/mnist/s0/student-scratch.keras"
+    kill = writing(repo, model)
+    kill.kill()
+    kill.wait()
+    assert len(leftovers(repo)) == 1  # SIGKILL runs no handler: the next run's sweep removes it
+    (repo / "data/prepared/.cifar10.npz.partial-elsewhere-1-x.npz").write_bytes(b"from another host")
+    dvc(repo, "repro", **mirror)  # every stage's Snakemake sweeps first; DVC ignores what is left
+    assert [p.rsplit("/", 1)[-1] for p in leftovers(repo)] == [".cifar10.npz.partial-elsewhere-1-x.npz"]
+    lock = (repo / "dvc.lock").read_text()
+    assert ".partial-" not in lock
+    prepared = next(o for s in yaml.safe_load(lock)["stages"].values() for o in s.get("outs", [])
+                    if o["path"] == "data/prepared")
+    assert prepared["nfiles"] == len([p for p in (repo / "data/prepared").iterdir() if ".partial-" not in p.name])
+
+
+# ---- the launcher (make run): SIGTERM and Ctrl-C end the running jobs within seconds ---------
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_the_launcher_alone_ends_the_running_job_within_seconds_and_says_so(tmp_path, mirror, sig):
+    repo, _ = long_training(tmp_path)
+    run = Running([BIN / "python", "-m", "compressbench.launch", "--cores", "2"], repo, mirror)
+    run.wait_for("epoch 3/")
+    start = time.time()
+    out = run.interrupt(sig)  # the launcher's group: Snakemake and its jobs run in their own
+    assert time.time() - start < 60, out[-3000:]
+    assert run.proc.returncode == 128 + sig, out[-3000:]
+    assert f"launch: stopped by {signal.Signals(sig).name}" in out, out[-3000:]
+    assert "marked incomplete: models/train_baseline/mnist/s0/teacher" in out, out[-3000:]
+    assert_stopped_cleanly(repo, out)
+    assert not (repo / ".snakemake/locks").exists() or not any((repo / ".snakemake/locks").iterdir())
+
+
+@pytest.mark.parametrize("front", ["launch", "snakemake"])
+def test_ctrl_c_while_a_job_is_still_importing_prints_no_traceback(tmp_path, mirror, front):
+    repo, _ = long_training(tmp_path)
+    args = ([BIN / "python", "-m", "compressbench.launch"] if front == "launch" else [BIN / "snakemake"]) + ["--cores", "2"]
+    run = Running(args, repo, mirror)
+    run.wait_for("train_teacher")  # Snakemake announces the job as it starts its process
+    time.sleep(0.3)
+    out = run.interrupt(signal.SIGINT)
+    assert run.proc.returncode != 0
+    assert_stopped_cleanly(repo, out)
+    log = repo / "logs/train_baseline/train_teacher/mnist/s0/teacher.log"
+    assert not log.exists() or "Traceback" not in log.read_text()
+
+
+# ---- make exp: a DVC experiment that validates first and deletes nothing ---------------------
+
+def exp_workspace(repo):
+    """`repo` as a git + DVC clone with a venv make accepts (this one, behind a stand-in)."""
+    from helpers import ROOT
+    for name in ("Makefile", "requirements.lock", "pyproject.toml", ".gitignore"):
+        shutil.copy2(ROOT / name, repo / name)
+    python = repo / ".venv/bin/python"
+    python.parent.mkdir(parents=True, exist_ok=True)
+    python.write_text(f'#!/bin/sh\nexec "{BIN / "python"}" "$@"\n')
+    python.chmod(0o755)
+    pins = subprocess.run("cat requirements.lock pyproject.toml | sha256sum", shell=True, cwd=repo,
+                          capture_output=True, text=True, check=True).stdout[:64]
+    (repo / ".venv/.installed").write_text(pins + "\n")
+    (repo / ".gitignore").write_text((repo / ".gitignore").read_text() + "/.venv/\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    dvc(repo, "init", "-q")
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "clone"], cwd=repo, check=True)
+    return repo
+
+
+def make_exp(repo, *args, **extra):
+    return subprocess.run(["make", "--no-print-directory", "exp", *args], cwd=repo, env=env(**extra),
+                          capture_output=True, text=True)
+
+
+def test_make_exp_refuses_bad_values_and_unrecorded_outputs_changing_nothing(tmp_path):
+    repo = exp_workspace(new_repo(tmp_path / "ws", **SMALL))
+    marker = repo / "models/train_baseline/mnist/s9/marker.keras"
+    marker.parent.mkdir(parents=True)
+    marker.write_bytes(b"a trained model")
+    params_before = (repo / "params.yaml").read_bytes()
+    for setting, says in (("train.learning_rate=nan", "train.learning_rate: nan is not a finite number"),
+                          ("data.val_size=60001", "data.val_size: 60001 is greater than the maximum"),
+                          ("train.learning_rate=3e-4", "outputs not recorded in dvc.lock would be deleted by "
+                                                       "`dvc exp run`")):
+        proc = make_exp(repo, f"SET={setting}")
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and says in out and "params.yaml unchanged" in out, out[-3000:]
+        assert_user_facing(out)
+        assert marker.read_bytes() == b"a trained model"
+        assert (repo / "params.yaml").read_bytes() == params_before
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
+        assert status == "", status  # nothing modified, nothing staged (models/ is ignored)
+
+
+def test_make_exp_with_commit_keeps_the_outputs_and_changes_one_line_of_params(done, tmp_path, mirror):
+    repo = exp_workspace(shutil.copytree(done[0], tmp_path / "ws", symlinks=True))
+    model = repo / "models/train_baseline/mnist/s0/student-scratch.keras"
+    before, params_before = model.read_bytes(), (repo / "params.yaml").read_text()
+    proc = make_exp(repo, "SET=evaluate.latency_runs=3", "COMMIT=1", **mirror)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert model.read_bytes() == before  # committed first, so the experiment's checkout restored it
+    changed = [(a, b) for a, b in zip(params_before.splitlines(), (repo / "params.yaml").read_text().splitlines())
+               if a != b]
+    assert len(params_before.splitlines()) == len((repo / "params.yaml").read_text().splitlines())
+    assert [b.split("#")[0].strip() for _, b in changed] == ["latency_runs: 3"], changed
+    assert "latency_runs" in dvc(repo, "exp", "show", "--no-pager", "--md").stdout

@@ -67,6 +67,16 @@ CASES = [
     ("unknown pruning method", setting("prune.schemes.global.method", "lottery"), ["prune.schemes.global.method", "lottery"]),
     ("unknown layer kind", setting("zoo.mnist.student", [{"batchnorm": 2}]), ["zoo.mnist.student[0]", "batchnorm", "conv"]),
     ("negative validation size", setting("data.val_size", -5), ["data.val_size", "minimum of 0"]),
+    # Conditions a job would otherwise trip over at its end (issue 31), each one message.
+    ("no validation images for the teachers' logits", setting("data.val_size", 0),
+     ["data.val_size: 0 leaves no validation images", "teacher", "allowed: 1 <= val_size"]),
+    ("conv after a dense layer", setting("zoo.mnist.student", [{"conv": 16}, {"dense": 10}, {"conv": 8}, {"pool": 2}]),
+     ["zoo.mnist.student: conv [2], pool [3] after the dense layer [1]", "before the first dense layer"]),
+    ("validation size above the training split", setting("data.val_size", 60001),
+     ["data.val_size: 60001 is greater than the maximum of 20000"]),
+    ("global sparsity the capped layers cannot reach", setting("prune.schemes.global.sparsity", 0.99),
+     ["prune.schemes.global.sparsity: 0.99 is beyond what global pruning reaches", "at most 0.98"]),
+    ("unknown layer kind", setting("zoo.mnist.student", [{"foo": 3}]), ["zoo.mnist.student[0]", "allowed keys: conv"]),
     ("missing section", dropping("evaluate"), ["'evaluate' is a required property"]),
     ("scheme called none", setting("prune.schemes.none", {"method": "filters", "layers": "conv", "fraction": 0.5}),
      ["prune.schemes", "none"]),
@@ -138,6 +148,10 @@ BOUND_CASES = [
     ("split seed beyond 32 bits", setting("data.split_seed", 2**32), ["data.split_seed", "maximum of 4294967295"]),
 ]
 ALL_CASES = CASES + BOUND_CASES
+# One message per root cause: these must not cascade into the checks that build on them.
+ONE_MESSAGE = ("no validation images for the teachers' logits", "conv after a dense layer",
+               "validation size above the training split", "global sparsity the capped layers cannot reach",
+               "unknown layer kind", "sparsity above 0.99")
 # The front ends get one case of each kind (each run costs a Snakemake start-up).
 FRONTEND_CASES = CASES + [c for c in BOUND_CASES if c[0] in
                           ("nan alpha", "infinite temperature", "huge latency runs", "training batch above the cifar10 split")]
@@ -160,6 +174,8 @@ def test_invalid_params_are_rejected_naming_key_and_allowed(default_cfg, case, m
         params.validate(cfg)
     for fragment in fragments:
         assert fragment in str(err.value), (case, str(err.value))
+    if case in ONE_MESSAGE:
+        assert str(err.value).count("\n  - ") == 1, str(err.value)
 
 
 def test_duplicate_scheme_names_are_rejected(tmp_path):
@@ -449,3 +465,10 @@ def test_an_older_runs_params_resolve_once_upgraded_with_the_keys_added_since():
     resolved = params.resolve(params.upgrade(older), files=())
     assert resolved["protocols"]["cifar10"]["teacher"]["family"] == "study"
     assert resolved["protocols"]["cifar10"]["teacher"]["shift"] == 2
+
+
+def test_weight_decay_without_adam_is_refused_before_any_job(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["families"]["converged"] |= {"optimizer": "sgd", "weight_decay": 0.01}
+    with pytest.raises(params.ParamsError, match=r"families.converged.weight_decay: 0.01 with optimizer 'sgd'"):
+        params.validate(cfg)

@@ -36,7 +36,7 @@ def test_a_changed_artefact_fails_naming_the_file_its_rule_and_the_rebuild_comma
     io.verify(tfl, matrix.record(str(tfl)))  # intact: passes
     tfl.write_bytes(b"model bytez")
     with pytest.raises(io.ArtefactError, match=rf"{re.escape(str(tfl))}: content differs from the sha256 in "
-                                               r"x\+none\+float32.json .*rule convert.*snakemake --force"):
+                                               r"x\+none\+float32.json .*rule convert.*snakemake --cores 1 --force"):
         io.verify(tfl, matrix.record(str(tfl)))
 
 

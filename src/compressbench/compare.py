@@ -8,7 +8,9 @@ variant as the report does (claims.variant_stats: mean over seeds), and compared
 with the claims' noise rule. Prints the cells added and removed, the cells whose
 accuracy moved beyond noise or whose gzip size moved by more than 1 %, largest
 first, the claim and reproduction verdicts that flipped and the params that differ. Exits 0; 2 with
-one line naming the problem for an unknown revision or one without results."""
+one line naming the revision, the file and the problem for an unknown revision, one without
+results, or a file that cannot be read (malformed YAML or CSV, an alias bomb, a list where a
+mapping belongs): every YAML document goes through the bounded reader, paramfile.loads."""
 from __future__ import annotations
 
 import io
@@ -17,10 +19,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from . import claims as C
 from . import params as P
+from . import paramfile
 from . import reproduction as R
 from .report_files import REFERENCE
 from .tables import table
@@ -30,7 +32,37 @@ GZIP_CHANGE_PCT = 1.0  # a size change beyond this share is listed
 
 
 class CompareError(RuntimeError):
-    """A revision that is unknown or has no results."""
+    """A revision that is unknown, has no results, or holds a file that cannot be read."""
+
+
+def _where(rev: str | None, path: str) -> str:
+    return f"{rev or 'the working tree'}: {path}"
+
+
+def mapping_at(text: str, rev: str | None, path: str) -> dict:
+    """The YAML mapping in `text` (the file `path` at `rev`), read with the bounded reader;
+    an empty file is an empty mapping."""
+    try:
+        doc = paramfile.loads(text, _where(rev, path))
+    except paramfile.ParamsError as exc:
+        raise CompareError(str(exc)) from None
+    if doc is not None and not isinstance(doc, dict):
+        raise CompareError(f"{_where(rev, path)}: expected a mapping at the top level, found a "
+                           f"{type(doc).__name__}")
+    return doc or {}
+
+
+def frame_at(text: str, rev: str | None, path: str = "reports/results.csv") -> pd.DataFrame:
+    """The results table in `text`, with the columns the comparison reads."""
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+        C.evaluate_claims(frame)  # aggregates as variant_stats does, then reads every column it needs
+    except pd.errors.EmptyDataError:
+        raise CompareError(f"{_where(rev, path)}: empty") from None
+    except (pd.errors.ParserError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        problem = " ".join(str(exc).split())[:200]
+        raise CompareError(f"{_where(rev, path)}: not a results table ({type(exc).__name__}: {problem})") from None
+    return frame
 
 
 def read_at(rev: str | None, path: str, root=".") -> str:
@@ -50,9 +82,9 @@ def read_at(rev: str | None, path: str, root=".") -> str:
     return shown.stdout
 
 
-def variants(results_csv: str) -> pd.DataFrame:
+def variants(results_csv: str, rev: str | None = None) -> pd.DataFrame:
     """One row per (dataset, variant): the report's aggregation of the per-seed rows."""
-    return C.variant_stats(pd.read_csv(io.StringIO(results_csv)))
+    return C.variant_stats(frame_at(results_csv, rev))
 
 
 def _flat(d, prefix="") -> dict:
@@ -81,8 +113,8 @@ def cell_changes(base: pd.DataFrame, head: pd.DataFrame, n_test: int = C.DEFAULT
 def verdict_flips(base_csv: str, head_csv: str, base_params: str = "", head_params: str = "") -> list[list[str]]:
     """(claim, dataset, base verdict, head verdict) wherever the verdict differs; each side's
     claims without its params' baseline schemes, as its report had them."""
-    before, after = ({(c.id, ds): v for c in C.evaluate_claims(pd.read_csv(io.StringIO(t)), None,
-                                                               C.baselines(yaml.safe_load(p) or {}))
+    before, after = ({(c.id, ds): v for c in C.evaluate_claims(frame_at(t, None), None,
+                                                               C.baselines(mapping_at(p, None, PARAMS)))
                       for ds, v in c.verdicts.items()} for t, p in ((base_csv, base_params), (head_csv, head_params)))
     return [[cid, ds, before.get((cid, ds), "—"), after.get((cid, ds), "—")]
             for cid, ds in sorted(set(before) | set(after)) if before.get((cid, ds)) != after.get((cid, ds))]
@@ -91,7 +123,7 @@ def verdict_flips(base_csv: str, head_csv: str, base_params: str = "", head_para
 def _resolved(params_yaml: str) -> dict:
     """A revision's params as the report saw them; its raw params where this code
     cannot resolve them (an older layout): only derived-base sweeps then go unmatched."""
-    raw = yaml.safe_load(params_yaml) or {}
+    raw = mapping_at(params_yaml, None, PARAMS)
     try:
         return P.resolve(P.upgrade(raw), files=())
     except (P.ParamsError, KeyError, TypeError, AttributeError):
@@ -101,7 +133,7 @@ def _resolved(params_yaml: str) -> dict:
 def reproduction_verdicts(results_csv: str, params_yaml: str, reference_yaml: str) -> dict:
     """(dataset, notebook, configuration, quantity) -> verdict, as the report computes them."""
     stats = variants(results_csv)
-    found = R.rows(yaml.safe_load(reference_yaml) or {}, stats, _resolved(params_yaml), {})
+    found = R.rows(mapping_at(reference_yaml, None, REFERENCE), stats, _resolved(params_yaml), {})
     return {(ds, r.notebook, r.configuration, r.quantity): r.verdict for ds, rows in found.items() for r in rows}
 
 
@@ -111,7 +143,7 @@ def reproduction_flips(before: dict, after: dict) -> list[list[str]]:
 
 
 def param_changes(base_yaml: str, head_yaml: str) -> list[list[str]]:
-    before, after = (_flat(yaml.safe_load(t) or {}) for t in (base_yaml, head_yaml))
+    before, after = (_flat(mapping_at(t, None, PARAMS)) for t in (base_yaml, head_yaml))
     shown = lambda d, k: repr(d[k]) if k in d else "—"  # noqa: E731
     return [[k, shown(before, k), shown(after, k)]
             for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
@@ -120,10 +152,13 @@ def param_changes(base_yaml: str, head_yaml: str) -> list[list[str]]:
 def report(base_rev: str, head_rev: str | None = None, root=".") -> str:
     """The markdown comparison of two revisions' results."""
     base_csv, head_csv = read_at(base_rev, RESULTS, root), read_at(head_rev, RESULTS, root)
-    base, head = variants(base_csv), variants(head_csv)
+    base, head = variants(base_csv, base_rev), variants(head_csv, head_rev)
     keys = {n: set(zip(f["dataset"], f["variant"])) for n, f in (("base", base), ("head", head))}
     added, removed = sorted(keys["head"] - keys["base"]), sorted(keys["base"] - keys["head"])
     base_params, head_params = _params_at(base_rev, root), _params_at(head_rev, root)
+    for rev, text in ((base_rev, base_params), (head_rev, head_params)):
+        mapping_at(text, rev, PARAMS)  # named here; the helpers below read checked text
+        mapping_at(_text_at(rev, REFERENCE, root), rev, REFERENCE)
     changes, flips = cell_changes(base, head), verdict_flips(base_csv, head_csv, base_params, head_params)
     params = param_changes(base_params, head_params)
     reproduced = reproduction_flips(
@@ -178,6 +213,9 @@ def main(argv=None) -> int:
     except CompareError as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("compare: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

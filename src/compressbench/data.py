@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from compressbench.io import atomic_path
+from compressbench.io import atomic_path, rebuild_command
 
 # Published MD5s of the four original MNIST gzip files.
 MNIST_FILES: dict[str, str] = {
@@ -336,7 +336,8 @@ def prepare(dataset: str, raw_dir: Path, out_npz: Path, val_size: int, split_see
     return facts
 
 
-REBUILD = "rebuild it with: snakemake --forcerun prepare"
+def _rebuild(path) -> str:
+    return f"rebuild it with: {rebuild_command(path)}"
 
 
 def load_prepared(path: Path, keys=ARRAY_KEYS) -> dict[str, np.ndarray]:
@@ -349,18 +350,18 @@ def load_prepared(path: Path, keys=ARRAY_KEYS) -> dict[str, np.ndarray]:
             missing = [k for k in keys if k not in npz.files]
             arrays = {k: npz[k] for k in keys if k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-        raise DataError(f"{path}: not a readable prepared dataset ({type(exc).__name__}: {exc}); {REBUILD}") from exc
+        raise DataError(f"{path}: not a readable prepared dataset ({type(exc).__name__}: {exc}); {_rebuild(path)}") from exc
     if missing:
-        raise DataError(f"{path}: missing arrays {', '.join(missing)}; {REBUILD}")
+        raise DataError(f"{path}: missing arrays {', '.join(missing)}; {_rebuild(path)}")
     record = path.with_suffix(".json")
     try:
         expected = json.loads(record.read_text())["sha256"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{record}: no readable checksums for {path.name} ({exc}); {REBUILD}") from exc
+        raise DataError(f"{record}: no readable checksums for {path.name} ({exc}); {_rebuild(path)}") from exc
     bad = [k for k in keys if expected.get(k) != _sha256(arrays[k])]
     if bad:
         raise DataError(f"{path}: {', '.join(bad)} differ from the sha256 in {record.name} "
-                        f"(damaged or changed since prepare); {REBUILD}")
+                        f"(damaged or changed since prepare); {_rebuild(path)}")
     return arrays
 
 

@@ -1,12 +1,52 @@
-"""Atomic file output: a reader never sees a half-written artefact."""
+"""Atomic file output: a reader never sees a half-written artefact, and a killed
+writer's temporary file is never recorded (.dvcignore, .gitignore) and never kept
+(removed on SIGTERM by runner's handler, swept at the start of every run after SIGKILL)."""
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
+
+# Temporary names: .<name>.partial-<host>-<pid>-<random><suffix>. The pattern `.*.partial-*`
+# is in .dvcignore and .gitignore; the host and pid tell the sweep whose writer is gone.
+PARTIAL = ".partial-"
+# The random part is mkstemp's 8 characters; the target's suffixes follow (".5+ptq-int8.tflite").
+_PARTIAL_NAME = re.compile(r"^\..+?\.partial-(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]{8}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, owned by another user
+        return True
+    return True
+
+
+def sweep_partials(folders) -> list[Path]:
+    """Remove the temporary files under `folders` whose writer (a process of this host) is
+    gone, e.g. killed by SIGKILL; files of live writers and other hosts stay. Returns them.
+
+    >>> sweep_partials(["no-such-folder"])
+    []
+    """
+    host, removed = socket.gethostname(), []
+    for folder in folders:
+        for parent, _, files in os.walk(folder):
+            for name in files:
+                m = _PARTIAL_NAME.match(name)
+                if m and m["host"] == host and not _alive(int(m["pid"])):
+                    path = Path(parent) / name
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -17,7 +57,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or "".join(path.suffixes), dir=path.parent)
+    prefix = f".{path.name}{PARTIAL}{socket.gethostname()}-{os.getpid()}-"
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix or "".join(path.suffixes), dir=path.parent)
     os.close(fd)
     os.unlink(tmp)  # writers (Keras, numpy) create it themselves
     try:
@@ -70,7 +111,12 @@ def verify(path, record) -> None:
     if expected is not None and sha256(path) != expected:
         raise ArtefactError(f"{path}: content differs from the sha256 in {record.name} (damaged or changed "
                             f"since rule {rec.get('rule', '?')} wrote it); rebuild it with: "
-                            f"snakemake --force {path}")
+                            f"{rebuild_command(path)}")
+
+
+def rebuild_command(path) -> str:
+    """The command that rebuilds `path` alone (its one job), as it can be pasted."""
+    return f"snakemake --cores 1 --force {path}"
 
 
 def record_of(path: str) -> str:

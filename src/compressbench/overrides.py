@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import yaml
-
-from .paramfile import load_yaml
+from .paramfile import ParamsError, load_yaml, loads
 from .schema import Validator, schema, types_of as _types
 
 
@@ -61,8 +59,8 @@ def _coerce(value, subs, root, validator, written=_UNKNOWN):
         parsed = _scalar(value) if types & {"number", "integer"} else None
         if parsed is None:
             try:
-                parsed = yaml.safe_load(value)
-            except yaml.YAMLError:
+                parsed = loads(value)
+            except ParamsError:
                 parsed = None
         if _fits(parsed, types) or "array" in types and isinstance(parsed, list):
             value = parsed  # never a mapping, so the schemas that apply stay the same

@@ -69,20 +69,75 @@ def _check_expansion(root, limit=MAX_NODES) -> None:
     visit(root, [])
 
 
+def _object_nodes(obj, where: str, limit=MAX_NODES) -> None:
+    """Bound what an already-parsed value expands to (Snakemake parses `--config` with
+    plain PyYAML, whose aliases become shared objects: free to build, a bomb to walk);
+    each shared object's size is counted once, then reused."""
+    sizes, active, total = {}, set(), 0
+
+    def visit(value, parts):
+        nonlocal total
+        if id(value) in sizes:
+            total += sizes[id(value)]
+        elif id(value) in active:
+            raise ParamsError(f"{where} {key_path(parts)}: a value contains itself; allowed: plain values")
+        else:
+            active.add(id(value))
+            start, total = total, total + 1
+            children = (value.items() if isinstance(value, dict) else enumerate(value)
+                        if isinstance(value, (list, tuple)) else ())
+            for key, child in children:
+                visit(child, parts + [key])
+            active.discard(id(value))
+            sizes[id(value)] = total - start
+        if total > limit:
+            raise ParamsError(f"{where} {key_path(parts)}: expands to more than {limit} YAML nodes "
+                              f"(aliases repeat what they point at); allowed: at most {limit}")
+
+    visit(obj, [])
+
+
+def check_size(obj, where: str = "--config") -> None:
+    """Raise ParamsError when `obj` (a parsed YAML value) expands past the bound.
+
+    >>> check_size({"seeds": [0, 1]})
+    """
+    _object_nodes(obj, where)
+
+
+def _read(stream, name: str):
+    try:
+        loader = _UniqueKeyLoader(stream)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except ParamsError as exc:
+        raise ParamsError(f"{name}: {exc}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        problem = " ".join(str(exc).split())  # PyYAML's messages span lines
+        raise ParamsError(f"{name}: not readable YAML ({problem})") from None
+
+
+def loads(text: str, name: str = "<string>"):
+    """The YAML document in `text`, read as load_yaml reads a file; errors start with `name`.
+
+    >>> loads("seeds: [0, 1]")
+    {'seeds': [0, 1]}
+    """
+    return _read(text, name)
+
+
 def load_yaml(path) -> dict:
+    """The YAML document in the file at `path`: the one way a YAML document enters the
+    program (params files, --configfile, every revision compare reads)."""
     path = Path(path)
     try:
         with path.open() as f:
-            loader = _UniqueKeyLoader(f)
-            try:
-                node = loader.get_single_node()
-                if node is None:
-                    return None
-                _check_expansion(node)
-                return loader.construct_document(node)
-            finally:
-                loader.dispose()
-    except ParamsError as exc:
-        raise ParamsError(f"{path}: {exc}") from None
-    except (OSError, yaml.YAMLError, RecursionError) as exc:
-        raise ParamsError(f"{path}: cannot read parameters ({exc})") from None
+            return _read(f, str(path))
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read parameters ({exc.strerror or exc})") from None

@@ -12,10 +12,13 @@ from . import matrix as M
 from . import schema as S
 from .matrix import BASES as BASE_NAMES
 from .overrides import coerce
-from .paramfile import ParamsError, load_yaml
+from .paramfile import ParamsError, check_size, load_yaml  # noqa: F401 (the Snakefile reads them here)
 
 ROOT = Path(__file__).resolve().parents[2]
 MIRROR_ENV = "COMPRESSBENCH_MIRROR"
+# Global pruning caps each layer at 99 % (prune.MAX_LAYER_SPARSITY) and rounds each layer's share
+# down, so 0.99 overall is out of reach by a few weights; 0.98 leaves a layer of 100 weights per layer.
+GLOBAL_MAX_SPARSITY = 0.98
 # Official training splits; data.val_size is carved off them.
 TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}
 
@@ -37,12 +40,21 @@ def _cross_errors(cfg: dict) -> list[str]:
         if "initial_sparsity" in s and s["initial_sparsity"] > s["sparsity"]:
             errors.append(f"prune.schemes.{name}.initial_sparsity: {s['initial_sparsity']} exceeds "
                           f"sparsity {s['sparsity']}; allowed: 0 <= initial_sparsity <= sparsity")
+        if s["method"] == "global" and GLOBAL_MAX_SPARSITY < s["sparsity"] <= S.schema()["$defs"]["sparsity"]["maximum"]:
+            errors.append(f"prune.schemes.{name}.sparsity: {s['sparsity']} is beyond what global pruning reaches "
+                          f"(no layer beyond 99 %, each layer's share rounded down); allowed: at most "
+                          f"{GLOBAL_MAX_SPARSITY}")
         if s["method"] == "m_by_n" and s["m"] >= s["n"]:
             errors.append(f"prune.schemes.{name}: m={s['m']} must be smaller than n={s['n']}")
     for ds, archs in cfg["zoo"].items():
         for arch, layers in archs.items():
+            kinds = S.schema()["$defs"]["layer"]["properties"]
+            if any(not isinstance(layer, dict) or len(layer) != 1 or next(iter(layer)) not in kinds
+                   for layer in layers):
+                continue  # a malformed layer: the schema's message is the one root cause
             if not any("dense" in layer or "conv" in layer for layer in layers):
                 errors.append(f"zoo.{ds}.{arch}: needs at least one conv or dense layer")
+            errors += _layer_order_errors(f"zoo.{ds}.{arch}", layers)
     bases = [*BASE_NAMES, *(cfg.get("derived") or {})]
     errors += [f"sensitivity.bases[{i}]: {b!r} is not a base; allowed: {', '.join(bases)}"
                for i, b in enumerate(cfg["sensitivity"]["bases"]) if b not in bases]
@@ -59,7 +71,35 @@ def _protocol_errors(cfg: dict) -> list[str]:
               for key, value in named if value is not None and value not in families]
     if cfg["train"]["name"] in (cfg.get("families") or {}):
         errors.append(f"families.{cfg['train']['name']}: train's own family; allowed: another name")
+    # Decoupled weight decay is AdamW's (training.optimizer): refused here, not at the end of a fit.
+    for key, family in [("train", cfg["train"]), *((f"families.{n}", cfg["train"] | f)
+                                                      for n, f in (cfg.get("families") or {}).items())]:
+        if family["weight_decay"] and family["optimizer"] != "adam":
+            errors.append(f"{key}.weight_decay: {family['weight_decay']} with optimizer {family['optimizer']!r}; "
+                          "allowed: 0, or optimizer adam (AdamW)")
     return errors
+
+
+def _layer_order_errors(where: str, layers: list) -> list[str]:
+    """models.build flattens before the first dense layer: no conv or pool may follow it."""
+    kinds = [next(iter(layer)) for layer in layers]
+    first = next((i for i, k in enumerate(kinds) if k == "dense"), len(kinds))
+    late = [f"{k} [{i}]" for i, k in enumerate(kinds) if i > first and k in ("conv", "pool")]
+    return [f"{where}: {', '.join(late)} after the dense layer [{first}]; allowed: conv and pool layers "
+            "before the first dense layer (it flattens)"] if late else []
+
+
+def _val_errors(cfg: dict) -> list[str]:
+    """Teachers write their logits on the validation split, which val_size 0 leaves empty."""
+    if cfg["data"]["val_size"] > 0:
+        return []
+    info = M.bases(cfg)
+    teachers = sorted({info[b].teacher for _, _, b in M.base_models(cfg) if info[b].teacher})
+    if not teachers:
+        return []
+    return [f"data.val_size: 0 leaves no validation images, but the run's teachers ({', '.join(teachers)}) "
+            "write their logits on them for their students; allowed: 1 <= val_size <= 20000, or 0 with no "
+            "distilled base in the matrix"]
 
 
 def _only_errors(cfg: dict) -> list[str]:
@@ -303,8 +343,8 @@ def _split_errors(cfg: dict) -> list[str]:
     """Batch sizes no larger than the training split they batch, in every dataset run."""
     val = cfg["data"]["val_size"]
     splits = {ds: TRAIN_IMAGES[ds] - val for ds in cfg["matrix"]["datasets"] if ds in TRAIN_IMAGES}
-    if not splits:
-        return []
+    if not splits or min(splits.values()) < 1:
+        return []  # val_size itself is out of range: the schema's one message names it
     ds = min(splits, key=splits.get)
     batches = {"train.batch_size": cfg["train"]["batch_size"],
                "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"],
@@ -328,7 +368,7 @@ def validate(cfg: dict) -> dict:
     except (KeyError, TypeError, AttributeError):
         expanded = cfg  # malformed: the schema names what is wrong
     errors = S.errors(expanded)
-    for check in (_cross_errors, _split_errors):
+    for check in (_cross_errors, _split_errors, _val_errors):
         try:  # cross-references too, where the parts they need are well-formed
             errors += [e for e in check(expanded) if e not in errors]
         except (KeyError, TypeError, AttributeError):

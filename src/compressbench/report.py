@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from . import claims as C
 from . import figures, io, markdown, matrix, provenance, results, selection
 from . import reproduction as R
+from .paramfile import load_yaml
 from .report_files import REPORT_FILES
 
 # The output paths (relative to the workflow root; "reports" is out_dir): the rule table's.
@@ -53,8 +53,7 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
         facts[f.get("dataset", Path(p).stem)] = f
     reference = {}
     if reference_path:
-        with open(root / reference_path) as fh:
-            reference = yaml.safe_load(fh) or {}
+        reference = load_yaml(root / reference_path) or {}
     frame = results.results_frame(metrics, params)
     stats = C.variant_stats(frame)
     n_test = {ds: int(f.get("counts", {}).get("test", C.DEFAULT_N_TEST)) for ds, f in facts.items()}

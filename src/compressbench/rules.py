@@ -165,8 +165,7 @@ RULES = {r.name: r for r in [
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
          ("io", *MATRIX, "rules", "fingerprints", "report_files", "report", "results", "figures", "markdown",
-          "overview", "tables",
-          "provenance", "claims", "controls", "reproduction", "selection"),
+          "overview", "tables", "provenance", "claims", "controls", "reproduction", "selection", "paramfile"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
                          "cluster", "quantize", "evaluate", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},

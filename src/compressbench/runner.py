@@ -4,11 +4,17 @@ the rule and job that wrote it.
 
 The terminal gets the project's own lines; everything else a job's process
 writes to stderr (TensorFlow's C++ warnings, absl, Python warnings) and every
-traceback goes to the job's log only."""
+traceback goes to the job's log only.
+
+Interruptions: SIGTERM (what `timeout`, CI cancellation, systemd and `docker stop`
+send) and Ctrl-C's SIGINT end a job at once, at any moment from its first import:
+the temporary files of its writes are removed on the way out (io.atomic_path), and
+it exits 128 + the signal's number with one line in its log, never a traceback."""
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 from . import io, machine
@@ -16,6 +22,39 @@ from . import io, machine
 log = logging.getLogger("compressbench")
 _trace = logging.getLogger("compressbench.trace")  # the job's log only
 _terminal = sys.stderr  # where the user-facing lines go (Snakemake's terminal)
+
+
+class Interrupted(BaseException):
+    """A signal asked the job to stop (BaseException: no `except Exception` swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, _frame):
+    raise Interrupted(signum)
+
+
+def _exit_quietly(kind, exc, tb, _default=sys.excepthook):
+    """An interruption outside run() (while the script is still importing): no traceback."""
+    if issubclass(kind, (Interrupted, KeyboardInterrupt)):
+        sys.stderr.flush()
+        os._exit(128 + getattr(exc, "signum", signal.SIGINT))
+    _default(kind, exc, tb)
+
+
+def handle_interruptions() -> None:
+    """SIGTERM and SIGINT raise Interrupted; a SIGINT ignored by the launcher stays ignored."""
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _raise_interrupted)
+    sys.excepthook = _exit_quietly
+
+
+# Every workflow script imports this module first: a Snakemake job's __main__ has `snakemake`.
+if hasattr(sys.modules.get("__main__"), "snakemake"):
+    handle_interruptions()
 
 
 def setup_logging(logfile: str | None) -> None:
@@ -49,10 +88,16 @@ def _job(smk) -> str:
 def run(smk, main) -> None:
     """Call main(smk, threads); on failure the traceback goes to the log and one
     line naming the rule, job and problem to the terminal."""
+    handle_interruptions()
     setup_logging(smk.log[0] if smk.log else None)
     log.info("%s [%s] start on %s", smk.rule, _job(smk), machine.cpu())
     try:
         main(smk, max(1, smk.threads))
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        _trace.warning("%s [%s] stopped by %s; nothing it was writing is kept", smk.rule, _job(smk),
+                       signal.Signals(signum).name)
+        raise SystemExit(128 + signum) from None
     except Exception as exc:
         _trace.exception("%s [%s] failed", smk.rule, _job(smk))
         print(f"error in {smk.rule} [{_job(smk)}]: {describe(exc)}", file=_terminal, flush=True)

@@ -2,7 +2,8 @@
 Snakemake's own lock, and a `dvc repro` started during a Snakemake run by the
 same lock inside its first stage. What neither sees is a `snakemake` started
 while `dvc repro` runs a stage: DVC then write-locks the stage's outputs in its
-rwlock file (read locks, which `dvc status` also takes, are no conflict)."""
+rwlock file (read locks, which `dvc status` also takes, are no conflict).
+And what killed writers left in the output folders is swept at every start."""
 from __future__ import annotations
 
 import json
@@ -31,3 +32,11 @@ def dvc_writer(root=".") -> str | None:
         return None
     writers = (locks.get("write") or {}).values() if isinstance(locks, dict) else ()
     return next((str(w.get("cmd", "dvc")) for w in writers if isinstance(w, dict) and _alive(w.get("pid"))), None)
+
+
+def sweep_partials(root=".") -> list[Path]:
+    """Remove what killed writers left in the output folders (io.sweep_partials): run at
+    the start of every Snakemake invocation, so a SIGKILL's leftovers never reach DVC."""
+    from . import io, rules
+    tops = {folder.split("/")[0] for phase in rules.PHASES for folder in rules.folders_of(phase)} | {"reports"}
+    return io.sweep_partials(sorted(str(Path(root) / t) for t in tops))
