@@ -14,6 +14,7 @@ epoch; per model the check of issue 29 — the pilot at twice the epochs adds
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import re
 import statistics
@@ -29,16 +30,20 @@ NAME = re.compile(r"(?P<model>.+)-e(?P<epochs>\d+)(?P<variant>.*)$")
 
 
 def read(folder: Path) -> dict | None:
-    log = folder / "epochs.log"
-    if not log.exists():
+    """A pilot's curve from its epoch lines, else (a pilot older than them) its history.csv."""
+    log, history = folder / "epochs.log", folder / "history.csv"
+    if log.exists():
+        epochs = parse_epochs(log.read_text())
+        val, seconds = [e.metrics.get("val_accuracy", float("nan")) for e in epochs], [e.seconds for e in epochs]
+    elif history.exists():
+        rows = list(csv.DictReader(history.open()))
+        val, seconds = [float(r["val_accuracy"]) for r in rows], []
+    else:
         return None
-    epochs = parse_epochs(log.read_text())
     summary = folder / "summary.json"
     m = NAME.match(folder.name)
     return {"name": folder.name, "model": m["model"] + m["variant"] if m else folder.name,
-            "planned": int(m["epochs"]) if m else (epochs[-1].epochs if epochs else 0),
-            "val": [e.metrics.get("val_accuracy", float("nan")) for e in epochs],
-            "seconds": [e.seconds for e in epochs],
+            "planned": int(m["epochs"]) if m else len(val), "val": val, "seconds": seconds,
             "summary": json.loads(summary.read_text()) if summary.exists() else None}
 
 
