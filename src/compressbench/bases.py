@@ -3,6 +3,7 @@ model as deployed, its record, history and (for teachers) logits."""
 from __future__ import annotations
 
 from . import data, models, runner, training
+from .catalog import architectures
 
 
 def fit_and_save(smk, threads: int, fit) -> None:
@@ -11,7 +12,8 @@ def fit_and_save(smk, threads: int, fit) -> None:
     base, seed, protocol = w.base, int(w.seed), dict(p.protocol)
     training.configure(seed, threads, protocol["precision"])
     arrays = data.load_prepared(smk.input.data)
-    model = models.build(p.arch, models.INPUT_SHAPES[w.dataset], name=base)
+    # The architecture gets the data's image shape and number of classes (the datasets catalog's).
+    model = architectures.build(p.arch, arrays["x_train"].shape[1:], models.NUM_CLASSES, name=base)
     with training.Timer() as timer:
         history = fit(model, arrays, **training.fit_keywords(protocol), seed=seed, label=f"{w.dataset}/{base}")
     model = models.clone(model, "float32")  # measured, distilled from and saved as deployed

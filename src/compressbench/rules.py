@@ -22,7 +22,7 @@ PHASES = {
 }
 # Every job runs through runner (logging, threads, the error line); __init__
 # sets the TensorFlow environment (Keras 2, oneDNN) before TensorFlow loads.
-RUNNER = ("__init__", "runner", "machine")
+RUNNER = ("__init__", "runner", "machine", "refusal")
 TRAIN = ("data", "io", "matrix", "models", "progress", "training")
 
 CELL = "{dataset}/s{seed}/f{ft}/{base}+{prune}+{quant}"   # one .tflite ({prune} may hold "P+C")
@@ -70,8 +70,11 @@ def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
 # is a lookup into the resolved config; DVC reads the keys it comes from.
 PROTOCOL = "protocols/{dataset}/{base}"
 PROTOCOL_SOURCES = ("train", "distill", "derived")
+# A base model's architecture (params.resolve: the zoo's layers or an `architectures` entry).
+ARCH = "archs/{dataset}/{base}"
 # Keys params.resolve adds to the config -> the params.yaml keys they come from (what DVC tracks).
-RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived")}
+RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived"),
+            "archs": ("zoo", "architectures", "derived")}
 
 
 HISTORY = ".history.csv"  # a training job's per-epoch metrics, beside its model
@@ -84,8 +87,8 @@ def history(cfg: dict, dataset: str, seed, base: str) -> str:
 
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
-    (phase,), (arch,) = {i.phase for i in infos}, {i.arch for i in infos}  # one of each per rule
-    params = {"protocol": PROTOCOL, "arch": f"zoo/{{dataset}}/{arch}"}
+    (phase,) = {i.phase for i in infos}  # one per rule
+    params = {"protocol": PROTOCOL, "arch": ARCH}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
     outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + HISTORY}
     if any(i.name in M.TEACHERS for i in infos):
@@ -93,7 +96,8 @@ def _train_rule(name: str, kd: bool) -> Rule:
     teachers = {M.BASES[i.teacher].phase for i in infos if i.teacher}
     reads = ("download", *sorted(teachers, key=list(PHASES).index))
     return Rule(name, phase, "distill" if kd else "train", "{dataset}/s{seed}/{base}",
-                TRAIN + ("bases",) + (("distill",) if kd else ()), params, outputs, reads)
+                TRAIN + ("bases", "catalog/architectures", "catalog/zoo_models") + (("distill",) if kd else ()),
+                params, outputs, reads)
 
 
 def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
@@ -123,7 +127,7 @@ RULES = {r.name: r for r in [
     _train_rule("train_student_scratch", kd=False),
     _train_rule("distill_ta", kd=True),
     _train_rule("distill_student", kd=True),
-    Rule("prune", "prune", "prune", MODEL, TRAIN + ("prune",),
+    Rule("prune", "prune", "prune", MODEL, TRAIN + ("prune", "filters"),
          {"scheme": "prune/schemes/{prune}", "fine_tune": "prune/fine_tune", "precision": "train/precision"},
          {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"),
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"))},
