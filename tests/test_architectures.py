@@ -68,6 +68,15 @@ def test_a_changed_saved_model_is_refused_naming_it(tmp_path):
         A.build(cfg["architectures"]["saved"], (8, 8, 1), 10, root=tmp_path)
 
 
+def test_a_factory_whose_module_is_missing_is_refused_naming_it(tmp_path):
+    cfg = {"architectures": {"a": {"factory": "archs/none.py:build"}, "b": {"factory": "nosuchpkg.mod:build"}}}
+    assert A.errors(cfg, tmp_path) == [
+        "architectures.a.factory: module archs/none.py not found (a .py file is relative to the work tree; "
+        "a module must be importable)",
+        "architectures.b.factory: module nosuchpkg.mod not found (a .py file is relative to the work tree; "
+        "a module must be importable)"]
+
+
 @pytest.mark.parametrize("shape, activation, message", [
     ((8, 8, 3), None, r"input shape \(8, 8, 1\); the dataset's is \(8, 8, 3\)"),
     ((8, 8, 1), "softmax", "ends in a softmax"),
@@ -129,3 +138,14 @@ def test_a_users_model_touches_its_own_file_and_params_yaml_only(tmp_path):
     _saved(repo / "archs/net.keras", shape=(32, 32, 3), activation="relu")
     refused = snakemake(repo, "-n", check=False)
     assert refused.returncode != 0 and "architectures.saved.file: archs/net.keras has sha256" in refused.stderr
+
+
+def test_a_refusal_is_recorded_beside_the_jobs_log_with_the_layer_and_reason(tmp_path):
+    from types import SimpleNamespace
+
+    from compressbench import refusal, runner
+    smk = SimpleNamespace(log=[str(tmp_path / "logs/prune/prune/cifar10/s0/f0/mine-kd+filters.log")], rule="prune")
+    path = runner.refusal_record(smk)
+    assert path.endswith("logs/prune/prune/cifar10/s0/f0/mine-kd+filters.refused.json")
+    refusal.write(path, refusal.Refused("stem", "its output reaches residual (Add)"), "prune", wildcards={"prune": "filters"})
+    assert refusal.read(path) == "prune refuses layer stem: its output reaches residual (Add)"

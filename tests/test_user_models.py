@@ -100,6 +100,9 @@ def test_clustering_shares_values_and_keeps_a_pruned_models_zeros(pruned, tiny_d
     clustered, _, sparse = cluster.cluster(pruned, tiny_data, scheme, FINE_TUNE, seed=0, label="test")
     assert sparse and max(cluster.distinct_values(clustered).values()) <= 9  # 8 values and the zeros
     assert models.kernel_sparsity(clustered) == pytest.approx(models.kernel_sparsity(pruned), abs=0.01)
+    copy, kind, _ = quantize.trainable_copy(clustered, "qat", clustered=True)  # QAT after clustering
+    assert kind == "cluster-and-prune-preserving"
+    training.train_supervised(copy, tiny_data, **FIT, augment=False)
 
 
 def _lite(tmp_path, blob, data) -> dict:
@@ -121,12 +124,12 @@ def test_every_post_training_scheme_converts_and_evaluates_with_litert(trained, 
 
 @pytest.mark.parametrize("method", ["qat", "float32-ft", "qat-scratch"])
 def test_every_trained_quantization_scheme_trains_exports_and_evaluates(trained, tiny_data, tmp_path, method):
-    _, model = trained
+    name, model = trained
     copy, kind, conversion = quantize.trainable_copy(model, method)
     training.train_supervised(copy, tiny_data, **FIT, augment=False)
     m = _lite(tmp_path, quantize.convert(copy, conversion), tiny_data)
     assert 0 <= m["accuracy"] <= 1 and m["tflite_bytes"] > 0
-    if method == "qat":  # the same training exported integer-only
+    if method == "qat" and name == "user":  # the same training exported integer-only (one model is enough)
         calib = quantize.representative(tiny_data["x_train"], 20, seed=0)
         assert _lite(tmp_path, quantize.convert(copy, "int8io", calib), tiny_data)["input_dtype"] == "int8"
 

@@ -54,10 +54,15 @@ def value(cfg: dict, dataset: str, arch: str):
 
 
 def _module_file(factory: str, root: Path) -> Path | None:
+    """The file of a factory's module (None: not found), without running the module."""
     module = factory.rsplit(":", 1)[0]
     if module.endswith(".py"):
-        return root / module
-    spec = importlib.util.find_spec(module)
+        path = root / module
+        return path if path.is_file() else None
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # a parent package missing
+        return None
     return Path(spec.origin) if spec and spec.origin else None
 
 
@@ -100,8 +105,9 @@ def errors(cfg: dict, root=".") -> list[str]:
             out += _file_errors(where, entry, root)
         elif not FACTORY.match(entry["factory"]):
             out.append(f"{where}.factory: {entry['factory']!r}; allowed: 'module:function' or 'path/file.py:function'")
-        elif entry["factory"].split(":")[0].endswith(".py") and not (root / entry["factory"].split(":")[0]).is_file():
-            out.append(f"{where}.factory: {entry['factory'].split(':')[0]} does not exist in the work tree")
+        elif _module_file(entry["factory"], root) is None:
+            out.append(f"{where}.factory: module {entry['factory'].split(':')[0]} not found (a .py file is "
+                       "relative to the work tree; a module must be importable)")
     allowed = names(cfg)
     for name, d in (cfg.get("derived") or {}).items():
         if "arch" in d and d["arch"] not in allowed:
@@ -154,7 +160,8 @@ def build(arch, input_shape, num_classes: int, name: str = "model", root="."):
     if "factory" in arch:
         where = f"factory {arch['factory']}"
         made = _factory(arch["factory"], root)(tuple(input_shape), num_classes, **(arch.get("kwargs") or {}))
-        return _checked(made, where, input_shape, num_classes)
+        # In the job's precision with float32 logits, whatever dtypes the factory chose.
+        return models.clone(_checked(made, where, input_shape, num_classes))
     errors = _file_errors(f"architecture {arch['file']}", arch, root)
     if errors:
         raise ArchitectureError(errors[0])
@@ -162,4 +169,4 @@ def build(arch, input_shape, num_classes: int, name: str = "model", root="."):
     saved = keras.models.load_model(root / arch["file"], compile=False)
     _checked(saved, arch["file"], input_shape, num_classes)
     # clone_model draws fresh weights (with the job's seed); `weights: keep` trains from the file's own.
-    return saved if arch.get("weights") == "keep" else keras.models.clone_model(saved)
+    return models.clone(saved if arch.get("weights") == "keep" else keras.models.clone_model(saved))
