@@ -184,3 +184,13 @@ def test_macs_count_depthwise_and_separable_convs_and_skip_batchnorm():
 def test_the_modern_architectures_macs_on_cifar10_are_those_the_readme_gives():
     assert models.macs(zoo_models.resnet((32, 32, 3), 10))[0] == 3_125_888
     assert models.macs(zoo_models.mobilenet((32, 32, 3), 10))[0] == 1_149_184
+
+
+def test_sensitivity_prunes_a_separable_convs_pointwise_kernel_alone_and_restores_it(tiny_data):
+    from compressbench import sensitivity
+    model = user_model(SHAPE, 10)
+    before = [w.copy() for w in model.get_weights()]
+    table = sensitivity.analyse(model, tiny_data["x_test"][:20], tiny_data["y_test"][:20], [0.0, 1.0])
+    assert sorted(set(table["layer"])) == ["out", "pw", "sep", "stem"]  # the depthwise conv has no prunable kernel
+    assert table.loc[table["layer"] == "sep", "weights"].iloc[0] == 8 * 16  # its pointwise kernel
+    assert all((a == b).all() for a, b in zip(model.get_weights(), before))
