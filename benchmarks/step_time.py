@@ -34,7 +34,7 @@ COLUMNS = ["dataset", "arch", "kind", "precision", "onednn", "ms_per_step", "ste
 def parse(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", choices=["mnist", "cifar10"], required=True)
-    ap.add_argument("--arch", choices=["teacher", "ta", "student"], required=True)
+    ap.add_argument("--arch", required=True, help="a zoo key (teacher, ta, student) or an `architectures` name")
     ap.add_argument("--precision", choices=["float32", "mixed_bfloat16"], required=True)
     ap.add_argument("--kind", choices=["train", "prune", "qat"], default="train")
     ap.add_argument("--onednn", choices=["0", "1"], help="TF_ENABLE_ONEDNN_OPTS for this measurement "
@@ -42,6 +42,7 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--csv", type=Path, help="append the result to this CSV (created with a header)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--batch-size", type=int, help="images per step (default: params train.batch_size)")
     ap.add_argument("--repeats", type=int, default=3)
     return ap.parse_args(argv)
 
@@ -67,9 +68,11 @@ def step_ms(args, cfg: dict) -> float:
     import numpy as np
 
     from compressbench import models, prune, quantize, training
+    from compressbench.catalog import architectures
 
     training.configure(0, 1, args.precision)
-    model = models.build_for(cfg, args.dataset, args.arch)
+    shape = models.INPUT_SHAPES[args.dataset]
+    model = architectures.build(architectures.value(cfg, args.dataset, args.arch), shape, 10, name=args.arch)
     callbacks = []
     if args.kind == "prune":
         plan, _ = prune.magnitude_plan(model, cfg["prune"]["schemes"]["local-all"], 10 * args.steps)
@@ -77,9 +80,9 @@ def step_ms(args, cfg: dict) -> float:
     elif args.kind == "qat":
         model, _ = quantize.qat_model(model)  # float32 only: fake-quant ops reject bfloat16
     training.compile_supervised(model, "adam", 1e-3)
-    batch = cfg["train"]["batch_size"]
+    batch = args.batch_size or cfg["train"]["batch_size"]
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (batch * args.steps, *models.INPUT_SHAPES[args.dataset]), dtype=np.uint8)
+    x = rng.integers(0, 256, (batch * args.steps, *shape), dtype=np.uint8)
     data = training.dataset(x, rng.integers(0, 10, batch * args.steps), batch)
     model.fit(data.take(min(5, args.steps)), verbose=0, callbacks=callbacks)  # trace and warm up
     times = []
@@ -108,7 +111,7 @@ def main(argv=None) -> int:
     if args.csv:
         append_csv(args.csv, {"dataset": args.dataset, "arch": args.arch, "kind": args.kind,
                               "precision": args.precision, "onednn": onednn, "ms_per_step": f"{ms:.2f}",
-                              "steps": args.steps, "repeats": args.repeats, "batch_size": cfg["train"]["batch_size"],
+                              "steps": args.steps, "repeats": args.repeats, "batch_size": args.batch_size or cfg["train"]["batch_size"],
                               "cpu": machine.cpu(), "date": date.today().isoformat()})
     return 0
 

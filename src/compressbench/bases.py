@@ -4,6 +4,7 @@ runner hands over the job's paths and params."""
 from __future__ import annotations
 
 from . import data, models, training
+from .catalog import architectures
 
 
 OUTPUTS = ("model", "record", "history", "logits")  # logits: teachers only
@@ -18,7 +19,8 @@ def fit_and_save(arch: list, job, protocol: dict, data_path: str, outputs: dict,
     dataset, base, seed = job["dataset"], job["base"], int(job["seed"])
     training.configure(seed, threads, protocol["precision"])
     arrays = data.load_prepared(data_path)
-    model = models.build(arch, models.INPUT_SHAPES[dataset], name=base)
+    # The architecture gets the data's image shape and number of classes (the datasets catalog's).
+    model = architectures.build(arch, arrays["x_train"].shape[1:], models.NUM_CLASSES, name=base)
     with training.Timer() as timer:
         history = fit(model, arrays, **training.fit_keywords(protocol), seed=seed, label=f"{dataset}/{base}")
     model = models.clone(model, "float32")  # measured, distilled from and saved as deployed

@@ -1,5 +1,5 @@
 """Weight clustering (tfmot's cluster_weights, the weight sharing of Deep
-Compression): every conv and dense kernel's weights are replaced by the nearest
+Compression): every conv, separable pointwise and dense kernel's weights are replaced by the nearest
 of N shared values, fine-tuned, then stripped to a plain model. On a pruned
 model clustering preserves its zeros."""
 from __future__ import annotations
@@ -23,13 +23,13 @@ def _clustered(layer, scheme: dict, preserve_sparsity: bool):
 
 
 def cluster(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label: str, style: dict | None = None):
-    """Cluster a copy of `model`'s conv and dense kernels, fine-tune it; return (plain
+    """Cluster a copy of `model`'s conv, separable and dense kernels, fine-tune it; return (plain
     model, history, whether sparsity was preserved)."""
     copy = models.clone(model)  # the wrappers take over the layers they get
     sparse = max(models.layer_sparsity(model).values()) > SPARSE
 
     def clone_fn(layer):
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+        if models.prunable_weight(layer) is not None:  # the kernels tfmot clusters
             return _clustered(layer, scheme, sparse)
         return layer
 

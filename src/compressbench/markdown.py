@@ -125,7 +125,7 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
         protocols = params.get("protocols") or {}
         rows = []
         for name, d in derived.items():
-            changed = {**d.get("train", {}), **d.get("distill", {})}
+            changed = {**({"arch": d["arch"]} if "arch" in d else {}), **d.get("train", {}), **d.get("distill", {})}
             cells = (f"{', '.join(d.get('datasets', m.get('datasets', [])))}: prune {', '.join(d.get('prune', ['none']))}; "
                      f"quant {', '.join(d.get('quant', ['float32']))}")
             first = next((p[name] for p in protocols.values() if name in p), {})

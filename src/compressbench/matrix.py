@@ -19,7 +19,7 @@ DATASETS = ("mnist", "cifar10")  # models.INPUT_SHAPES and data's decoders know 
 @dataclass(frozen=True)
 class Base:
     name: str
-    arch: str            # key into params.zoo.<dataset>
+    arch: str            # a zoo key (params.zoo.<dataset>) or an `architectures` name (catalog.architectures)
     teacher: str | None  # base whose logits it is distilled from; None = trained on labels
     phase: str           # the phase (and models/ folder) that produces it
     rule: str            # the rule that trains it
@@ -39,11 +39,13 @@ SEP = "+"  # base+prune+quant; names themselves never contain it
 
 def bases(cfg: dict) -> dict[str, Base]:
     """The five bases and the derived ones of `cfg` (params.resolve expanded their sweeps):
-    each trained by the rule of the base it is `like`, with its own teacher if it names one."""
+    each trained by the rule of the base it is `like`, with its own teacher and architecture
+    (`arch`) if it names them."""
     out = dict(BASES)
     for name, d in (cfg.get("derived") or {}).items():
         like = out[d["like"]]
-        out[name] = Base(name, like.arch, d.get("teacher", like.teacher), like.phase, like.rule, like.name)
+        out[name] = Base(name, d.get("arch", like.arch), d.get("teacher", like.teacher), like.phase, like.rule,
+                         like.name)
     return out
 
 

@@ -75,10 +75,34 @@ def build_for(cfg: dict, dataset: str, arch: str) -> keras.Sequential:
     return build(cfg["zoo"][dataset][arch], INPUT_SHAPES[dataset], name=arch)
 
 
+# The weight tfmot prunes and clusters in each kind of layer (its prune and cluster
+# registries): a depthwise conv has none there, a separable conv its pointwise kernel.
+PRUNABLE_WEIGHT = {keras.layers.Conv2D: "kernel", keras.layers.SeparableConv2D: "pointwise_kernel",
+                   keras.layers.Dense: "kernel"}
+CONVS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D)
+
+
+def flat_layers(model) -> list:
+    """Every layer of `model`, a nested model's layers in its place."""
+    out = []
+    for layer in model.layers:
+        out += flat_layers(layer) if isinstance(layer, keras.Model) else [layer]
+    return out
+
+
+def prunable_weight(layer):
+    """The variable pruning and clustering act on in `layer`, None where tfmot prunes none
+    (depthwise convs, BatchNorm, layers without weights). Wrapped layers are read through."""
+    inner = getattr(layer, "layer", layer)  # a tfmot wrapper holds its layer
+    for kind, attr in PRUNABLE_WEIGHT.items():
+        if isinstance(inner, kind) and not isinstance(inner, keras.layers.Conv2DTranspose):
+            return getattr(inner, attr)
+    return None
+
+
 def prunable_kernels(model) -> dict[str, np.ndarray]:
-    """Conv and dense kernels by layer name: the weights pruning acts on."""
-    return {l.name: l.get_weights()[0] for l in model.layers
-            if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))}
+    """The weights pruning acts on (conv, separable pointwise and dense kernels), by layer name."""
+    return {l.name: prunable_weight(l).numpy() for l in flat_layers(model) if prunable_weight(l) is not None}
 
 
 def layer_sparsity(model) -> dict[str, float]:
@@ -94,16 +118,21 @@ def kernel_sparsity(model) -> float:
 
 def macs(model) -> tuple[int, int]:
     """(multiply-accumulates of one inference, those whose weight is non-zero), over the
-    conv and dense layers (pooling, activations and biases add no multiplies): a conv
-    does kh*kw*c_in*c_out per output pixel, a dense layer in*out."""
+    conv, depthwise, separable and dense layers: every kernel weight is one multiply per
+    output position (a conv kh*kw*c_in*c_out per pixel, a depthwise conv kh*kw*c_in, a
+    separable conv both, a dense layer in*out). Pooling, activations, adds and biases add
+    no multiplies; BatchNorm none either (the converter folds it into the conv before it).
+
+    >>> macs(build([{"conv": 4}], (8, 8, 1)))    # 16 pixels x 9 x 1 x 4, then 64 x 10
+    (1216, 1216)"""
     total = nonzero = 0
-    for layer in model.layers:
-        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+    for layer in flat_layers(model):
+        if not isinstance(layer, (*CONVS, keras.layers.Dense)):
             continue
-        kernel = layer.get_weights()[0]
-        pixels = int(np.prod(layer.output_shape[1:-1])) if isinstance(layer, keras.layers.Conv2D) else 1
-        total += pixels * kernel.size
-        nonzero += pixels * int(np.count_nonzero(kernel))
+        kernels = [w for w in (layer.get_weights()) if w.ndim >= 2]  # kernels, not biases
+        positions = int(np.prod(layer.output_shape[1:-1]))  # pixels; 1 for a dense layer on vectors
+        total += positions * sum(k.size for k in kernels)
+        nonzero += positions * sum(int(np.count_nonzero(k)) for k in kernels)
     return int(total), int(nonzero)
 
 
@@ -148,10 +177,11 @@ def clone(model, policy: str | None = None):
     they get, and a loaded model keeps the policy it was saved with, so every
     fine-tune starts from a clone."""
     policy = policy or keras.mixed_precision.global_policy().name
+    outputs = set(model.output_names)  # the logits layers, whatever the model calls them
 
     def recast(layer):
         config = layer.get_config()
-        config["dtype"] = "float32" if layer.name == "logits" else policy
+        config["dtype"] = "float32" if layer.name in outputs else policy
         return layer.__class__.from_config(config)
 
     copy = keras.models.clone_model(model, clone_function=recast)

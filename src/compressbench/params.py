@@ -11,6 +11,7 @@ from pathlib import Path
 from . import matrix as M
 from . import schema as S
 from .matrix import BASES as BASE_NAMES
+from .catalog import architectures as A
 from .overrides import coerce
 from .paramfile import ParamsError, check_size, load_yaml  # noqa: F401 (the Snakefile reads them here)
 
@@ -46,6 +47,7 @@ def _cross_errors(cfg: dict) -> list[str]:
                           f"{GLOBAL_MAX_SPARSITY}")
         if s["method"] == "m_by_n" and s["m"] >= s["n"]:
             errors.append(f"prune.schemes.{name}: m={s['m']} must be smaller than n={s['n']}")
+    errors += A.errors(cfg)  # names, factories, and saved models against their sha256 (in the work tree)
     for ds, archs in cfg["zoo"].items():
         for arch, layers in archs.items():
             kinds = S.schema()["$defs"]["layer"]["properties"]
@@ -321,6 +323,8 @@ def resolve(cfg: dict, files=("params.yaml",)) -> dict:
     cfg, names = _expand_all(validate(coerce(cfg, files)))
     cfg["sweeps"] = names
     cfg["protocols"] = {ds: {b: protocol(cfg, ds, b) for b in M.bases(cfg)} for ds in cfg["matrix"]["datasets"]}
+    cfg["archs"] = {ds: {b: A.value(cfg, ds, info.arch) for b, info in M.bases(cfg).items()}
+                    for ds in cfg["matrix"]["datasets"]}
     return cfg
 
 

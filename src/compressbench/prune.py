@@ -11,15 +11,20 @@ import tf_keras as keras
 
 from . import models, training
 from .catalog import methods
+from .filters import keep_filters, remove_filters  # noqa: F401 (filter pruning's home; kept importable here)
+from .filters import plan as filters_plan
+from .refusal import Refused
 
 sparsity_api = tfmot.sparsity.keras
-KINDS = {"conv": (keras.layers.Conv2D,), "dense": (keras.layers.Dense,),
-         "all": (keras.layers.Conv2D, keras.layers.Dense)}
+# Layer kinds a scheme's `layers` selects among those with a prunable weight
+# (models.prunable_weight: conv, separable conv and dense kernels; a depthwise conv has none).
+KINDS = {"conv": (keras.layers.Conv2D, keras.layers.SeparableConv2D), "dense": (keras.layers.Dense,),
+         "all": (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.Dense)}
 
 
 def selected(model, layers: str) -> list[str]:
     """Names of the layers a scheme acts on: conv, dense or all prunable layers."""
-    return [l.name for l in model.layers if isinstance(l, KINDS[layers])]
+    return [l.name for l in model.layers if isinstance(l, KINDS[layers]) and models.prunable_weight(l) is not None]
 
 
 # tfmot's schedules take a layer's sparsity below 1. One global ranking can claim a whole
@@ -49,7 +54,18 @@ def global_targets(kernels: dict[str, np.ndarray], sparsity: float) -> dict[str,
 def m_by_n_applies(layer, n: int) -> bool:
     """tfmot groups N:M along the input channels; a width not divisible by n
     (e.g. a 1-channel input conv) would silently stay dense, so it is skipped."""
-    return layer.get_weights()[0].shape[-2] % n == 0
+    return models.prunable_weight(layer).shape[-2] % n == 0
+
+
+def m_by_n_check(model, names: list[str], n: int) -> list[str]:
+    """The selected layers N:M leaves dense (their input width is not a multiple of n);
+    Refused, naming the first, when that leaves none to prune."""
+    skipped = [name for name in names if not m_by_n_applies(model.get_layer(name), n)]
+    if names and len(skipped) == len(names):
+        width = models.prunable_weight(model.get_layer(skipped[0])).shape[-2]
+        raise Refused(skipped[0], f"N:M groups {n} input channels, and its input has {width}; so has every "
+                      "selected layer (a depthwise conv has no input channels to group: tfmot prunes none)")
+    return skipped
 
 
 def schedule_steps(total_steps: int, end_fraction: float, frequency: int) -> tuple[int, int]:
@@ -86,7 +102,7 @@ class RandomPruning(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         rng = np.random.default_rng(self.seed)
-        self.kernels = {n: self.model.get_layer(n).kernel for n in self.names}
+        self.kernels = {n: models.prunable_weight(self.model.get_layer(n)) for n in self.names}
         self.scores = {n: rng.random(k.shape) for n, k in self.kernels.items()}
         self.masks = {n: np.ones(k.shape, dtype=np.float32) for n, k in self.kernels.items()}
 
@@ -108,13 +124,13 @@ def magnitude_plan(model, scheme: dict, total_steps: int) -> tuple[dict, list[st
     """prune_low_magnitude arguments per layer for a scheme, and the skipped layers."""
     names = selected(model, scheme["layers"])
     if scheme["method"] == "m_by_n":
-        layers = {n: model.get_layer(n) for n in names}
-        pruned = [n for n in names if m_by_n_applies(layers[n], scheme["n"])]
+        skipped = m_by_n_check(model, names, scheme["n"])
+        pruned = [n for n in names if n not in skipped]
         _, freq = schedule_steps(total_steps, 1.0, 100)
         # The schedule only times the mask updates; the N:M pattern sets the sparsity.
         sched = sparsity_api.ConstantSparsity(0.5, begin_step=0, frequency=freq)
         return ({n: dict(pruning_schedule=sched, sparsity_m_by_n=(scheme["m"], scheme["n"])) for n in pruned},
-                [n for n in names if n not in pruned])
+                skipped)
     if scheme["method"] == "global":
         kernels = models.prunable_kernels(model)
         targets = global_targets({n: kernels[n] for n in names}, scheme["sparsity"])
@@ -130,46 +146,18 @@ def magnitude_plan(model, scheme: dict, total_steps: int) -> tuple[dict, list[st
     return plan, []
 
 
-# ---- filter pruning: a smaller architecture, no masks --------------------------------
-
-def keep_filters(kernel: np.ndarray, fraction: float) -> np.ndarray:
-    """Indices (in order) of the filters with the largest L1 norms."""
-    n_out = kernel.shape[-1]
-    n_keep = max(1, n_out - int(math.floor(fraction * n_out)))
-    norms = np.abs(kernel).reshape(-1, n_out).sum(axis=0)
-    return np.sort(np.argsort(-norms, kind="stable")[:n_keep])
-
-
-def remove_filters(model, fraction: float):
-    """Drop the lowest-L1 filters of every conv layer and the matching inputs of
-    the next layer; return the rebuilt, physically smaller model."""
-    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
-    keeps = {l.name: keep_filters(l.get_weights()[0], fraction) for l in convs}
-    conv_iter = iter(convs)
-    spec = [{"conv": len(keeps[next(conv_iter).name])} if "conv" in s else s for s in models.spec_of(model)]
-    small = models.build(spec, model.input_shape[1:], name=model.name)
-    prev = None  # kept output channels of the previous conv
-    for old in model.layers:
-        if not old.get_weights():
-            continue
-        new = small.get_layer(old.name)
-        kernel, bias = old.get_weights()
-        if isinstance(old, keras.layers.Conv2D):
-            if prev is not None:
-                kernel = kernel[:, :, prev, :]
-            keep = keeps[old.name]
-            new.set_weights([kernel[..., keep], bias[keep]])
-            prev = keep
-        else:
-            if prev is not None:  # first dense after Flatten: rows are (h, w, c) in C order
-                h, w, c = model.get_layer("flatten").input_shape[1:]
-                kernel = kernel.reshape(h, w, c, -1)[:, :, prev, :].reshape(-1, kernel.shape[-1])
-                prev = None
-            new.set_weights([kernel, bias])
-    return small
-
-
 # ---- the stage ------------------------------------------------------------------------
+
+def check_filters(model, scheme: dict) -> None:
+    """Refused, naming the conv, where filter removal cannot follow its channels (into a
+    layer that joins branches, or one it cannot rebuild)."""
+    filters_plan(model, scheme["fraction"])
+
+
+def check_m_by_n(model, scheme: dict) -> None:
+    """Refused, naming a layer, when no selected layer can take the N:M pattern."""
+    m_by_n_check(model, selected(model, scheme["layers"]), scheme["n"])
+
 
 def fine_tune_only(model, data: dict, scheme: dict, fit: dict, steps: int, seed: int):
     """The control: the same fine-tune, nothing pruned."""
@@ -206,9 +194,19 @@ def prune(model, data: dict, scheme: dict, fine_tune: dict, *, seed: int, label:
     """Prune and fine-tune a copy of `model` with the scheme's registered method; return
     (pruned model, history, skipped layers). Every method fine-tunes with the same
     `fine_tune` settings in the protocol family's `style` (training.fine_tune_keywords),
-    the control too; a scheme's own `epochs` replace the settings' (a budget sweep)."""
+    the control too; a scheme's own `epochs` replace the settings' (a budget sweep).
+    Refused (before training, naming the layer) where the scheme cannot apply."""
     fine_tune = fine_tune | ({"epochs": scheme["epochs"]} if "epochs" in scheme else {})  # a scheme's own budget
     steps = fine_tune["epochs"] * math.ceil(len(data["x_train"]) / fine_tune["batch_size"])
     fit = training.fine_tune_keywords(fine_tune, style) | dict(seed=seed, label=label)
+    check(model, scheme)
+    return methods.get(scheme["method"], methods.PRUNE).function()(model, data, scheme, fit, steps, seed)
+
+
+def check(model, scheme: dict) -> None:
+    """Refused (naming the layer and why) when the scheme's method cannot apply to `model`
+    (its registered check: filter removal into a layer that joins branches, N:M where no
+    selected layer can take the pattern). Cheap, before any training."""
     method = methods.get(scheme["method"], methods.PRUNE)
-    return method.function()(model, data, scheme, fit, steps, seed)
+    if method.check:
+        method.check_function()(model, scheme)

@@ -9,6 +9,7 @@ import tensorflow_model_optimization as tfmot
 
 from . import models
 from .catalog import methods
+from .refusal import Refused
 
 # A kernel with this share of exact zeros was pruned (trained kernels have
 # none); plain QAT would refill its zeros.
@@ -69,14 +70,27 @@ def trainable_copy(model, method: str, clustered: bool = False):
     it exports: a QAT copy for qat; for its control, float32-ft, a plain float32 copy
     that trains the same epochs and exports as float32 (on a pruned model its zeros
     refill: the default matrix runs the control on unpruned models only); for
-    qat-scratch, a QAT copy of the architecture with fresh weights (the study's QAT)."""
+    qat-scratch, a QAT copy of the architecture with fresh weights (the study's QAT).
+    Refused, naming the layer, where tfmot's scheme cannot wrap one (before training)."""
     m = methods.get(method, methods.QUANTIZE)
     if m.role == methods.CONTROL:
         return models.clone(model, "float32"), "float32", "float32"
     if m.from_scratch:
         return tfmot.quantization.keras.quantize_model(models.reinitialised(model)), "default-8bit, from scratch", "qat"
-    copy, kind = qat_model(model, clustered)
+    try:
+        copy, kind = qat_model(model, clustered)
+    except (ValueError, RuntimeError) as exc:  # tfmot refuses a layer its scheme cannot wrap
+        raise Refused(_layer_in(model, str(exc)), f"tfmot's QAT scheme for this model cannot wrap it ({exc})") \
+            from exc
     return copy, kind, "qat"
+
+
+def _layer_in(model, message: str) -> str:
+    """The first layer `message` names by name or class (tfmot names the class), else '?'."""
+    for layer in models.flat_layers(model):
+        if layer.name in message or type(layer).__name__ in message:
+            return layer.name
+    return "?"
 
 
 def describe(model) -> dict:

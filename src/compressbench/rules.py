@@ -25,7 +25,7 @@ PHASES = {
 }
 # Every job runs through runner (logging, threads, the error line); __init__
 # sets the TensorFlow environment (Keras 2, oneDNN) before TensorFlow loads.
-RUNNER = ("__init__", "runner", "machine")
+RUNNER = ("__init__", "runner", "machine", "refusal")
 # The matrix reads the compression methods' traits from the catalog.
 MATRIX = ("matrix", "catalog.__init__", "catalog.methods")
 TRAIN = ("data", "io", *MATRIX, "models", "progress", "training")
@@ -85,8 +85,11 @@ def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
 PROTOCOL = "protocols/{dataset}/{base}"
 STYLE = PROTOCOL + "/fine_tune"  # how the base's family fine-tunes (training.FINE_TUNE_STYLE)
 PROTOCOL_SOURCES = ("train", "families", "matrix", "distill", "derived")
+# A base model's architecture (params.resolve: the zoo's layers or an `architectures` entry).
+ARCH = "archs/{dataset}/{base}"
 # Keys params.resolve adds to the config -> the params.yaml keys they come from (what DVC tracks).
-RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived")}
+RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived"),
+            "archs": ("zoo", "architectures", "derived")}
 
 
 HISTORY = ".history.csv"  # a training job's per-epoch metrics, beside its model
@@ -99,8 +102,8 @@ def history(cfg: dict, dataset: str, seed, base: str) -> str:
 
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
-    (phase,), (arch,) = {i.phase for i in infos}, {i.arch for i in infos}  # one of each per rule
-    params = {"protocol": PROTOCOL, "arch": f"zoo/{{dataset}}/{arch}"}
+    (phase,) = {i.phase for i in infos}  # one per rule
+    params = {"protocol": PROTOCOL, "arch": ARCH}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
     outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + HISTORY}
     if any(i.name in M.TEACHERS for i in infos):
@@ -108,7 +111,8 @@ def _train_rule(name: str, kd: bool) -> Rule:
     teachers = {M.BASES[i.teacher].phase for i in infos if i.teacher}
     reads = ("download", *sorted(teachers, key=list(PHASES).index))
     return Rule(name, phase, "distill" if kd else "train", "{dataset}/s{seed}/{base}",
-                TRAIN + ("bases",) + (("distill",) if kd else ()), params, outputs, reads)
+                TRAIN + ("bases", "catalog.architectures", "catalog.zoo_models") + (("distill",) if kd else ()),
+                params, outputs, reads)
 
 
 def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
@@ -129,7 +133,7 @@ RULES = {r.name: r for r in [
     _train_rule("train_student_scratch", kd=False),
     _train_rule("distill_ta", kd=True),
     _train_rule("distill_student", kd=True),
-    Rule("prune", "prune", "prune", MODEL, TRAIN + ("prune",),
+    Rule("prune", "prune", "prune", MODEL, TRAIN + ("prune", "filters"),
          {"scheme": "prune/schemes/{prune}", "fine_tune": "prune/fine_tune", "precision": "train/precision",
           "style": STYLE},
          {"model": M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}"),

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from . import io, machine
+from . import io, machine, refusal
 
 log = logging.getLogger("compressbench")
 _trace = logging.getLogger("compressbench.trace")  # the job's log only
@@ -98,11 +98,23 @@ def run(smk, main) -> None:
         _trace.warning("%s [%s] stopped by %s; nothing it was writing is kept", smk.rule, _job(smk),
                        signal.Signals(signum).name)
         raise SystemExit(128 + signum) from None
+    except refusal.Refused as exc:  # the technique cannot apply: recorded for the report, then the job stops
+        path = refusal_record(smk)
+        refusal.write(path, exc, smk.rule, wildcards=dict(smk.wildcards.items()))
+        print(f"error in {smk.rule} [{_job(smk)}]: {exc.message(smk.rule)} (recorded in {path})",
+              file=_terminal, flush=True)
+        raise SystemExit(1) from None
     except Exception as exc:
         _trace.exception("%s [%s] failed", smk.rule, _job(smk))
         print(f"error in {smk.rule} [{_job(smk)}]: {describe(exc)}", file=_terminal, flush=True)
         raise SystemExit(1) from None
     log.info("%s [%s] done", smk.rule, _job(smk))
+
+
+def refusal_record(smk) -> str:
+    """Where a refused job's record goes: beside its log (Snakemake keeps a failed job's
+    log, never its outputs), `logs/<phase>/<rule>/<job>.refused.json`."""
+    return (smk.log[0].removesuffix(".log") if smk.log else f"logs/{smk.rule}") + refusal.SUFFIX
 
 
 def describe(exc: Exception) -> str:

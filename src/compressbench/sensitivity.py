@@ -24,11 +24,10 @@ def analyse(model, x: np.ndarray, y: np.ndarray, sparsities) -> pd.DataFrame:
     """One row per (layer, sparsity): test accuracy with that layer alone pruned."""
     rows = []
     for name, kernel in models.prunable_kernels(model).items():
-        layer = model.get_layer(name)
-        weights = layer.get_weights()
+        weight = models.prunable_weight(model.get_layer(name))  # a separable conv's is its second
         for s in sparsities:
-            layer.set_weights([magnitude_mask(kernel, s), *weights[1:]])
+            weight.assign(magnitude_mask(kernel, s))
             rows.append({"layer": name, "weights": int(kernel.size), "sparsity": float(s),
                          "accuracy": training.accuracy(model, x, y)})
-        layer.set_weights(weights)  # the next layer is pruned alone
+        weight.assign(kernel)  # the next layer is pruned alone
     return pd.DataFrame(rows)

@@ -3,6 +3,13 @@
 # teachers also write their logits once, for the students distilled from them.
 # Written out, not generated in a loop: Snakemake evaluates `script:` when a job
 # runs, so a loop variable there would bind to its last value for every rule.
+from compressbench.catalog import architectures as A
+
+
+def arch_files(w):
+    """The work-tree files the job's architecture is built from (a factory's module, a
+    saved model): inputs, so a changed one retrains the bases built from it."""
+    return A.files(config["archs"][w.dataset][w.base])
 
 
 def teacher(w):
@@ -25,6 +32,7 @@ def critical_first(w):
 rule train_teacher:
     input:
         data=M.prepared("{dataset}"),
+        arch=arch_files,
         code=R.RULES["train_teacher"].code_files,
     output:
         **R.RULES["train_teacher"].outputs,
@@ -45,6 +53,7 @@ rule train_teacher:
 rule train_student_scratch:
     input:
         data=M.prepared("{dataset}"),
+        arch=arch_files,
         code=R.RULES["train_student_scratch"].code_files,
     output:
         **R.RULES["train_student_scratch"].outputs,
@@ -65,6 +74,7 @@ rule train_student_scratch:
 rule distill_ta:
     input:
         data=M.prepared("{dataset}"),
+        arch=arch_files,
         teacher=teacher,
         code=R.RULES["distill_ta"].code_files,
     output:
@@ -86,6 +96,7 @@ rule distill_ta:
 rule distill_student:
     input:
         data=M.prepared("{dataset}"),
+        arch=arch_files,
         teacher=teacher,
         code=R.RULES["distill_student"].code_files,
     output:

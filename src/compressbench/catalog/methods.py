@@ -48,7 +48,8 @@ class Method:
     export's storage (32 float, 16 float16, 8, 4, None = mixed or float);
     calibration: needs calibration images; integer_io: int8 input and output;
     job: converter, quantizer or trained (quantization only); from_scratch:
-    re-initialises the architecture (the study's QAT); impl: "module:function"."""
+    re-initialises the architecture (the study's QAT); impl: "module:function";
+    check: "module:function" refusing a model it cannot apply to, before training."""
     name: str
     step: str
     role: str = COMPRESS
@@ -64,14 +65,24 @@ class Method:
     job: str | None = None
     from_scratch: bool = False
     impl: str | None = None
+    check: str | None = None
     summary: str = ""
 
     def function(self):
         """The implementation, imported on first use (job code only)."""
-        if not self.impl:
-            raise LookupError(f"method {self.name!r} has no implementation")
-        module, _, attr = self.impl.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        return _imported(self.impl, self.name)
+
+    def check_function(self):
+        """`check(model, scheme)`: refusal.Refused, naming the layer, where the method cannot
+        apply to a model; run before any training."""
+        return _imported(self.check, self.name)
+
+
+def _imported(impl: str | None, name: str):
+    if not impl:
+        raise LookupError(f"method {name!r} has no implementation")
+    module, _, attr = impl.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
     @property
     def quantizes(self) -> bool:
@@ -144,9 +155,11 @@ for _m in [
     Method("random", PRUNE, trains=True, removes="weights", control="finetune", random=True,
            impl=f"{_P}:random", summary="random ranking on the magnitude schedule (the baseline)"),
     Method("m_by_n", PRUNE, trains=True, removes="weights", control="finetune", structured=True,
-           impl=f"{_P}:magnitude", summary="structured N:M sparsity along the input channels (tfmot)"),
+           impl=f"{_P}:magnitude", check=f"{_P}:check_m_by_n",
+           summary="structured N:M sparsity along the input channels (tfmot)"),
     Method("filters", PRUNE, trains=True, removes="filters", control="finetune", structured=True,
-           impl=f"{_P}:filters", summary="removes the lowest-L1 filters: a physically smaller model"),
+           impl=f"{_P}:filters", check=f"{_P}:check_filters",
+           summary="removes the lowest-L1 filters: a physically smaller model"),
 ]:
     register(_m)
 
