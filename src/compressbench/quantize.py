@@ -14,15 +14,24 @@ from . import models
 SPARSE = 0.05
 
 
-def representative(x_train: np.ndarray, samples: int, seed: int):
-    """Calibration images (one per call, [0, 1] floats) drawn from the training split."""
+def calibration_images(x_train: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """`samples` images of the training split drawn with `seed`, as [0, 1] floats."""
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(x_train), size=min(samples, len(x_train)), replace=False)
+    return x_train[np.sort(pick)].astype(np.float32) / 255.0
 
+
+def representative_of(images: np.ndarray):
+    """The converter's representative dataset: one image per call."""
     def gen():
-        for i in np.sort(pick):
-            yield [x_train[i:i + 1].astype(np.float32) / 255.0]
+        for i in range(len(images)):
+            yield [images[i:i + 1]]
     return gen
+
+
+def representative(x_train: np.ndarray, samples: int, seed: int):
+    """Calibration images (one per call, [0, 1] floats) drawn from the training split."""
+    return representative_of(calibration_images(x_train, samples, seed))
 
 
 def convert(model, method: str, calibration=None) -> bytes:

@@ -134,7 +134,7 @@ RULES = {r.name: r for r in [
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}+{cluster}", "{ft}"))},
          ("download", *BASE_PHASES)),
     # One job per post-training scheme: a change to one scheme reruns only its exports.
-    Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize",),
+    Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize", "litert_quantizer", "catalog/methods"),
          {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
     # QAT writes its float-I/O and its integer-only export; qat-scratch retrains the base
     # model from scratch: its protocol, and the distill code.

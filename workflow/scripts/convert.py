@@ -1,23 +1,30 @@
-"""convert: one model exported with one post-training scheme."""
+"""convert: one model exported with one post-training scheme (the TFLite converter's,
+or the LiteRT Quantizer's on the float32 export)."""
 from compressbench import runner
 
 
 def main(smk, threads):
     from compressbench import data, io, models, quantize, training
+    from compressbench.catalog import methods
 
     w, s = smk.wildcards, smk.params.scheme
+    method = methods.get(s["method"], methods.QUANTIZE)
     training.configure(int(w.seed), threads)
     model = models.load(smk.input.model)
-    calibration = None
-    if s["method"] == "int8":
+    images, extra = None, {}
+    if method.calibration:
         x_train = data.load_prepared(smk.input.data, keys=("x_train",))["x_train"]
-        calibration = quantize.representative(x_train, s["calibration_samples"], int(w.seed))
+        images = quantize.calibration_images(x_train, s["calibration_samples"], int(w.seed))
     with training.Timer() as timer:
-        blob = quantize.convert(model, s["method"], calibration)
+        if method.job == methods.QUANTIZER:  # recipe and per-tensor validation go in the record
+            blob, extra = method.function()(quantize.convert(model, "float32"), s["method"], s, images, threads)
+        else:
+            calibration = None if images is None else quantize.representative_of(images)
+            blob = quantize.convert(model, s["method"], calibration)
     io.write_bytes(smk.output.tflite, blob)
     runner.record(smk, smk.output.record, {
         **quantize.describe(model), "quant": w.quant, "scheme": s, "source": smk.input.model,
-        "wall_seconds": timer.seconds}, artefacts=[smk.output.tflite])
+        **({"quantizer": extra} if extra else {}), "wall_seconds": timer.seconds}, artefacts=[smk.output.tflite])
     runner.log.info("%s: %d bytes in %.1f s", w.quant, len(blob), timer.seconds)
 
 
