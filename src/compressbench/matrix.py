@@ -280,6 +280,11 @@ def metrics(dataset: str, seed, ft, base: str, prune: str, quant: str) -> str:
     return f"metrics/{dataset}/s{seed}/f{ft}/{variant(base, prune, quant)}.json"
 
 
+def latency(dataset: str, seed, ft, base: str, prune: str, quant: str) -> str:
+    """The latency job's record of one .tflite (apart from the metrics: its own job)."""
+    return f"metrics/latency/{dataset}/s{seed}/f{ft}/{variant(base, prune, quant)}.json"
+
+
 def base_model(cfg: dict, dataset: str, seed, base: str, prune: str = "none", ft=0) -> str:
     """`model` for any base of `cfg`, derived ones included (their phase is their root's)."""
     return model(dataset, seed, base, prune, ft, bases(cfg)[base].phase)

@@ -145,7 +145,11 @@ RULES = {r.name: r for r in [
     Rule("float32_ft", "quantize", "qat", CELL, TRAIN + ("quantize", "distill"),
          {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL}, _exported(),
          ("download", *BASE_PHASES, "prune")),
-    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
+    # Latency alone on the machine: the rule reserves every core (workflow/rules/evaluate.smk).
+    Rule("latency", "evaluate", "latency", CELL, ("data", "io", "evaluate", "tflite_graph", "latency"),
+         {"latency": "latency"},
+         {"latency": M.latency("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
+    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate", "tflite_graph"),
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
@@ -158,7 +162,7 @@ RULES = {r.name: r for r in [
          ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
           "provenance", "claims", "controls", "reproduction", "selection"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
-                         "cluster", "quantize", "evaluate", "sensitivity")}
+                         "cluster", "quantize", "evaluate", "latency", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}

@@ -44,8 +44,12 @@ def tensor_bytes(tensor) -> int:
     return math.ceil(math.prod(shape) * TYPE_BYTES[_type_name(tensor.type)])
 
 
+# Ops whose second input is a kernel (weights).
+WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_3D", "BATCH_MATMUL")
+
+
 def weight_types(blob: bytes) -> dict[str, str]:
-    """The kernel (second input) of every op that has a constant one, by name, with its
+    """The kernel (second input) of every weighted op (WEIGHTED), by name, with its
     storage type: {"model/fc1/MatMul": "INT4", ...}; a kernel dequantized before its op
     (weight-only schemes) is read through its DEQUANTIZE."""
     from ai_edge_litert.tools import flatbuffer_utils as fb
@@ -54,7 +58,7 @@ def weight_types(blob: bytes) -> dict[str, str]:
     producer = {o: op for op in graph.operators for o in op.outputs}
     out = {}
     for op in graph.operators:
-        if len(op.inputs) < 2 or op.inputs[1] < 0:
+        if fb.opcode_to_name(model, op.opcodeIndex) not in WEIGHTED or len(op.inputs) < 2 or op.inputs[1] < 0:
             continue
         i = op.inputs[1]
         if i in producer and fb.opcode_to_name(model, producer[i].opcodeIndex) == "DEQUANTIZE":
@@ -79,7 +83,7 @@ def lifetimes(blob: bytes) -> dict[int, tuple[int, int]]:
             span[1] = max(span[1], step)
     for i in graph.outputs:
         live[i][1] = max(n - 1, 0)
-    return {i: (a, b) for i, (a, b) in live.items()}
+    return {int(i): (a, b) for i, (a, b) in live.items()}
 
 
 def arena_bytes(blob: bytes) -> int:

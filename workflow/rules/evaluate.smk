@@ -2,10 +2,36 @@
 # the per-layer sensitivity of some base models (Keras).
 
 
+# Latency is a benchmark: its job holds every core Snakemake may use (threads =
+# --cores; the scheduler keeps the sum of running jobs' threads within --cores), so
+# nothing runs beside it, and times the model at 1 thread and at all of them.
+# `--set-threads latency=1` would let other jobs run beside it: don't.
+rule latency:
+    input:
+        tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
+        info=M.record(M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")),
+        data=M.prepared("{dataset}"),
+        code=R.RULES["latency"].code_files,
+    output:
+        **R.RULES["latency"].outputs,
+    wildcard_constraints:
+        prune=r"[a-z0-9.-]+(\+[a-z0-9.-]+)?",  # a pruning scheme, maybe "+<cluster scheme>"
+    params:
+        **params_of("latency"),
+    log:
+        R.RULES["latency"].log,
+    benchmark:
+        R.RULES["latency"].benchmark
+    threads: workflow.cores
+    script:
+        script_of("latency")
+
+
 rule evaluate:
     input:
         tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
         info=M.record(M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")),
+        latency=M.latency("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
         data=M.prepared("{dataset}"),
         code=R.RULES["evaluate"].code_files,
     output:

@@ -9,21 +9,21 @@ def main(smk, threads):
     arrays = data.load_prepared(smk.input.data, keys=("x_test", "y_test"))  # all it uses
     io.verify(smk.input.tflite, smk.input.info)
     info = io.read_json(smk.input.info)
-    result = evaluate.evaluate(smk.input.tflite, arrays["x_test"], arrays["y_test"],
-                               batch_size=e["batch_size"], latency_runs=e["latency_runs"],
-                               warmup_runs=e["warmup_runs"])
+    result = evaluate.evaluate(smk.input.tflite, arrays["x_test"], arrays["y_test"], batch_size=e["batch_size"])
+    latency = io.read_json(smk.input.latency)  # its own job, the cores otherwise idle
     name = matrix.variant(w.base, w.prune, w.quant)  # {prune} holds "P+C" after a cluster step
     base, prune, cluster, quant = matrix.parse_variant(name)
     record = {
         "dataset": w.dataset, "seed": int(w.seed), "ft_seed": int(w.ft), "variant": name,
         "base": base, "prune": prune, "cluster": cluster, "quant": quant, **result,
+        **{k: v for k, v in latency.items() if k.startswith("latency_")}, "latency_cpu": latency["cpu"],
         "params": info["params"], "nonzero_params": info["nonzero_params"],
         "macs": info["macs"], "nonzero_macs": info["nonzero_macs"],
         "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),
     }
     runner.record(smk, smk.output.metrics, record)
-    runner.log.info("%s: accuracy %.4f, %d bytes (gzip %d), %.3f ms", record["variant"],
-                    record["accuracy"], record["tflite_bytes"], record["gzip_bytes"], record["latency_ms"])
+    runner.log.info("%s: accuracy %.4f, %d bytes (gzip %d), arena ~%d bytes", record["variant"],
+                    record["accuracy"], record["tflite_bytes"], record["gzip_bytes"], record["arena_bytes_estimate"])
 
 
 runner.run(snakemake, main)  # noqa: F821
