@@ -81,6 +81,32 @@ def time_it(blob: bytes, shape, xnnpack: bool, seconds: float) -> dict:
                                            "max_runs": 20000, "max_seconds": seconds})
 
 
+def paired(a: bytes, b: bytes, shape, xnnpack: bool, seconds: float) -> tuple[float, float, float, int]:
+    """Invocations of a and b alternated (a drift in the machine's load hits both alike):
+    (median ms of a, of b, median of the per-round ratio b/a, rounds)."""
+    import time
+
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    resolver = OpResolverType.BUILTIN if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    x = np.random.default_rng(0).random((1, *shape), np.float32)
+    interps = []
+    for blob in (a, b):
+        it = Interpreter(model_content=blob, num_threads=1, experimental_op_resolver_type=resolver)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        for _ in range(20):
+            it.invoke()
+        interps.append(it)
+    ta, tb, start = [], [], time.perf_counter()
+    while time.perf_counter() - start < seconds and len(ta) < 20000:
+        for it, times in zip(interps, (ta, tb)):
+            t = time.perf_counter()
+            it.invoke()
+            times.append(time.perf_counter() - t)
+    ta, tb = np.array(ta) * 1e3, np.array(tb) * 1e3
+    return float(np.median(ta)), float(np.median(tb)), float(np.median(tb / ta)), len(ta)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="cap on timing per measurement")
@@ -102,6 +128,21 @@ def main(argv=None) -> int:
                           f"{'sparsity' if encoded else 'plain'} | {'XNNPACK' if xnnpack else 'builtin'} | "
                           f"{r['median_ms']:.4f} [{r['ci_low_ms']:.4f}, {r['ci_high_ms']:.4f}] | {r['runs']} | "
                           f"{ops(blob)}, {len(blob)} B |", flush=True)
+    print("\nPaired (alternating invocations): 90 % zeros with the sparsity encoding against the dense "
+          "model, plain\n")
+    print("| model | kernels | dense ms | sparse-encoded ms | median ratio sparse/dense | rounds |")
+    print("|---|---|---|---|---|---|")
+    for name, build in (("mlp", mlp), ("mobilenet", mobilenet)):
+        import tf_keras as keras
+        keras.utils.set_random_seed(0)
+        dense = build()
+        shape = dense.input_shape[1:]
+        a = convert(dense, False)
+        b = convert(sparsify(dense, 0.9), True)
+        for xnnpack in (True, False):
+            ma, mb, ratio, n = paired(a, b, shape, xnnpack, args.seconds)
+            print(f"| {name} | {'XNNPACK' if xnnpack else 'builtin'} | {ma:.4f} | {mb:.4f} | {ratio:.3f} | {n} |",
+                  flush=True)
     return 0
 
 

@@ -17,7 +17,8 @@ COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seed", "f
            "latency_iqr_ms", "latency_all_ms", "latency_all_iqr_ms", "latency_threads", "arena_bytes_estimate",
            "efficiency"]
 # cpu: latencies depend on the machine, so every row names the one it ran on.
-EXTRAS = ["input_dtype", "output_dtype", "wall_seconds", "cpu"]
+EXTRAS = ["input_dtype", "output_dtype", "int8io_agreement", "int8io_accuracy_delta_pp", "int8io_check",
+          "wall_seconds", "cpu"]
 # What runner.record adds to every record about the job that wrote it.
 NOT_RESULTS = ["rule", "wildcards", "threads"]
 INT_COLUMNS = ["seed", "ft_seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "nonzero_macs",

@@ -149,7 +149,7 @@ RULES = {r.name: r for r in [
     Rule("latency", "evaluate", "latency", CELL, ("data", "io", "evaluate", "tflite_graph", "latency"),
          {"latency": "latency"},
          {"latency": M.latency("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
-    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate", "tflite_graph"),
+    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate", "tflite_graph", "integer_io"),
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).

@@ -27,8 +27,16 @@ rule latency:
         script_of("latency")
 
 
+def float_io_twin(w):
+    """An int8-I/O export's float-I/O export of the same model (its argmax is checked against it)."""
+    if not w.quant.endswith(M.INT8_IO):
+        return {}
+    return {"twin": M.tflite(w.dataset, w.seed, w.ft, w.base, w.prune, w.quant.removesuffix(M.INT8_IO))}
+
+
 rule evaluate:
     input:
+        unpack(float_io_twin),
         tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
         info=M.record(M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")),
         latency=M.latency("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),

@@ -21,6 +21,12 @@ def main(smk, threads):
         "macs": info["macs"], "nonzero_macs": info["nonzero_macs"],
         "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),
     }
+    if "twin" in smk.input.keys():  # an int8-I/O export: checked against its float-I/O twin
+        from compressbench import integer_io
+        x, y = arrays["x_test"], arrays["y_test"]
+        logits = [evaluate.predict(evaluate.interpreter(p), x, e["batch_size"]) for p in (smk.input.tflite,
+                                                                                           smk.input.twin)]
+        record |= integer_io.check(*logits, y)
     runner.record(smk, smk.output.metrics, record)
     runner.log.info("%s: accuracy %.4f, %d bytes (gzip %d), arena ~%d bytes", record["variant"],
                     record["accuracy"], record["tflite_bytes"], record["gzip_bytes"], record["arena_bytes_estimate"])
