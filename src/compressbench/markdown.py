@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import claims as C
-from . import controls, matrix, overview, selection
+from . import controls, deployment, matrix, overview, selection
 from . import reproduction as R
 from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, best_efficiency, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
@@ -352,6 +352,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
             *[f"![{ds}: per-layer sensitivity]({sensitivity.format(dataset=ds)})\n" for ds in per_dataset]])
     else:
         lines += [SENSITIVITY_NOT_RUN, ""]
+    lines += overview.folded("Deployment: latency of pruned models, integer-only checks, tensor arenas",
+                             deployment.section(frame, params, table))
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),

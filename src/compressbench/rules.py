@@ -159,7 +159,8 @@ RULES = {r.name: r for r in [
          {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
-         ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
+         ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables", "deployment",
+          "catalog/methods",
           "provenance", "claims", "controls", "reproduction", "selection"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
                          "cluster", "quantize", "evaluate", "latency", "sensitivity")}
