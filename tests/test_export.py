@@ -13,7 +13,7 @@ VARIANT = "student-kd+global+aeq-int8"
 def run_tree(tmp_path):
     """A finished run's files for one cell: the .tflite, its metrics, the data's record."""
     import tf_keras as keras
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model = keras.Sequential([keras.Input((28, 28, 1), name="image"), keras.layers.Flatten(), keras.layers.Dense(10)])
     tflite = tmp_path / matrix.tflite("mnist", 0, 0, "student-kd", "global", "aeq-int8")
     tflite.parent.mkdir(parents=True)
     tflite.write_bytes(quantize.convert(model, "float32"))
@@ -44,7 +44,7 @@ def test_export_copies_the_tflite_and_writes_its_model_card(run_tree, cfg, tmp_p
     assert "accuracy: 90.00% (95 % CI 89.40% to 90.57%, 10000 test images)" in card
     assert "IQR 0.004 ms" in card and "at 2 threads" in card
     assert "~3176 bytes (an estimate" in card
-    assert "- input `serving_default_input_1:0`: float32 [1, 28, 28, 1]" in card
+    assert "- input `serving_default_image:0`: float32 [1, 28, 28, 1]" in card
     assert "method: aeq-static-int8" in card and "from commit" in card
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import controls, matrix
+from .catalog import methods
 from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, pareto, smallest_within
 from .tables import table
 
@@ -88,7 +89,8 @@ def front(st: pd.DataFrame) -> list[str]:
             table(rows, ["variant", "accuracy %", "Δ pp", "Δ pp vs control", "gzip KB", "compression ×"]), ""]
 
 
-EIGHT_BIT = ("dynamic", "int8", "qat", "int8io", "qat-scratch")  # quantization methods with int8 weights
+# Quantization methods whose exports hold int8 weights (the converter's, QAT's, the LiteRT Quantizer's).
+EIGHT_BIT = tuple(n for n, m in methods.METHODS.items() if m.step == methods.QUANTIZE and m.weight_bits == 8)
 
 
 def eight_bit(params: dict, st: pd.DataFrame) -> set[str]:

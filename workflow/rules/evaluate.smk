@@ -5,7 +5,16 @@
 # Latency is a benchmark: its job holds every core Snakemake may use (threads =
 # --cores; the scheduler keeps the sum of running jobs' threads within --cores), so
 # nothing runs beside it, and times the model at 1 thread and at all of them.
-# `--set-threads latency=1` would let other jobs run beside it: don't.
+# `--set-threads latency=1` would let other jobs run beside it: don't. A cluster
+# executor run without --cores has no such total: there the job asks for one core, and
+# the node's exclusivity is the cluster's to grant (README, SLURM).
+from snakemake.exceptions import WorkflowError
+
+try:
+    ALL_CORES = workflow.cores
+except WorkflowError:
+    ALL_CORES = 1
+
 rule latency:
     input:
         tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
@@ -22,7 +31,7 @@ rule latency:
         R.RULES["latency"].log,
     benchmark:
         R.RULES["latency"].benchmark
-    threads: workflow.cores
+    threads: ALL_CORES
     script:
         script_of("latency")
 
