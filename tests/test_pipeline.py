@@ -115,8 +115,8 @@ def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):
 
 
 @pytest.mark.parametrize("path,value,expected", [
-    # One post-training scheme: its export of every model, their evaluations, the report
-    # (2 x its 16 cells + 1).
+    # One post-training scheme: its export of every model, their latency benchmarks and
+    # evaluations, the report (3 x its 16 cells + 1).
     ("quantize.schemes.ptq-int8.calibration_samples", 10,
      {"convert": 16, "latency": 16, "evaluate": 16, "report": 1, "all": 1}),
     # One pruning scheme: its pruned models and everything made from them (each QAT job two exports).
