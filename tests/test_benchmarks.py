@@ -191,8 +191,8 @@ def test_one_change_per_scheme_family_from_the_repos_params():
     # students only and in the 8 clustered cells of the KD student; 2:4 and filters on the 3
     # students only; QAT (48 student cells and 8 clustered) changes with its 6 float32-ft
     # controls (the TA and teacher have neither); each LiteRT Quantizer scheme on the 3 students,
-    # dense and after global pruning.
-    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 30, 32, 12, 12, 78, 62] + [12] * 5 + [None]
+    # dense and after global pruning (so global has 5 x 6 cells more).
+    assert [incremental.scheme_cells(cfg, c) for c in found] == [None, 30, 32 + 30, 12, 12, 78, 62] + [12] * 5 + [None]
     assert found[6].controls == ("float32-ft",)
 
 
