@@ -34,8 +34,9 @@ def representative(x_train: np.ndarray, samples: int, seed: int):
     return representative_of(calibration_images(x_train, samples, seed))
 
 
-def convert(model, method: str, calibration=None) -> bytes:
-    """The .tflite bytes of `model` under one scheme's method."""
+def convert(model, method: str, calibration=None, float_io: bool = False) -> bytes:
+    """The .tflite bytes of `model` under one scheme's method; `float_io` keeps an integer
+    method's input and output float (its twin for the integer-only check)."""
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if method in ("dynamic", "float16", "int8", "qat", "int8io"):
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -46,8 +47,9 @@ def convert(model, method: str, calibration=None) -> bytes:
             raise ValueError(f"{method} conversion needs calibration data")
         conv.representative_dataset = calibration
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        if not float_io:
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
     if method == "int8io":  # a QAT model integer-only (the converter still wants calibration images)
         conv.representative_dataset = calibration
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -134,7 +134,8 @@ RULES = {r.name: r for r in [
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}+{cluster}", "{ft}"))},
          ("download", *BASE_PHASES)),
     # One job per post-training scheme: a change to one scheme reruns only its exports.
-    Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize", "litert_quantizer", "catalog/methods"),
+    Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize", "litert_quantizer", "integer_io", "evaluate",
+                                                          "tflite_graph", "catalog/methods"),
          {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
     # QAT writes its float-I/O and its integer-only export; qat-scratch retrains the base
     # model from scratch: its protocol, and the distill code.

@@ -20,6 +20,7 @@ def main(smk, threads):
         "params": info["params"], "nonzero_params": info["nonzero_params"],
         "macs": info["macs"], "nonzero_macs": info["nonzero_macs"],
         "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),
+        **{k: v for k, v in info.items() if k.startswith("int8io_")},  # a full-integer PTQ export's check
     }
     if "twin" in smk.input.keys():  # an int8-I/O export: checked against its float-I/O twin
         from compressbench import integer_io
