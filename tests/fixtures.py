@@ -83,6 +83,9 @@ def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None, der
     cfg["quantize"]["int8io"]["calibration_samples"] = 20
     cfg["sensitivity"].update(bases=[], sparsities=[0, 0.5, 0.9])  # one analysis where a test asks for it
     cfg["matrix"]["prune"] = [p for p in cfg["matrix"]["prune"] if p not in STUDY_ONLY]
+    # The LiteRT Quantizer's schemes have their own tests (test_litert_quantizer.py).
+    cfg["matrix"]["quant"] = [q for q in cfg["matrix"]["quant"]
+                              if not cfg["quantize"]["schemes"][q]["method"].startswith("aeq-")]
     cfg["matrix"]["datasets"] = list(datasets)
     for key, value in (("bases", bases), ("prune", prune), ("quant", quant)):
         if value is not None:
@@ -99,7 +102,8 @@ def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None, der
     for name, scheme in cfg["quantize"]["schemes"].items():
         if scheme["method"] in ("qat", "float32-ft"):  # a control trains as its scheme
             scheme.update(batch_size=32)
-    cfg["evaluate"].update(batch_size=50, latency_runs=5, warmup_runs=1)
+    cfg["evaluate"].update(batch_size=50)
+    cfg["latency"].update(warmup_runs=1, min_runs=10, check_every=5, max_runs=50, max_seconds=0.5)
     return cfg
 
 

@@ -72,6 +72,11 @@ def change(repo: Path, path: str, value) -> None:
     write_params(repo, cfg)
 
 
+# Stopwatch readings: the only results.csv columns that cannot repeat (latency.benchmark's timings).
+TIMING = ("wall_seconds", *(p + k for p in ("latency_", "latency_all_")
+                            for k in ("ms", "ci_low_ms", "ci_high_ms", "iqr_ms", "p10_ms", "p90_ms", "runs", "converged")))
+
+
 def results(repo: Path, drop=()) -> list[dict]:
     """reports/results.csv rows, without the `drop` columns."""
     with (repo / "reports/results.csv").open() as f:

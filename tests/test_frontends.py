@@ -10,7 +10,7 @@ import pytest
 
 from fixtures import new_repo
 from compressbench import rules
-from helpers import BIN, change, dvc, env, planned_jobs, results, snakemake
+from helpers import BIN, TIMING, change, dvc, env, planned_jobs, results, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +18,6 @@ pytestmark = pytest.mark.slow
 MATRIX = dict(bases=("student-scratch",), prune=("none",), quant=("float32", "ptq-int8"))
 ROWS = 2
 CALIBRATION = "quantize.schemes.ptq-int8.calibration_samples"  # tiny() sets 20
-TIMING = ("latency_ms", "wall_seconds")  # stopwatch readings: the only columns that cannot repeat
 INT8 = "tflite/mnist/s0/f0/student-scratch/none/none/ptq-int8.tflite"
 OUTPUTS = ("data", "models", "tflite", "metrics", "reports", "logs")
 
@@ -155,7 +154,7 @@ def test_param_change_dvc_repro_one_stage_then_snakemake_the_rest_ends_like_a_cl
     assert list(logs) == ["quantize"]  # the upstream stages did not change
     assert rules.planned_jobs(logs["quantize"]) == {"convert": 1, "phase_quantize": 1}
     # Snakemake picks up after DVC: the new exports' evaluations and the report, nothing before.
-    assert planned_jobs(repo, **mirror) == {"all": 1, "evaluate": 1, "report": 1}
+    assert planned_jobs(repo, **mirror) == {"all": 1, "latency": 1, "evaluate": 1, "report": 1}
     snakemake(repo, **mirror)
     assert_ends_like(repo, clean_run_with_new_param, old_tflite)
     # DVC then records what Snakemake made without redoing any of it.
@@ -183,7 +182,7 @@ def test_param_change_snakemake_one_phase_then_dvc_repro_the_rest_ends_like_a_cl
     # exports done; evaluate and report run only what the new exports need.
     assert list(logs) == ["quantize", "evaluate", "report"]
     assert jobs_run(logs["quantize"]) == {}, logs["quantize"][-2000:]
-    assert rules.planned_jobs(logs["evaluate"]) == {"evaluate": 1, "phase_evaluate": 1}
+    assert rules.planned_jobs(logs["evaluate"]) == {"evaluate": 1, "latency": 1, "phase_evaluate": 1}
     assert rules.planned_jobs(logs["report"]) == {"phase_report": 1, "report": 1}
     assert snapshot(repo, ("tflite",)) == exported
     assert snapshot(repo, ("data", "models")) == models_before

@@ -115,19 +115,20 @@ def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):
 
 
 @pytest.mark.parametrize("path,value,expected", [
-    # One post-training scheme: its export of every model, their evaluations, the report
-    # (2 x its 16 cells + 1).
+    # One post-training scheme: its export of every model, their latency benchmarks and
+    # evaluations, the report (3 x its 16 cells + 1).
     ("quantize.schemes.ptq-int8.calibration_samples", 10,
-     {"convert": 16, "evaluate": 16, "report": 1, "all": 1}),
+     {"convert": 16, "latency": 16, "evaluate": 16, "report": 1, "all": 1}),
     # One pruning scheme: its pruned models and everything made from them (each QAT job two exports).
     ("prune.schemes.global.sparsity", 0.6,
-     {"prune": 2, "convert": 8, "qat": 2, "evaluate": 12, "report": 1, "all": 1}),
+     {"prune": 2, "convert": 8, "qat": 2, "latency": 12, "evaluate": 12, "report": 1, "all": 1}),
     # KD: the TA and the TA-distilled student and all their variants; not the teacher.
     ("distill.alpha", 0.5,
      {"distill_ta": 1, "distill_student": 1, "prune": 7, "convert": 32, "qat": 8, "float32_ft": 1,
-      "evaluate": 49, "report": 1, "all": 1}),
-    ("evaluate.latency_runs", 7, {"evaluate": 98, "report": 1, "all": 1}),
-], ids=["quant-param", "prune-param", "kd-param", "evaluate-param"])
+      "latency": 49, "evaluate": 49, "report": 1, "all": 1}),
+    # Latency settings: every latency job, the evaluations that read them, the report.
+    ("latency.max_runs", 7, {"latency": 98, "evaluate": 98, "report": 1, "all": 1}),
+], ids=["quant-param", "prune-param", "kd-param", "latency-param"])
 def test_a_one_param_change_reruns_exactly_the_dependent_jobs(full_run, mirror, path, value, expected):
     original = read_params(full_run)
     try:

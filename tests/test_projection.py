@@ -144,7 +144,7 @@ def test_the_command_prints_the_table_and_refuses_a_measurement_of_other_jobs(tm
     cfg_file = tmp_path / "params.yaml"
     import yaml
     plain = tiny_cfg()
-    for key in ("protocols", "sweeps"):
+    for key in R.RESOLVED:  # the keys params.resolve adds
         plain.pop(key)
     cfg_file.write_text(yaml.safe_dump(plain))
     (tmp_path / "run").mkdir()

@@ -39,7 +39,7 @@ def test_ptq_int8_has_int8_input_and_output_and_keeps_accuracy(trained, tiny_dat
     assert interp.get_input_details()[0]["dtype"] == np.int8
     assert interp.get_output_details()[0]["dtype"] == np.int8
     f32 = write(tmp_path, "f32.tflite", quantize.convert(trained, "float32"))
-    args = dict(batch_size=100, latency_runs=3, warmup_runs=1)
+    args = dict(batch_size=100)
     a8 = evaluate.evaluate(path, tiny_data["x_test"], tiny_data["y_test"], **args)
     a32 = evaluate.evaluate(f32, tiny_data["x_test"], tiny_data["y_test"], **args)
     # Correctly quantized inputs: int8 accuracy stays within a few points of float32.
@@ -92,8 +92,7 @@ def test_qats_control_trains_a_plain_float32_copy_and_exports_float32(trained):
 def test_evaluating_a_corrupted_tflite_fails_with_a_clear_error(tmp_path, tiny_data):
     bad = write(tmp_path, "bad.tflite", b"TFL3" + bytes(100))
     with pytest.raises(evaluate.TFLiteError, match="bad.tflite.*not a valid .tflite"):
-        evaluate.evaluate(bad, tiny_data["x_test"], tiny_data["y_test"], batch_size=10,
-                          latency_runs=1, warmup_runs=0)
+        evaluate.evaluate(bad, tiny_data["x_test"], tiny_data["y_test"], batch_size=10)
     with pytest.raises(evaluate.TFLiteError, match="missing"):
         evaluate.interpreter(tmp_path / "absent.tflite")
 
@@ -116,7 +115,7 @@ def test_qat_models_export_integer_only_with_int8_io_from_the_same_training(trai
     qmodel, _, conversion = quantize.trainable_copy(trained, "qat")
     training.train_supervised(qmodel, tiny_data, epochs=1, batch_size=50, optimizer_name="adam", learning_rate=1e-4,
                               seed=0, label="test")
-    args = dict(batch_size=100, latency_runs=3, warmup_runs=1)
+    args = dict(batch_size=100)
     float_io = write(tmp_path, "qat.tflite", quantize.convert(qmodel, conversion))
     calib = quantize.representative(tiny_data["x_train"], 20, seed=0)
     int_io = write(tmp_path, "qat-int8io.tflite", quantize.convert(qmodel, "int8io", calib))

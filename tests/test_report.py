@@ -27,7 +27,9 @@ PARAMS = {
               "schemes": {"local-all": {"method": "magnitude", "layers": "all", "sparsity": 0.8}}},
     "quantize": {"schemes": {"float32": {"method": "float32"},
                              "ptq-int8": {"method": "int8", "calibration_samples": 500}}},
-    "evaluate": {"batch_size": 1000, "latency_runs": 10, "warmup_runs": 2},
+    "evaluate": {"batch_size": 1000},
+    "latency": {"warmup_runs": 50, "min_runs": 50, "check_every": 25, "tolerance": 0.02, "max_runs": 5000,
+                "max_seconds": 20},
     "val_size": 5000, "split_seed": 0,
 }
 SIZE = {"teacher": 1_000_000, "student-kd": 50_000, "student-takd": 50_000}

@@ -35,6 +35,9 @@ PARAM = {
     ("prune", "filters"): ("fraction", _fraction),
     ("quantize", "int8"): ("calibration_samples", lambda v: v + 100),
     ("quantize", "qat"): ("epochs", lambda v: v + 1),
+    # The LiteRT Quantizer's schemes: their calibration (and validation) images.
+    **{("quantize", m): ("calibration_samples", lambda v: v + 100)
+       for m in ("aeq-int8-weights", "aeq-int4-weights", "aeq-static-int8", "aeq-mixed", "aeq-auto")},
 }
 MATRIX_KEY = {"prune": "prune", "quantize": "quant"}
 CONTROLLED = {"float32-ft": "qat"}  # a control's method -> the method whose settings it must share
@@ -42,7 +45,8 @@ CONTROLLED = {"float32-ft": "qat"}  # a control's method -> the method whose set
 
 def _swept(scheme: dict) -> bool:
     """A sweep (a list of numbers in a setting): its values are changed one scheme at a time."""
-    return any(isinstance(v, list) for v in scheme.values())
+    return any(isinstance(v, list) and v and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+               for v in scheme.values())
 
 
 @dataclass(frozen=True)
@@ -116,14 +120,17 @@ def scheme_cells(cfg: dict, change: Change) -> int | None:
     return sum(getattr(c, change.axis).removesuffix(M.INT8_IO) in schemes for c in _cells(cfg))
 
 
+JOBS_PER_CELL = 3  # a .tflite's export, its latency benchmark and its evaluation
+
+
 def bound(cfg: dict, change: Change, cells: int | None) -> int | None:
-    """The most jobs a one-scheme change may rerun: each cell's export and evaluation and
-    the report, plus, for a pruning scheme, its pruned and clustered models (one job each)."""
+    """The most jobs a one-scheme change may rerun: each cell's export, latency and evaluation
+    and the report, plus, for a pruning scheme, its pruned and clustered models (one job each)."""
     if cells is None:
         return None
     models = {(c.dataset, c.seed, c.ft, c.base, c.cluster) for c in _cells(cfg)
               if change.axis == "prune" and c.prune == change.scheme}
-    return 2 * cells + len(models) + 1
+    return JOBS_PER_CELL * cells + len(models) + 1
 
 
 def measure_one(root: Path, cfg: dict, change: Change, run: list[J.Job], cores: int) -> dict:
@@ -154,7 +161,7 @@ def measure(root: Path, cfg: dict, run: list[J.Job], cores: int) -> tuple[comman
 COLS = [Col("family", "family"), Col("key", "param"), Col("change", "change"),
         Col("jobs", "jobs", "jobs"), Col("job_s", "job-seconds", "s"), Col("found", "of jobs measured + estimated"),
         Col("measured", "", "jobs"), Col("estimated", "", "jobs"), Col("wall_min", "≈ wall min", "min"),
-        Col("cells", "scheme cells", "cells"), Col("bound", "≤ 2·cells (+ pruned models) + 1", "jobs"),
+        Col("cells", "scheme cells", "cells"), Col("bound", "≤ 3·cells (+ pruned models) + 1", "jobs"),
         Col("verdict", "within"), Col("ok", "", "bool"), Col("dry_run_s", "dry run s", "s", 2),
         Col("rules", "jobs per rule")]
 
@@ -182,7 +189,7 @@ def section(before: commands.DryRun, rows: list[dict], skipped: list[str], cores
     shown = [{**r, "verdict": {None: "—", True: "yes", False: "**no**"}[r["ok"]]} for r in shown]
     s.tables.append(Table(COLS, shown, ("id",), "one dry run"))
     bounded = [r for r in shown if r["bound"] is not None]
-    s.targets.append(Target("One-scheme change reruns ≤ 2 × its cells (+ its pruned models) + 1 jobs", "every scheme family",
+    s.targets.append(Target("One-scheme change reruns ≤ 3 × its cells (+ its pruned models) + 1 jobs", "every scheme family",
                             f"{sum(bool(r['ok']) for r in bounded)} of {len(bounded)}",
                             None if pending != 0 or not bounded else all(r["ok"] for r in bounded)))
     return s

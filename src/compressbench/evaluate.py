@@ -1,16 +1,18 @@
-"""Measure a deployable .tflite with LiteRT: accuracy, size, sparsity, latency.
+"""Measure a deployable .tflite with LiteRT: accuracy, size and the tensor-arena
+estimate (latency is its own job: latency.py).
 
 Imports no TensorFlow: evaluation is what a device does, and skipping the
 import saves seconds per job."""
 from __future__ import annotations
 
 import gzip
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+
+from . import tflite_graph
 
 MB = 1_000_000  # efficiency = accuracy per gzip megabyte (10^6 bytes)
 
@@ -67,28 +69,12 @@ def predict(interp: Interpreter, images: np.ndarray, batch_size: int) -> np.ndar
     return np.concatenate(logits)
 
 
-def latency_ms(path, image: np.ndarray, runs: int, warmup: int) -> float:
-    """Median wall milliseconds of one single-image invocation on one thread."""
-    interp = interpreter(path, threads=1)
-    inp = interp.get_input_details()[0]
-    interp.set_tensor(inp["index"], to_input(image[None], inp))
-    for _ in range(warmup):
-        interp.invoke()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        interp.invoke()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000.0
-
-
 def gzip_size(blob: bytes) -> int:
     """Size after gzip -9: what sparsity saves on disk and over the air."""
     return len(gzip.compress(blob, compresslevel=9, mtime=0))
 
 
-def evaluate(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int, latency_runs: int,
-             warmup_runs: int) -> dict:
+def evaluate(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int) -> dict:
     start = time.perf_counter()
     path = Path(path)
     interp = interpreter(path)
@@ -101,7 +87,7 @@ def evaluate(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int, l
         "accuracy": round(accuracy, 6),
         "tflite_bytes": len(blob),
         "gzip_bytes": gz,
-        "latency_ms": round(latency_ms(path, x_test[0], latency_runs, warmup_runs), 4),
+        "arena_bytes_estimate": tflite_graph.arena_bytes(blob),
         "efficiency": round(accuracy / (gz / MB), 6),
         "input_dtype": np.dtype(inp["dtype"]).name,
         "output_dtype": np.dtype(out["dtype"]).name,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import claims as C
-from . import controls, matrix, overview, selection
+from . import controls, deployment, matrix, overview, selection
 from . import reproduction as R
 from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, best_efficiency, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
@@ -100,6 +100,7 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
     tr, kd, pr = params.get("train", {}), params.get("distill", {}), params.get("prune", {})
     qs = params.get("quantize", {}).get("schemes", {})
     ev = params.get("evaluate", {})
+    lat = params.get("latency", {})
     seeds_run = sorted(int(s) for s in frame["seed"].unique()) if len(frame) else []
     lines = ["## What was run", "",
              f"- Datasets: {', '.join(m.get('datasets', []))}",
@@ -180,8 +181,11 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
               f"- QAT: {qat.get('epochs', DASH)} epochs, batch size {qat.get('batch_size', DASH)}, "
               f"learning rate {qat.get('learning_rate', DASH)}",
               f"- Validation split: {params.get('val_size')} images (split seed {params.get('split_seed')})",
-              f"- Evaluation: batch {ev.get('batch_size')}, latency = median of {ev.get('latency_runs')} "
-              f"single-image runs on one thread after {ev.get('warmup_runs')} warm-up runs", ""]
+              f"- Evaluation: batch {ev.get('batch_size')}; latency in its own job with every core reserved: "
+              f"the median of single-image runs (XNNPACK) at 1 thread and at all threads after "
+              f"{lat.get('warmup_runs')} warm-up runs, timed until its 95 % CI is within "
+              f"±{100 * lat.get('tolerance', 0):g} % (at most {lat.get('max_runs')} runs or "
+              f"{lat.get('max_seconds')} s)", ""]
     lines += ["### Package versions", "",
               table(pd.DataFrame([{"package": k, "version": v} for k, v in packages.items()])), ""]
     if facts:
@@ -348,6 +352,8 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
             *[f"![{ds}: per-layer sensitivity]({sensitivity.format(dataset=ds)})\n" for ds in per_dataset]])
     else:
         lines += [SENSITIVITY_NOT_RUN, ""]
+    lines += overview.folded("Deployment: latency of pruned models, integer-only checks, tensor arenas",
+                             deployment.section(frame, params, table))
     lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),

@@ -298,6 +298,11 @@ def metrics(dataset: str, seed, ft, base: str, prune: str, quant: str, cluster: 
     return f"metrics/{_cell_path(dataset, seed, ft, base, prune, cluster, quant)}.json"
 
 
+def latency(dataset: str, seed, ft, base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
+    """The latency job's record of one .tflite (apart from the metrics: its own job)."""
+    return f"metrics/latency/{_cell_path(dataset, seed, ft, base, prune, cluster, quant)}.json"
+
+
 def base_model(cfg: dict, dataset: str, seed, base: str, prune: str = "none", ft=0,
                cluster: str = NO_CLUSTER) -> str:
     """`model` for any base of `cfg`, derived ones included (their phase is their root's)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import controls, matrix
+from .catalog import methods
 from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, pareto, smallest_within
 from .tables import table
 

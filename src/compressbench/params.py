@@ -393,6 +393,11 @@ def upgrade(cfg: dict) -> dict:
     for scheme in ((cfg.get("cluster") or {}).get("schemes") or {}).values():
         if isinstance(scheme, dict):
             scheme.setdefault("method", "kmeans")  # the one clustering method before the catalog
+    evaluate = cfg.get("evaluate")
+    if isinstance(evaluate, dict) and "latency" not in cfg:  # latency timed inside the evaluation
+        runs, warmup = evaluate.pop("latency_runs", 200), evaluate.pop("warmup_runs", 20)
+        cfg["latency"] = {"warmup_runs": warmup, "min_runs": runs, "check_every": runs, "tolerance": 0.5,
+                          "max_runs": runs, "max_seconds": 60}
     return cfg
 
 

@@ -73,6 +73,7 @@ def planned_jobs(cfg: dict) -> list[Job]:
     cell_wc = lambda c: dict(dataset=c.dataset, seed=c.seed, ft=c.ft, base=c.base, prune=c.prune,  # noqa: E731
                              cluster=c.cluster, quant=c.quant)
     jobs += [_job(export[c.quant], **cell_wc(c)) for c in cells if c.quant in export]
+    jobs += [_job("latency", **cell_wc(c)) for c in cells]
     jobs += [_job("evaluate", **cell_wc(c)) for c in cells]
     trained = {(ds, b) for ds, _, b in M.base_models(cfg)}
     jobs += [_job("sensitivity", dataset=ds, seed=cfg["seeds"][0], base=b) for ds in cfg["matrix"]["datasets"]
@@ -371,7 +372,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"projection: {args.measured}: {exc}", file=sys.stderr)
         return 2
-    rows = project(cfg, costs, macs, _pairs(args.estimate), _pairs(args.threads, int))
+    # The latency rule reserves every core (workflow/rules/evaluate.smk): nothing runs beside it.
+    threads = {"latency": args.cores} | _pairs(args.threads, int)
+    rows = project(cfg, costs, macs, _pairs(args.estimate), threads)
     sys.stdout.write(render(cfg, rows, args.cores, args.budget_min, source))
     return 0
 

@@ -16,20 +16,31 @@ from .refusal import Refused
 SPARSE = 0.05
 
 
-def representative(x_train: np.ndarray, samples: int, seed: int):
-    """Calibration images (one per call, [0, 1] floats) drawn from the training split."""
+def calibration_images(x_train: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """`samples` images of the training split drawn with `seed`, as [0, 1] floats."""
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(x_train), size=min(samples, len(x_train)), replace=False)
+    return x_train[np.sort(pick)].astype(np.float32) / 255.0
 
+
+def representative_of(images: np.ndarray):
+    """The converter's representative dataset: one image per call."""
     def gen():
-        for i in np.sort(pick):
-            yield [x_train[i:i + 1].astype(np.float32) / 255.0]
+        for i in range(len(images)):
+            yield [images[i:i + 1]]
     return gen
 
 
-def convert(model, method: str, calibration=None) -> bytes:
+def representative(x_train: np.ndarray, samples: int, seed: int):
+    """Calibration images (one per call, [0, 1] floats) drawn from the training split."""
+    return representative_of(calibration_images(x_train, samples, seed))
+
+
+def convert(model, method: str, calibration=None, float_io: bool = False) -> bytes:
     """The .tflite bytes of `model` under a converter method (catalog.methods): its
-    traits set the converter's flags (quantized weights, float16, integer-only)."""
+    traits set the converter's flags (quantized weights, float16, integer-only);
+    `float_io` keeps an integer method's input and output float (its twin for the
+    integer-only check)."""
     m = methods.get(method, methods.QUANTIZE)
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if m.weight_bits != 32:  # every quantized export, QAT's too
@@ -41,8 +52,9 @@ def convert(model, method: str, calibration=None) -> bytes:
             raise ValueError(f"{method} conversion needs calibration data")
         conv.representative_dataset = calibration
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        if not float_io:
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
     return conv.convert()
 
 

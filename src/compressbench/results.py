@@ -13,15 +13,20 @@ from .claims import TEACHER
 
 COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seed", "ft_seed", "accuracy", "accuracy_delta_pp",
            "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params", "sparsity",
-           "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "efficiency"]
+           "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "latency_ci_low_ms", "latency_ci_high_ms",
+           "latency_iqr_ms", "latency_all_ms", "latency_all_iqr_ms", "latency_threads", "arena_bytes_estimate",
+           "efficiency"]
 # cpu: latencies depend on the machine, so every row names the one it ran on.
-EXTRAS = ["input_dtype", "output_dtype", "wall_seconds", "cpu"]
+EXTRAS = ["input_dtype", "output_dtype", "int8io_agreement", "int8io_accuracy_delta_pp", "int8io_check",
+          "wall_seconds", "cpu"]
 # What runner.record adds to every record about the job that wrote it.
 NOT_RESULTS = ["rule", "wildcards", "threads"]
-INT_COLUMNS = ["seed", "ft_seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "nonzero_macs"]
+INT_COLUMNS = ["seed", "ft_seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "nonzero_macs",
+               "latency_threads", "arena_bytes_estimate"]
 FLOAT_DIGITS = {"accuracy": 6, "accuracy_delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
                 "speedup_theoretical": 4,
-                "latency_ms": 4, "efficiency": 6, "wall_seconds": 2}
+                "latency_ms": 4, "latency_ci_low_ms": 4, "latency_ci_high_ms": 4, "latency_iqr_ms": 4,
+                "latency_all_ms": 4, "latency_all_iqr_ms": 4, "efficiency": 6, "wall_seconds": 2}
 WITHIN_PP = (0.5, 1.0)  # summary: the smallest variant within each of these many pp of the teacher
 # Accuracy per gzip MB rewards a tiny model however inaccurate (a 27.57 % CIFAR-10 student
 # pruned to 97 % had the highest): "best efficiency" counts variants within this of the teacher.

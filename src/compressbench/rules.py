@@ -146,7 +146,8 @@ RULES = {r.name: r for r in [
           "record": M.record(M.model("{dataset}", "{seed}", "{base}", "{prune}", "{ft}", cluster="{cluster}"))},
          ("download", *BASE_PHASES)),
     # One job per post-training scheme: a change to one scheme reruns only its exports.
-    Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize",),
+    Rule("convert", "quantize", "convert", CELL, TRAIN + ("quantize", "litert_quantizer", "integer_io", "evaluate",
+                                                          "tflite_graph"),
          {"scheme": "quantize/schemes/{quant}"}, _exported(), ("download", *BASE_PHASES, "prune")),
     # QAT writes its float-I/O and its integer-only export; qat-scratch retrains the base
     # model from scratch: its protocol, and the distill code.
@@ -157,7 +158,12 @@ RULES = {r.name: r for r in [
     Rule("float32_ft", "quantize", "qat", CELL, TRAIN + ("quantize", "distill"),
          {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL}, _exported(),
          ("download", *BASE_PHASES, "prune")),
-    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", *MATRIX, "evaluate"),
+    # Latency alone on the machine: the rule reserves every core (workflow/rules/evaluate.smk).
+    Rule("latency", "evaluate", "latency", CELL, ("data", "io", "evaluate", "tflite_graph", "latency"),
+         {"latency": "latency"},
+         {"latency": M.latency("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")},
+         ("download", "quantize")),
+    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", *MATRIX, "evaluate", "tflite_graph", "integer_io"),
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")},
          ("download", "quantize")),
@@ -169,9 +175,10 @@ RULES = {r.name: r for r in [
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
          ("io", *MATRIX, "rules", "fingerprints", "report_files", "report", "results", "figures", "markdown",
-          "overview", "tables", "provenance", "claims", "controls", "reproduction", "selection", "paramfile"),
+          "overview", "tables", "deployment", "provenance", "claims", "controls", "reproduction", "selection",
+          "paramfile"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
-                         "cluster", "quantize", "evaluate", "sensitivity")}
+                         "cluster", "quantize", "evaluate", "latency", "sensitivity")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}

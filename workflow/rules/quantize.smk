@@ -2,6 +2,8 @@
 # scheme: one conversion job per post-training scheme, so a change to one
 # scheme reruns only its exports; QAT is a training job of its own.
 
+from compressbench.catalog import methods as CM
+
 PTQ = M.ptq_schemes(config)
 QAT = M.qat_schemes(config)
 CONTROLS = M.control_schemes(config)
@@ -20,7 +22,8 @@ def scratch_teacher(w):
 
 
 def calibration_data(w):
-    """Only a full-integer export reads the data (its calibration images)."""
+    """Only a scheme with calibration images reads the data (full-integer exports, and
+    the LiteRT Quantizer's, which validate on them)."""
     return M.prepared(w.dataset) if M.quant_method(config, w.quant).calibration else []
 
 

@@ -190,5 +190,24 @@ for _m in [
 ]:
     register(_m)
 
+# The LiteRT Quantizer (ai-edge-quantizer) on the float32 export: one job per .tflite
+# through the convert rule; every one validates its tensors on calibration images.
+_A = "compressbench.litert_quantizer:quantize"
+for _m in [
+    Method("aeq-int8-weights", QUANTIZE, weight_bits=8, calibration=True, job=QUANTIZER, impl=_A,
+           summary="weight-only int8 per channel, float compute (LiteRT Quantizer)"),
+    Method("aeq-int4-weights", QUANTIZE, weight_bits=4, calibration=True, job=QUANTIZER, impl=_A,
+           summary="weight-only int4: blockwise on dense layers, per channel on convolutions, "
+                   "depthwise at int8 (LiteRT Quantizer)"),
+    Method("aeq-static-int8", QUANTIZE, weight_bits=8, activation_bits=8, calibration=True, job=QUANTIZER,
+           impl=_A, summary="full-integer static int8: calibrated activations, float I/O (LiteRT Quantizer)"),
+    Method("aeq-mixed", QUANTIZE, weight_bits=None, calibration=True, job=QUANTIZER, impl=_A,
+           summary="mixed precision by layer (regex or kind) as params.yaml declares it (LiteRT Quantizer)"),
+    Method("aeq-auto", QUANTIZE, weight_bits=None, calibration=True, job=QUANTIZER, impl=_A,
+           summary="int4 except the layers with the worst weight SNR in an all-int4 trial, kept "
+                   "at int8 (LiteRT Quantizer)"),
+]:
+    register(_m)
+
 # The absence of a step ("none" in a variant name): the uncompressed model.
 NONE = {step: Method("none", step, role=REFERENCE, summary="no such step") for step in STEPS}
