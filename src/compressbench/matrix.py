@@ -280,6 +280,11 @@ def metrics(dataset: str, seed, ft, base: str, prune: str, quant: str) -> str:
     return f"metrics/{dataset}/s{seed}/f{ft}/{variant(base, prune, quant)}.json"
 
 
+def predictions(metrics_path: str) -> str:
+    """The predicted labels (uint8 per split) beside a metrics JSON."""
+    return metrics_path.removesuffix(".json") + ".labels.npz"
+
+
 def base_model(cfg: dict, dataset: str, seed, base: str, prune: str = "none", ft=0) -> str:
     """`model` for any base of `cfg`, derived ones included (their phase is their root's)."""
     return model(dataset, seed, base, prune, ft, bases(cfg)[base].phase)
@@ -309,6 +314,10 @@ def cell_tflite(c: Cell) -> str:
 
 def cell_metrics(c: Cell) -> str:
     return metrics(c.dataset, c.seed, c.ft, c.base, c.model_part, c.quant)
+
+
+def cell_predictions(c: Cell) -> str:
+    return predictions(cell_metrics(c))
 
 
 def record(path: str) -> str:

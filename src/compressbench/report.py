@@ -12,8 +12,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+import numpy as np
+
 from . import claims as C
-from . import figures, io, markdown, matrix, provenance, results, selection
+from . import evidence, figures, forgetting, io, markdown, matrix, provenance, results, selection
+from . import stats as S
 from . import reproduction as R
 from .rules import REPORT_FILES
 
@@ -39,10 +42,39 @@ def _sensitivity(root: Path, paths) -> dict:
     return out
 
 
+def _labels(root: Path, metrics_paths, metrics: list[dict]) -> dict:
+    """(dataset, seed, ft_seed, variant) -> the labels a run's evaluate job kept beside its
+    metrics (checked against the sha256 its metrics hold); runs evaluated without them are left out."""
+    out = {}
+    for p, m in zip(metrics_paths, metrics):
+        path = root / matrix.predictions(str(p))
+        if path.is_file():
+            io.verify(path, root / p)
+            with np.load(path, allow_pickle=False) as npz:
+                out[(m["dataset"], int(m["seed"]), int(m.get("ft_seed", 0)), m["variant"])] = dict(npz)
+    return out
+
+
+def annotate(stats: pd.DataFrame, frame: pd.DataFrame, params: dict, labels: dict) -> pd.DataFrame:
+    """The variant stats with what the report adds: val_seen (selection.val_seen), the
+    half-width of the 95 % confidence interval of the mean test accuracy in pp (own training
+    seeds, else the protocol family's pool: evidence.py), and what compression forgets
+    (forgetting.py: agreement with the uncompressed model, the worst class and its drop)."""
+    pools = evidence.training_spreads(frame, params) if len(frame) else {}
+    ci = []
+    for ds, v in zip(stats["dataset"], stats["variant"]):
+        e = evidence.sample_of(frame, params, ds, v, pools)
+        ci.append(S.t_quantile(e.spread.df) * e.spread.sd / np.sqrt(e.n) if e.spread.known and e.n else np.nan)
+    out = stats.assign(val_seen=[selection.val_seen(params, ds, b) for ds, b in zip(stats["dataset"], stats["base"])],
+                       accuracy_ci_pp=ci)
+    return out.merge(forgetting.forgetting(params, labels), on=["dataset", "variant"], how="left")
+
+
 def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict, out_dir="reports",
           root=".", sensitivity=(), histories=None) -> None:
     """Write results.csv, variants.csv, summary.json, report.md, the figures and their plot data under
-    out_dir. histories: (dataset, seed, base) -> the path of that training job's history."""
+    out_dir. histories: (dataset, seed, base) -> the path of that training job's history. The
+    labels each evaluate job kept beside its metrics are read from beside them."""
     root = Path(root)
     out = root / out_dir
     metrics = [io.read_json(root / p) for p in metrics_paths]
@@ -56,14 +88,14 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
         with open(root / reference_path) as fh:
             reference = yaml.safe_load(fh) or {}
     frame = results.results_frame(metrics, params)
-    stats = C.variant_stats(frame)
+    stats = annotate(C.variant_stats(frame), frame, params, _labels(root, metrics_paths, metrics))
     n_test = {ds: int(f.get("counts", {}).get("test", C.DEFAULT_N_TEST)) for ds, f in facts.items()}
-    claims = C.evaluate_claims(frame, n_test, C.baselines(params))
-    found = R.rows(reference, stats, params, n_test)
+    claims = C.evaluate_claims(frame, params, n_test)
+    found = R.rows(reference, stats, params, n_test, frame)
 
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
     io.write_text(_path(VARIANTS, out), results.variants_csv(stats))
-    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found)))
+    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found, params)))
     tables = _sensitivity(root, sensitivity)
     swept = {}
     for ds in dict.fromkeys(stats["dataset"]):

@@ -147,7 +147,9 @@ RULES = {r.name: r for r in [
          ("download", *BASE_PHASES, "prune")),
     Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
          {"evaluate": "evaluate"},
-         {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
+         {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"),
+          "predictions": M.predictions(M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}"))},
+         ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
     Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", "matrix", "models",
                                                                                 "progress", "training", "sensitivity"),
@@ -156,9 +158,10 @@ RULES = {r.name: r for r in [
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
          ("io", "matrix", "rules", "report", "results", "figures", "markdown", "overview", "tables",
-          "provenance", "claims", "controls", "reproduction", "selection"),
+          "provenance", "claims", "controls", "reproduction", "selection", "stats", "evidence", "forgetting", "variants",
+          "catalog/__init__", "catalog/methods"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
-                         "cluster", "quantize", "evaluate", "sensitivity")}
+                         "cluster", "quantize", "evaluate", "sensitivity", "claims")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}

@@ -1,4 +1,5 @@
-"""evaluate: one .tflite measured with LiteRT on the full test set."""
+"""evaluate: one .tflite measured with LiteRT on the full test and validation sets; its
+predicted labels kept beside its metrics."""
 from compressbench import runner
 
 
@@ -6,12 +7,13 @@ def main(smk, threads):
     from compressbench import data, evaluate, io, matrix
 
     w, e = smk.wildcards, smk.params.evaluate
-    arrays = data.load_prepared(smk.input.data, keys=("x_test", "y_test"))  # all it uses
+    arrays = data.load_prepared(smk.input.data, keys=("x_test", "y_test", "x_val", "y_val"))  # all it uses
     io.verify(smk.input.tflite, smk.input.info)
     info = io.read_json(smk.input.info)
-    result = evaluate.evaluate(smk.input.tflite, arrays["x_test"], arrays["y_test"],
-                               batch_size=e["batch_size"], latency_runs=e["latency_runs"],
-                               warmup_runs=e["warmup_runs"])
+    result, predicted = evaluate.evaluate_with_labels(
+        smk.input.tflite, arrays["x_test"], arrays["y_test"], x_val=arrays["x_val"], y_val=arrays["y_val"],
+        batch_size=e["batch_size"], latency_runs=e["latency_runs"], warmup_runs=e["warmup_runs"])
+    evaluate.save_labels(smk.output.predictions, predicted)
     name = matrix.variant(w.base, w.prune, w.quant)  # {prune} holds "P+C" after a cluster step
     base, prune, cluster, quant = matrix.parse_variant(name)
     record = {
@@ -21,7 +23,7 @@ def main(smk, threads):
         "macs": info["macs"], "nonzero_macs": info["nonzero_macs"],
         "sparsity": round(1 - info["nonzero_params"] / info["params"], 6),
     }
-    runner.record(smk, smk.output.metrics, record)
+    runner.record(smk, smk.output.metrics, record, artefacts=[smk.output.predictions])
     runner.log.info("%s: accuracy %.4f, %d bytes (gzip %d), %.3f ms", record["variant"],
                     record["accuracy"], record["tflite_bytes"], record["gzip_bytes"], record["latency_ms"])
 
