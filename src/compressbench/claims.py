@@ -16,6 +16,7 @@ traits (catalog.methods), never by a scheme's name.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -26,7 +27,9 @@ from . import evidence as E
 from . import stats as S
 from .catalog import methods as M
 from .tables import table
-from .variants import DEFAULT_N_TEST, NOISE_SIGMAS, TEACHER, compare, fmt_acc, standard_error, variant_stats  # noqa: F401
+# Re-exported: the per-variant statistics the other report modules read as claims.*.
+from .variants import (DEFAULT_N_TEST, NOISE_SIGMAS, TEACHER, compare, fmt_acc, standard_error,  # noqa: F401
+                       variant_stats)
 
 CONFIRMED, REFUTED, NOT_SHOWN, NOT_RUN = "confirmed", "refuted", "not shown", "not run"
 VERDICTS = (CONFIRMED, REFUTED, NOT_SHOWN, NOT_RUN)
@@ -78,7 +81,7 @@ class Finding:
 
 @dataclass
 class Context:
-    frame: pd.DataFrame
+    runs: E.Runs
     stats: pd.DataFrame      # one dataset's variant_stats
     cfg: dict
     n_test: int
@@ -88,8 +91,12 @@ class Context:
     def settings(self) -> dict:
         return SETTINGS | (self.cfg.get("claims") or {})
 
+    @functools.cached_property
+    def _by_variant(self) -> pd.DataFrame:
+        return self.stats.set_index("variant")
+
     def row(self, variant: str):
-        return self.stats.set_index("variant").loc[variant]
+        return self._by_variant.loc[variant]
 
     @property
     def dataset(self) -> str:
@@ -101,7 +108,7 @@ class Context:
 def contrast(ctx: Context, a: str, b: str, fallback: S.Spread = S.NO_SPREAD) -> S.Estimate:
     """a − b in pp (evidence.contrast); with no spread anywhere, the binomial error of
     one evaluation of each on the test set (df infinite), said in `how`."""
-    e = E.contrast(ctx.frame, ctx.cfg, ctx.dataset, a, b, fallback, ctx.pools)
+    e = E.contrast(ctx.runs, ctx.cfg, ctx.dataset, a, b, fallback, ctx.pools)
     if e.defined:
         return e
     pa, pb = float(ctx.row(a)["accuracy"]), float(ctx.row(b)["accuracy"])
@@ -124,7 +131,7 @@ def sign(ctx: Context, r: Finding) -> int:
 
 def differences(ctx: Context, pairs: list[tuple[str, str]]) -> list[Finding]:
     """a − b for each pair, the paired ones borrowing the pooled spread of the others."""
-    pool = E.paired_spread(ctx.frame, ctx.dataset, pairs)
+    pool = E.paired_spread(ctx.runs, ctx.dataset, pairs)
     rows = []
     for a, b in pairs:
         e = contrast(ctx, a, b, pool)
@@ -362,13 +369,13 @@ def evaluate_claims(frame: pd.DataFrame, params: dict, n_test: dict[str, int] | 
     over the variants without a baseline pruning scheme (see baselines)."""
     n_test, skip = n_test or {}, baselines(params)
     frame = E.normalized(frame[~frame["prune"].isin(skip)]) if len(frame) else frame
-    stats = variant_stats(frame)
-    pools = E.training_spreads(frame, params) if len(frame) else {}
+    stats, runs = variant_stats(frame), E.Runs(frame)
+    pools = E.training_spreads(runs, params)
     out = []
     for cid, statement, rule, fn in CLAIMS:
         claim = Claim(cid, statement, rule)
         for ds in dict.fromkeys(stats["dataset"]):
-            ctx = Context(frame, stats[stats["dataset"] == ds].reset_index(drop=True), params,
+            ctx = Context(runs, stats[stats["dataset"] == ds].reset_index(drop=True), params,
                           int(n_test.get(ds, DEFAULT_N_TEST)), pools)
             claim.verdicts[ds], claim.evidence[ds], claim.rows[ds] = fn(ctx)
         out.append(claim)

@@ -32,8 +32,10 @@ class Reference:
         return "" if self.equal_budget else "no equal-budget control: vs a reference without its extra training"
 
 
-def _method(cfg: dict, step: str, scheme: str) -> M.Method | None:
-    """The scheme's method (int8io for a QAT scheme's integer-only export); None if undeclared."""
+def method(cfg: dict, step: str, scheme: str) -> M.Method | None:
+    """The method of a scheme (int8io for a QAT scheme's integer-only export); None where the
+    config does not declare it (an older params file, a cluster scheme without `method:`):
+    such a variant is left out of trait selections."""
     try:
         if step == M.QUANTIZE and scheme.endswith(matrix.INT8_IO):
             return M.get("int8io", M.QUANTIZE)
@@ -56,14 +58,14 @@ def reference_scheme(cfg: dict) -> str | None:
 
 def uncompressed(cfg: dict, prune: str) -> bool:
     """No weights removed: no pruning step, or the pruning control."""
-    m = _method(cfg, M.PRUNE, prune)
+    m = method(cfg, M.PRUNE, prune)
     return m is not None and m.role in (M.REFERENCE, M.CONTROL)
 
 
 def pruning_control(cfg: dict, variant: str, have) -> Reference | None:
     """The control of a pruned variant: the same fine-tune, nothing pruned."""
     base, prune, cluster, quant = matrix.parse_variant(variant)
-    m, q = _method(cfg, M.PRUNE, prune), _method(cfg, M.QUANTIZE, quant)
+    m, q = method(cfg, M.PRUNE, prune), method(cfg, M.QUANTIZE, quant)
     if m is None or m.role != M.COMPRESS or cluster != matrix.NO_CLUSTER or (q is not None and q.role == M.CONTROL):
         return None
     scheme = _scheme_of(cfg, M.PRUNE, m.control)
@@ -75,12 +77,12 @@ def quantization_reference(cfg: dict, variant: str, have) -> Reference | None:
     """What a quantized variant is compared with: its reference (float32) export, or the
     control its method names (QAT: float32-ft) when the run has it."""
     base, prune, cluster, quant = matrix.parse_variant(variant)
-    m = _method(cfg, M.QUANTIZE, quant)
+    m = method(cfg, M.QUANTIZE, quant)
     if m is None or m.role != M.COMPRESS:
         return None
     if quant.endswith(matrix.INT8_IO):  # the same training as its float-I/O export
         quant = quant.removesuffix(matrix.INT8_IO)
-        m = _method(cfg, M.QUANTIZE, quant) or m
+        m = method(cfg, M.QUANTIZE, quant) or m
     control = _scheme_of(cfg, M.QUANTIZE, m.control)
     if control and matrix.variant(base, prune, control, cluster) in have:
         # On a pruned model the control's fine-tune refills the zeros: more capacity than what it controls.

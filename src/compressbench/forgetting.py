@@ -13,8 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import matrix
-from .catalog import methods as M
+from . import controls, matrix
 
 # A recipe "loses a class" when that class's test accuracy drops by at least this many pp
 # more than its overall accuracy does: accuracy kept on average can hide it.
@@ -48,9 +47,8 @@ def largest_drop(drops: np.ndarray) -> tuple[int, float]:
 
 def uncompressed(cfg: dict, variant: str) -> str | None:
     """The variant's base model without compression (None for that model itself)."""
-    base = matrix.parse_variant(variant)[0]
-    refs = M.schemes_with(cfg, M.QUANTIZE, role=M.REFERENCE)
-    ref = matrix.variant(base, "none", refs[0]) if refs else None
+    base, scheme = matrix.parse_variant(variant)[0], controls.reference_scheme(cfg)
+    ref = matrix.variant(base, "none", scheme) if scheme else None
     return None if ref is None or ref == variant else ref
 
 

@@ -60,10 +60,11 @@ def annotate(stats: pd.DataFrame, frame: pd.DataFrame, params: dict, labels: dic
     half-width of the 95 % confidence interval of the mean test accuracy in pp (own training
     seeds, else the protocol family's pool: evidence.py), and what compression forgets
     (forgetting.py: agreement with the uncompressed model, the worst class and its drop)."""
-    pools = evidence.training_spreads(frame, params) if len(frame) else {}
+    runs = evidence.Runs(frame)
+    pools = evidence.training_spreads(runs, params)
     ci = []
     for ds, v in zip(stats["dataset"], stats["variant"]):
-        e = evidence.sample_of(frame, params, ds, v, pools)
+        e = evidence.sample_of(runs, params, ds, v, pools)
         ci.append(S.t_quantile(e.spread.df) * e.spread.sd / np.sqrt(e.n) if e.spread.known and e.n else np.nan)
     out = stats.assign(val_seen=[selection.val_seen(params, ds, b) for ds, b in zip(stats["dataset"], stats["base"])],
                        accuracy_ci_pp=ci)

@@ -210,8 +210,8 @@ def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict,
          frame: pd.DataFrame | None = None) -> dict[str, list[Row]]:
     """Per dataset, one Row per number the study published; `frame` (the results) gives
     the protocol families' pooled spreads a one-seed configuration borrows."""
-    frame = E.normalized(frame) if frame is not None and len(frame) else None
-    pools = E.training_spreads(frame, params) if frame is not None else {}
+    runs = E.Runs(frame if frame is not None else pd.DataFrame())
+    pools = E.training_spreads(runs, params)
     bases = matrix.bases(params) if params.get("matrix") else {}
     out = {}
     for ds, notebooks in reference.items():
@@ -229,7 +229,7 @@ def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict,
                 study = float(v["accuracy"])
                 if have:
                     base = matrix.parse_variant(variant)[0]
-                    pool = E.training_spread(frame, params, ds, base, pools) if base in bases else S.NO_SPREAD
+                    pool = E.training_spread(runs, params, ds, base, pools) if base in bases else S.NO_SPREAD
                     _, interval, verdict, whose = accuracy_verdict(r, study, n, pool)
                 else:
                     interval, verdict, whose = (math.nan, math.nan), NOT_RUN, ""
