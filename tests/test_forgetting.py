@@ -68,3 +68,11 @@ def test_validation_accuracy_is_not_unseen_where_the_model_or_its_teacher_traine
     assert not selection.val_seen(cfg, "cifar10", "teacher-val")         # data: train
     assert not selection.val_seen(cfg, "cifar10", "kd-val-t2")           # and so did its teacher
     assert selection.val_seen(cfg, "mnist", "student-kd-quant")          # train+val itself
+
+
+def test_a_target_compression_takes_the_recipe_best_on_validation_among_those_small_enough():
+    st = pd.DataFrame({"variant": ["t", "a", "b", "c"], "compression_ratio": [1.0, 4.5, 11.0, 12.0],
+                       "accuracy": [0.9, 0.95, 0.80, 0.70], "val_accuracy": [0.9, 0.85, 0.80, 0.82]})
+    chosen = {t: (r["variant"] if r is not None else None) for t, r in selection.at_targets(st)}
+    # at 10x: c (0.82 on validation) beats b (0.80) though b is the more accurate on test
+    assert chosen == {4.0: "a", 10.0: "c", 30.0: None, 100.0: None}

@@ -8,7 +8,7 @@ import pandas as pd
 
 from . import controls, forgetting, matrix
 from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, pareto, smallest_within
-from .selection import selected_by
+from .selection import at_targets, selected_by
 from .tables import table
 
 KB = 1000
@@ -98,6 +98,23 @@ def best(st: pd.DataFrame, cfg: dict) -> list[str]:
             "its overall accuracy.", ""]
 
 
+def targets(st: pd.DataFrame) -> list[str]:
+    """For each target compression, the recipe chosen on validation with its test accuracy ± CI
+    and its loss against the teacher with the loss's 95 % interval (selection.at_targets)."""
+    rows = []
+    for t, r in at_targets(st):
+        if r is None:
+            rows.append([f"≥ {t:g}×", "none ran", DASH, DASH, DASH])
+            continue
+        lo, hi = r.get("loss_low_pp"), r.get("loss_high_pp")
+        loss = fmt_num(-float(r["delta_pp"]), 2) + ("" if lo is None or pd.isna(lo) else
+                                                     f" [{fmt_num(lo, 2)}, {fmt_num(hi, 2)}]")
+        rows.append([f"≥ {t:g}×", f"`{r['variant']}`", fmt_num(r["compression_ratio"], 1), _test(r), loss])
+    return ["For a target compression (gzip size against the teacher's), the most accurate recipe on "
+            "validation:", "", table(rows, ["smaller", "recipe", "compression ×", "test % ± 95 % CI",
+                                            "loss vs teacher pp [95 % CI]"]), ""]
+
+
 def _uncompressed_deltas(st: pd.DataFrame, cfg: dict) -> list[float]:
     """Per variant, its test accuracy − its uncompressed model's (forgetting.uncompressed), pp
     (0 where that is absent)."""
@@ -166,5 +183,6 @@ def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str, tradeof
                    eight_bit: set[str], cfg: dict) -> list[str]:
     curves = [f"![{ds}: accuracy vs compression and theoretical speedup, pruning sweeps]({tradeoff})", ""] \
         if tradeoff else []
-    return [f"## {ds}", "", *best(st, cfg), f"![{ds}: accuracy vs gzip size]({figure})", "", *curves, *front(st, cfg),
+    return [f"## {ds}", "", *targets(st), *best(st, cfg), f"![{ds}: accuracy vs gzip size]({figure})", "",
+            *curves, *front(st, cfg),
             *pivots(st, orders, eight_bit)]

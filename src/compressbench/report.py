@@ -58,7 +58,8 @@ def _labels(root: Path, metrics_paths, metrics: list[dict]) -> dict:
 def annotate(stats: pd.DataFrame, frame: pd.DataFrame, params: dict, labels: dict) -> pd.DataFrame:
     """The variant stats with what the report adds: val_seen (selection.val_seen), the
     half-width of the 95 % confidence interval of the mean test accuracy in pp (own training
-    seeds, else the protocol family's pool: evidence.py), and what compression forgets
+    seeds, else the protocol family's pool: evidence.py), the 95 % interval of its loss against
+    the teacher (loss_low_pp, loss_high_pp: paired or Welch), and what compression forgets
     (forgetting.py: agreement with the uncompressed model, the worst class and its drop)."""
     runs = evidence.Runs(frame)
     pools = evidence.training_spreads(runs, params)
@@ -66,8 +67,10 @@ def annotate(stats: pd.DataFrame, frame: pd.DataFrame, params: dict, labels: dic
     for ds, v in zip(stats["dataset"], stats["variant"]):
         e = evidence.sample_of(runs, params, ds, v, pools)
         ci.append(S.t_quantile(e.spread.df) * e.spread.sd / np.sqrt(e.n) if e.spread.known and e.n else np.nan)
+    loss = [evidence.contrast(runs, params, ds, C.TEACHER, v, pools=pools).ci() if v != C.TEACHER else (0.0, 0.0)
+            for ds, v in zip(stats["dataset"], stats["variant"])]
     out = stats.assign(val_seen=[selection.val_seen(params, ds, b) for ds, b in zip(stats["dataset"], stats["base"])],
-                       accuracy_ci_pp=ci)
+                       accuracy_ci_pp=ci, loss_low_pp=[lo for lo, _ in loss], loss_high_pp=[hi for _, hi in loss])
     return out.merge(forgetting.forgetting(params, labels), on=["dataset", "variant"], how="left")
 
 

@@ -30,6 +30,24 @@ def selected_by(st: pd.DataFrame) -> str:
     return VALIDATION if has else TEST
 
 
+TARGETS = (4.0, 10.0, 30.0, 100.0)  # compressions (teacher gzip / variant gzip) a practitioner asks for
+
+
+def at_targets(st: pd.DataFrame, targets=TARGETS) -> list[tuple[float, pd.Series | None]]:
+    """Per target compression, the variant of one dataset at least that much smaller than its
+    teacher (compression_ratio) that is most accurate on validation (selected_by); None where
+    no variant is that small.
+
+    >>> st = pd.DataFrame({"variant": ["a", "b"], "compression_ratio": [5.0, 12.0], "val_accuracy": [0.9, 0.8]})
+    >>> [(t, r["variant"] if r is not None else None) for t, r in at_targets(st, (4, 10, 30))]
+    [(4, 'a'), (10, 'b'), (30, None)]"""
+    by, out = selected_by(st), []
+    for t in targets:
+        ok = st[(st["compression_ratio"].astype(float) >= t) & st[by].notna()]
+        out.append((t, ok.loc[ok[by].astype(float).idxmax()] if len(ok) else None))
+    return out
+
+
 def val_seen(params: dict, dataset: str, base: str) -> bool:
     """Whether a base model's validation accuracy is not unseen: it, or a teacher on its
     chain, trained on the validation images (protocol data other than HELD_OUT).
