@@ -194,3 +194,10 @@ def test_the_variant_stats_carry_the_validation_accuracy_mean(cfg):
     stats = C.variant_stats(results.results_frame(recs, cfg)).set_index("variant")
     assert stats.loc["teacher+none+float32", "val_accuracy"] == pytest.approx(0.91)
     assert isinstance(stats, pd.DataFrame)
+
+
+def test_each_claim_lists_the_cells_it_reads(cfg):
+    c = claim(cfg, records(jitter=0.0002, shift=0.25), "C5")
+    cells = c.cells("mnist")
+    assert "teacher+none+float32" in cells and "student-kd+local-conv+ptq-int8" in cells
+    assert not any(v.startswith("student-scratch") for v in cells) and cells == sorted(cells)

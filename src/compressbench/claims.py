@@ -64,6 +64,10 @@ class Claim:
     evidence: dict[str, str] = field(default_factory=dict)   # dataset -> markdown text
     rows: dict[str, list] = field(default_factory=dict)      # dataset -> its Findings
 
+    def cells(self, dataset: str) -> list[str]:
+        """The variants this claim's rows read on `dataset`, sorted."""
+        return sorted({v for r in self.rows.get(dataset, []) for v in (r.variant, r.other)})
+
 
 @dataclass
 class Finding:

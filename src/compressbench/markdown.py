@@ -223,6 +223,9 @@ def _claims(claims: list) -> list[str]:
         lines += [f"### {c.id}: {c.statement}", "", f"Rule: {c.rule}", ""]
         for ds in datasets:
             lines += [f"**{ds}: {c.verdicts[ds]}.**", "", c.evidence[ds], ""]
+            if c.cells(ds):
+                lines += [f"Cells read ({len(c.cells(ds))} variants): "
+                          + ", ".join(f"`{v}`" for v in c.cells(ds)) + ".", ""]
     return lines
 
 
