@@ -201,3 +201,18 @@ def test_each_claim_lists_the_cells_it_reads(cfg):
     cells = c.cells("mnist")
     assert "teacher+none+float32" in cells and "student-kd+local-conv+ptq-int8" in cells
     assert not any(v.startswith("student-scratch") for v in cells) and cells == sorted(cells)
+
+
+def test_the_claims_run_once_per_protocol_side_by_side(cfg):
+    two = copy.deepcopy(cfg)
+    two["claims"]["protocols"] = {"ours": {}, "study": {"student-takd": "takd-study"}}
+    recs = records(kd_vs_takd(0.970, 0.980))
+    # the study protocol's TA student: worse than KD
+    recs += [dict(r, base="takd-study", variant=r["variant"].replace("student-takd", "takd-study"),
+                  accuracy=r["accuracy"] - 0.02) for r in recs if r["base"] == "student-takd"]
+    frame = results.results_frame(recs, two)
+    c2 = {c.id: c for c in C.evaluate_claims(frame, two, {"mnist": 10_000})}["C2"]
+    assert c2.verdicts == {"mnist · ours": C.CONFIRMED, "mnist · study": C.REFUTED}
+    assert "`student-takd+none+float32`" in c2.evidence["mnist · study"]   # under the claims' base name
+    summary = results.summary(C.variant_stats(frame), frame, [c2])["mnist"]
+    assert (summary["claim_C2_ours"], summary["claim_C2_study"]) == (C.CONFIRMED, C.REFUTED)

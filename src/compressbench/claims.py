@@ -368,19 +368,35 @@ def baselines(params: dict) -> set[str]:
         return set()
 
 
+def as_protocol(frame: pd.DataFrame, mapping: dict) -> pd.DataFrame:
+    """The runs of one protocol under the claims' base names: a base the mapping names
+    (role -> base under the protocol) takes its role's name, and the role's own runs
+    (another protocol's) drop out; an empty mapping is the frame itself."""
+    if not mapping or not len(frame):
+        return frame
+    back = {b: role for role, b in mapping.items()}
+    f = frame[~frame["base"].isin(set(mapping) - set(back))].copy()
+    parts = f["variant"].map(matrix.parse_variant)
+    f["base"] = f["base"].map(lambda b: back.get(b, b))
+    f["variant"] = [matrix.variant(back.get(b, b), p, q, k) for b, p, k, q in parts]
+    return f
+
+
 def evaluate_claims(frame: pd.DataFrame, params: dict, n_test: dict[str, int] | None = None) -> list[Claim]:
     """Verdict, evidence and rows per claim and dataset (datasets in the frame's order),
-    over the variants without a baseline pruning scheme (see baselines)."""
+    over the variants without a baseline pruning scheme (see baselines); with params
+    `claims.protocols`, once per protocol, keyed "<dataset> · <protocol>"."""
     n_test, skip = n_test or {}, baselines(params)
-    frame = E.normalized(frame[~frame["prune"].isin(skip)]) if len(frame) else frame
-    stats, runs = variant_stats(frame), E.Runs(frame)
-    pools = E.training_spreads(runs, params)
-    out = []
-    for cid, statement, rule, fn in CLAIMS:
-        claim = Claim(cid, statement, rule)
-        for ds in dict.fromkeys(stats["dataset"]):
-            ctx = Context(runs, stats[stats["dataset"] == ds].reset_index(drop=True), params,
-                          int(n_test.get(ds, DEFAULT_N_TEST)), pools)
-            claim.verdicts[ds], claim.evidence[ds], claim.rows[ds] = fn(ctx)
-        out.append(claim)
+    protocols = (params.get("claims") or {}).get("protocols") or {"": {}}
+    out = [Claim(cid, statement, rule) for cid, statement, rule, _ in CLAIMS]
+    for name, mapping in protocols.items():
+        f = as_protocol(E.normalized(frame[~frame["prune"].isin(skip)]), mapping) if len(frame) else frame
+        stats, runs = variant_stats(f), E.Runs(f)
+        pools = E.training_spreads(runs, params)
+        for claim, (_, _, _, fn) in zip(out, CLAIMS):
+            for ds in dict.fromkeys(stats["dataset"]):
+                ctx = Context(runs, stats[stats["dataset"] == ds].reset_index(drop=True), params,
+                              int(n_test.get(ds, DEFAULT_N_TEST)), pools)
+                key = f"{ds} · {name}" if name else ds
+                claim.verdicts[key], claim.evidence[key], claim.rows[key] = fn(ctx)
     return out

@@ -234,7 +234,8 @@ def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=(), reproduced: dic
             d[f"{name}_accuracy"] = round(float(small["accuracy"]), 6)
             d[f"{name}_gzip_bytes"] = int(round(float(small["gzip_bytes"])))
             d[f"{name}_compression"] = round(float(small["compression_ratio"]), 4)
-        d |= {f"claim_{c.id}": c.verdicts[ds] for c in claims if ds in c.verdicts}
+        d |= {f"claim_{c.id}" + (f"_{k.split(' · ', 1)[1]}" if " · " in k else ""): v
+              for c in claims for k, v in c.verdicts.items() if k.split(" · ", 1)[0] == ds}
         d |= {f"reproduction_{k.replace(' ', '_')}": n for k, n in (reproduced or {}).get(ds, {}).items()}
         out[ds] = d
     return out
