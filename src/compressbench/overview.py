@@ -162,20 +162,23 @@ def pivots(st: pd.DataFrame, orders: dict, eight_bit: set[str]) -> list[str]:
     st = st[st["base"].isin(orders["base"]) & (st["cluster"] == "none")] if "cluster" in st else st
     bases = [b for b in orders["base"] if b in set(st["base"])]
     prunes = [p for p in orders["prune"] if p in set(st["prune"])]
-    by = st.set_index(["base", "prune", "quant"])
+    by = selected_by(st)
+    index = st.set_index(["base", "prune", "quant"])
     acc_rows, best_rows = [], []
     for b in bases:
         acc_row, best_row = [b], [b]
         for p in prunes:
-            f32 = by.loc[(b, p, "float32")] if (b, p, "float32") in by.index else None
+            f32 = index.loc[(b, p, "float32")] if (b, p, "float32") in index.index else None
             acc_row.append(_pct(f32["accuracy"]) if f32 is not None else DASH)
             cell = st[(st["base"] == b) & (st["prune"] == p) & st["quant"].isin(set(eight_bit))]
-            top = cell.loc[cell["accuracy"].astype(float).idxmax()] if len(cell) else None
+            cell = cell[cell[by].notna()]  # the best export is chosen on validation (selected_by)
+            top = cell.loc[cell[by].astype(float).idxmax()] if len(cell) else None
             best_row.append(DASH if top is None else f"{top['quant']} {_pct(top['accuracy'])}")
         acc_rows.append(acc_row)
         best_rows.append(best_row)
     return ["Accuracy % of the float32 exports (base × pruning):", "", table(acc_rows, ["base", *prunes]), "",
-            "Best 8-bit export of each (int8 weights: dynamic-range, full-integer or quantization-aware):", "",
+            f"Best 8-bit export of each (chosen on {'validation' if by != 'accuracy' else 'test'} accuracy; int8 "
+            "weights: dynamic-range, full-integer or quantization-aware), with its test accuracy:", "",
             table(best_rows, ["base", *prunes]), ""]
 
 
