@@ -49,7 +49,8 @@ def repo(tmp_path):
         git(tmp_path, "add", "-A")
         git(tmp_path, "commit", "-qm", "run")
 
-    base_params = {"seeds": [0], "distill": {"alpha": 0.1, "temperature": 10.0}}
+    base_params = {"seeds": [0], "distill": {"alpha": 0.1, "temperature": 10.0},
+                   "quantize": {"schemes": {"float32": {"method": "float32"}}}}  # the claims read the methods
     commit(CELLS, base_params)
     head = copy.deepcopy(CELLS)
     head["teacher+none+float32"] = (0.981, 1_000_000)        # +0.1 pp: within the binomial noise

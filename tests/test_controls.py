@@ -1,24 +1,48 @@
-"""Which cell each compressed variant is compared with (controls.py)."""
-from compressbench import controls
+"""Which cell each compressed variant is compared with (controls.py): chosen by the
+methods' roles and traits (catalog.methods), never by a scheme's name."""
+import copy
+
+import pytest
+
+from compressbench import controls, params
 
 HAVE = {"ta+none+float32", "ta+none+qat", "ta+none+float32-ft", "ta+finetune+float32", "ta+finetune+ptq-int8",
         "ta+global+float32", "ta+global+ptq-int8", "ta+global+qat", "ta+none+ptq-int8"}
 
 
-def test_a_pruned_variant_is_paired_with_the_same_fine_tune_unpruned():
-    assert controls.control("ta+global+ptq-int8", HAVE) == controls.Reference("ta+finetune+ptq-int8", True)
-    assert controls.pruning_control("ta+finetune+float32", HAVE) is None  # the control has none
-    assert controls.pruning_control("ta+global+qat", HAVE) is None  # ta+finetune+qat is not in the run
+@pytest.fixture(scope="module")
+def cfg():
+    return params.load(params.ROOT / "params.yaml")
 
 
-def test_unpruned_qat_is_paired_with_float32_ft_and_pruned_qat_with_its_float32_export_marked_unequal():
-    assert controls.control("ta+none+qat", HAVE) == controls.Reference("ta+none+float32-ft", True)
-    ref = controls.quantization_reference("ta+global+qat", HAVE)
+def test_a_pruned_variant_is_paired_with_the_same_fine_tune_unpruned(cfg):
+    assert controls.control(cfg, "ta+global+ptq-int8", HAVE) == controls.Reference("ta+finetune+ptq-int8", True)
+    assert controls.pruning_control(cfg, "ta+finetune+float32", HAVE) is None  # the control has none
+    assert controls.pruning_control(cfg, "ta+global+qat", HAVE) is None  # ta+finetune+qat is not in the run
+
+
+def test_unpruned_qat_is_paired_with_float32_ft_and_pruned_qat_with_its_float32_export_marked_unequal(cfg):
+    assert controls.control(cfg, "ta+none+qat", HAVE) == controls.Reference("ta+none+float32-ft", True)
+    ref = controls.quantization_reference(cfg, "ta+global+qat", HAVE)
     assert ref == controls.Reference("ta+global+float32", False) and "no equal-budget control" in ref.note
-    assert controls.quantization_reference("ta+none+ptq-int8", HAVE) == controls.Reference("ta+none+float32", True)
-    assert controls.control("ta+none+float32", HAVE) is None and controls.control("ta+none+float32-ft", HAVE) is None
+    assert controls.quantization_reference(cfg, "ta+none+ptq-int8", HAVE) == controls.Reference("ta+none+float32", True)
+    assert controls.control(cfg, "ta+none+float32", HAVE) is None
+    assert controls.control(cfg, "ta+none+float32-ft", HAVE) is None
 
 
-def test_a_float32_ft_control_of_a_pruned_model_is_not_equal_budget():
+def test_a_float32_ft_control_of_a_pruned_model_is_not_equal_budget(cfg):
     have = {"ta+global+qat", "ta+global+float32-ft", "ta+global+float32"}
-    assert controls.quantization_reference("ta+global+qat", have) == controls.Reference("ta+global+float32-ft", False)
+    assert controls.quantization_reference(cfg, "ta+global+qat", have) == controls.Reference(
+        "ta+global+float32-ft", False)
+
+
+def test_renamed_schemes_pair_the_same_way_because_controls_read_the_methods(cfg):
+    renamed = copy.deepcopy(cfg)
+    p, q = renamed["prune"]["schemes"], renamed["quantize"]["schemes"]
+    p["same-ft"], q["f32"], q["q8"], q["q8-control"] = p.pop("finetune"), q.pop("float32"), q.pop("qat"), q.pop(
+        "float32-ft")
+    have = {"ta+global+f32", "ta+same-ft+f32", "ta+none+q8", "ta+none+q8-control", "ta+none+f32", "ta+global+q8"}
+    assert controls.control(renamed, "ta+global+f32", have) == controls.Reference("ta+same-ft+f32", True)
+    assert controls.control(renamed, "ta+none+q8", have) == controls.Reference("ta+none+q8-control", True)
+    assert controls.quantization_reference(renamed, "ta+global+q8", have) == controls.Reference("ta+global+f32", False)
+    assert controls.names(renamed) == {"prune": "same-ft", "quant": "q8-control", "reference": "f32"}

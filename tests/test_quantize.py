@@ -133,3 +133,21 @@ def test_a_clustered_model_gets_the_cluster_preserving_qat(trained):
     assert kind == "default-8bit, from scratch"
     assert not np.allclose(models.prunable_kernels(trained)["dense1"],
                            [w for w in copy.get_weights() if w.shape == models.prunable_kernels(trained)["dense1"].shape][0])
+
+
+def test_evaluation_measures_validation_accuracy_and_keeps_the_predicted_labels(trained, tiny_data, tmp_path):
+    path = write(tmp_path, "f32.tflite", quantize.convert(trained, "float32"))
+    metrics, labels = evaluate.evaluate_with_labels(
+        path, tiny_data["x_test"], tiny_data["y_test"], x_val=tiny_data["x_val"], y_val=tiny_data["y_val"],
+        batch_size=100, )
+    assert labels["test"].dtype == np.uint8 and len(labels["test"]) == len(tiny_data["y_test"])
+    assert metrics["accuracy"] == pytest.approx(np.mean(labels["test"] == tiny_data["y_test"]), abs=1e-6)
+    assert metrics["val_accuracy"] == pytest.approx(np.mean(labels["val"] == tiny_data["y_val"]), abs=1e-6)
+    per_class = labels["test_class_accuracy"]
+    assert np.nanmin(per_class) >= 0 and per_class.shape == (10,)
+    evaluate.save_labels(tmp_path / "f32.labels.npz", labels)
+    with np.load(tmp_path / "f32.labels.npz") as npz:
+        np.testing.assert_array_equal(npz["test"], labels["test"])
+    # without validation images: no validation accuracy, as before
+    assert "val_accuracy" not in evaluate.evaluate(path, tiny_data["x_test"], tiny_data["y_test"], batch_size=100,
+                                                   )

@@ -7,10 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from compressbench import markdown, matrix, provenance, report, results
+from compressbench import evaluate, markdown, matrix, provenance, report, results
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ["mnist", "cifar10"]
@@ -159,10 +160,11 @@ def test_report_states_efficiency_claims_reproduction_and_wall_time(built):
             c = [c.strip() for c in line.strip("|").split("|")]
             rows[(c[0], c[1], c[3])] = c
     teacher = rows[("distillation_notebook", "teacher", "accuracy %")]
-    assert teacher[2] == "`teacher+none+float32`" and teacher[4:8] == ["97.00", "98.00", "+1.00", "ours higher"]
+    assert teacher[2] == "`teacher+none+float32`" and teacher[4:7] + teacher[8:9] == ["97.00", "98.00", "+1.00", "ours higher"]
+    assert teacher[7].startswith("[97.61, 98.39]")  # the 95 % prediction interval of one new run
     # the study's protocols this tiny run lacks: not run, no number
     qat = rows[("quantization_notebook", "teacher_qat_int8", "accuracy %")]
-    assert qat[2] == "`teacher-study5+none+qat-scratch`" and qat[5:8] == ["—", "—", "not run"]
+    assert qat[2] == "`teacher-study5+none+qat-scratch`" and qat[5:9] == ["—", "—", "—", "not run"]
     assert "Reproduction of the study's published numbers" in md.split("<details>")[0]
     times = next(l for l in md.splitlines() if l.startswith("| prune "))
     assert [c.strip() for c in times.strip("|").split("|")] == ["prune", "6", "24.0", "4.0", "4.0"]
@@ -222,7 +224,7 @@ def test_pareto_and_best_efficiency_marked_in_the_table():
     frame = results.results_frame([metric("mnist", 0, b, p, q) for b in BASES for p in PRUNES for q in QUANTS],
                                   PARAMS)
     from compressbench import claims
-    table = markdown.variant_table(claims.variant_stats(frame))
+    table = markdown.variant_table(claims.variant_stats(frame), PARAMS)
     marks = dict(zip(table["variant"], table["mark"]))
     assert marks["`teacher+none+float32`"] == markdown.PARETO_MARK              # the most accurate
     assert marks["`student-kd+local-all+ptq-int8`"] == markdown.PARETO_MARK + markdown.EFFICIENCY_MARK
@@ -333,7 +335,7 @@ def test_the_first_screen_of_the_default_matrix_fits_150_lines_and_the_folded_ta
     first = md.split("<details>", 1)[0]
     assert len(first.splitlines()) <= 150, len(first.splitlines())
     assert first.index("## Verdicts") < first.index("## mnist") < first.index("## cifar10")
-    assert "Pareto front (" in first and "Best 8-bit export of each" in first
+    assert "Pareto front on test accuracy (" in first and "Best 8-bit export of each" in first
     variants = pd.read_csv(tmp_path / "reports/variants.csv")
     assert len(variants) == 2 * 5 * 8 * 6
     for ds in DATASETS:
@@ -439,3 +441,26 @@ def test_the_smallest_within_n_pp_keeps_a_variant_exactly_n_pp_below_the_teacher
     assert results.smallest_within(st, 2)["variant"] == "b"        # 2.00 pp below counts, 2.01 does not
     assert results.smallest_within(st, 1)["variant"] == "a"
     assert results.smallest_within(st.iloc[1:], 1)["variant"] == "c"   # no teacher: all count
+
+
+def test_the_recipe_table_is_chosen_on_validation_and_shows_what_each_recipe_forgets(tmp_path):
+    metrics, stages, facts, reference = make_inputs(tmp_path, shuffle=False)
+    y = np.repeat(np.arange(10), 10)
+    for path in metrics:
+        m = json.loads(Path(path).read_text())
+        m["val_accuracy"] = m["accuracy"]
+        Path(path).write_text(json.dumps(m))
+        pred = y.copy()
+        if m["variant"] == "student-kd+local-all+ptq-int8":
+            pred[y == 3] = 4                      # the smallest recipe loses class 3 entirely
+        evaluate.save_labels(matrix.predictions(path), {"test": pred.astype(np.uint8),
+                                                        "test_class_accuracy": evaluate.class_accuracy(pred, y)})
+    report.build(metrics, stages, facts, reference, PARAMS, out_dir="reports", root=str(tmp_path))
+    first = (tmp_path / "reports/report.md").read_text().split("<details>", 1)[0]
+    assert "Chosen on validation accuracy;" in first          # PARAMS has no protocols: none seen in training
+    recipe = next(l for l in first.splitlines() if "`student-kd+local-all+ptq-int8`" in l and "best efficiency" in l)
+    assert "90.00 / class 3 100.00 **loses a class**" in recipe
+    variants = pd.read_csv(tmp_path / "reports/variants.csv").set_index(["dataset", "variant"])
+    assert variants.loc[("mnist", "student-kd+none+ptq-int8"), "agreement"] == pytest.approx(1.0)
+    assert np.isnan(variants.loc[("mnist", "student-kd+none+float32"), "agreement"])  # its own reference
+    assert variants.loc[("mnist", "student-kd+local-all+ptq-int8"), "worst_class"] == 3

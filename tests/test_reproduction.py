@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from compressbench import claims as C
+from compressbench import params
 from compressbench import reproduction as R
+from compressbench import stats as S
 
 
 def _stats(rows):
@@ -86,36 +88,41 @@ def test_a_ta_is_never_paired_with_a_student_of_the_same_protocol():
     assert [(p["ours"], p["study"]) for p in R.loss_pairs(stats, params)] == [("student-kd-t40", "student-kd-study")]
 
 
-def _verdict_noise(own_se: float, theirs: float) -> float:
-    return 100 * C.NOISE_SIGMAS * math.hypot(own_se, theirs)
+def _ours(n, mean, std):
+    return pd.Series({"n": n, "accuracy": mean, "accuracy_std": std})
 
 
-# student-kd (a matrix base) with 3 seeds: the dataset's pooled spread, 0.01
-POOL = [("student-kd+none+float32", s, a, 1000) for s, a in enumerate((0.69, 0.70, 0.71))]
+def test_the_verdict_is_the_t_based_prediction_interval_of_one_new_run_and_flips_at_its_edge():
+    # the teacher-study5: 5 seeds, mean 67.93, s 0.925 -> 67.93 ± 2.776·0.925·sqrt(1.2)
+    ours = _ours(5, 0.6793, 0.00925)
+    diff, (lo, hi), verdict, whose = R.accuracy_verdict(ours, 0.7042, 10000)
+    assert (round(lo, 2), round(hi, 2)) == (65.12, 70.74) and verdict == R.WITHIN and whose == "own 5 seeds"
+    assert R.accuracy_verdict(ours, 0.7080, 10000)[2] == R.LOWER       # above the interval: ours lower
+    assert R.accuracy_verdict(ours, 0.6500, 10000)[2] == R.HIGHER
+    # with 3 seeds of the same spread the t quantile (4.30) widens it: 70.42 is inside even from 67.0
+    assert R.accuracy_verdict(_ours(3, 0.670, 0.00925), 0.7042, 10000)[2] == R.WITHIN
 
 
-def test_the_study_run_counts_with_this_configurations_own_seed_spread_where_larger():
-    # 3 seeds of kd-quant (3 epochs) spread by 2 pp: one run of the study may differ by that much
-    ours = _stats([("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.66, 0.68, 0.70))] + POOL).iloc[0]
-    assert float(ours["spread"]) == pytest.approx(0.01)  # a derived base is not pooled
-    assert _verdict_noise(0.02 / math.sqrt(3), 0.01) < 4.0  # the pooled spread alone would call it lower
-    diff, noise, verdict = R.accuracy_verdict(ours, 0.72, 10000)
-    assert (round(diff, 2), verdict) == (-4.0, R.WITHIN)
-    assert noise == pytest.approx(_verdict_noise(0.02 / math.sqrt(3), 0.02))
-    assert R.accuracy_verdict(ours, 0.75, 10000)[2] == R.LOWER
+def test_one_seed_borrows_its_familys_pooled_spread_with_that_pools_degrees_of_freedom():
+    one = _ours(1, 0.70, float("nan"))
+    few, many = S.Spread(1.0, 4.0), S.Spread(1.0, 40.0)   # 1 pp, from 4 or 40 degrees of freedom
+    # half-width t(df)·1·sqrt(2): 3.93 pp at df 4, 2.86 pp at df 40
+    assert R.accuracy_verdict(one, 0.7350, 10000, few)[2] == R.WITHIN
+    assert R.accuracy_verdict(one, 0.7350, 10000, many)[2] == R.LOWER
+    assert R.accuracy_verdict(one, 0.7400, 10000, few)[2] == R.LOWER
+    assert "df 4" in R.accuracy_verdict(one, 0.70, 10000, few)[3]
+    # no pool at all: the binomial error of one evaluation, said so
+    assert R.accuracy_verdict(one, 0.70, 10000)[3] == "binomial only"
 
 
-def test_the_own_spread_counts_from_3_runs_and_only_where_larger_than_the_pooled_one():
-    two = _stats([("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.64, 0.70))] + POOL).iloc[0]
-    assert R.accuracy_verdict(two, 0.72, 10000)[1] == pytest.approx(
-        _verdict_noise(float(two["accuracy_std"]) / math.sqrt(2), 0.01))  # 2 runs: their std is not the spread
-    steady = _stats([("kd-quant+none+float32", s, a, 1000) for s, a in enumerate((0.699, 0.700, 0.701))] + POOL)
-    assert R.accuracy_verdict(steady.iloc[0], 0.72, 10000)[1] == pytest.approx(
-        _verdict_noise(0.001 / math.sqrt(3), 0.01))  # the pooled spread is the larger
-    alone = _stats([("kd-quant+none+float32", 0, 0.66, 1000)]).iloc[0]
-    assert math.isnan(float(alone["spread"]))  # nothing pooled: the binomial errors alone
-    assert R.accuracy_verdict(alone, 0.72, 10000)[1] == pytest.approx(
-        _verdict_noise(math.sqrt(0.66 * 0.34 / 10000), math.sqrt(0.72 * 0.28 / 10000)))
+def test_the_exports_of_one_trained_model_count_once_in_the_verdict_counts():
+    cfg = params.load(params.ROOT / "params.yaml")
+    row = lambda v, verdict: R.Row("nb", v, v, "accuracy %", 0.7, 0.7, "", verdict)  # noqa: E731
+    found = {"cifar10": [row("teacher-study5+none+float32", R.LOWER), row("teacher-study5+none+ptq-dynamic", R.LOWER),
+                         row("teacher-study5+none+ptq-fp16", R.WITHIN), row("teacher-study5+none+qat-scratch", R.LOWER),
+                         R.Row("nb", "size", "teacher-study5+none+ptq-fp16", ".tflite MiB", 1.0, 1.0, "", R.SAME_SIZE)]}
+    assert R.counts(found, cfg) == {"cifar10": {R.LOWER: 2, R.SAME_SIZE: 1}}   # float32 speaks for its exports
+    assert R.counts(found) == {"cifar10": {R.LOWER: 3, R.SAME_SIZE: 1, R.WITHIN: 1}}
 
 
 def test_each_sequential_kd_row_comes_from_a_base_with_the_notebooks_loss_in_the_repos_params():

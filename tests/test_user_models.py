@@ -108,7 +108,7 @@ def test_clustering_shares_values_and_keeps_a_pruned_models_zeros(pruned, tiny_d
 def _lite(tmp_path, blob, data) -> dict:
     path = tmp_path / "m.tflite"
     path.write_bytes(blob)
-    return evaluate.evaluate(path, data["x_test"], data["y_test"], batch_size=50, latency_runs=2, warmup_runs=1)
+    return evaluate.evaluate(path, data["x_test"], data["y_test"], batch_size=50)
 
 
 def test_every_post_training_scheme_converts_and_evaluates_with_litert(trained, tiny_data, tmp_path):

@@ -113,8 +113,7 @@ def cell_changes(base: pd.DataFrame, head: pd.DataFrame, n_test: int = C.DEFAULT
 def verdict_flips(base_csv: str, head_csv: str, base_params: str = "", head_params: str = "") -> list[list[str]]:
     """(claim, dataset, base verdict, head verdict) wherever the verdict differs; each side's
     claims without its params' baseline schemes, as its report had them."""
-    before, after = ({(c.id, ds): v for c in C.evaluate_claims(frame_at(t, None), None,
-                                                               C.baselines(mapping_at(p, None, PARAMS)))
+    before, after = ({(c.id, ds): v for c in C.evaluate_claims(frame_at(t, None), _resolved(p))
                       for ds, v in c.verdicts.items()} for t, p in ((base_csv, base_params), (head_csv, head_params)))
     return [[cid, ds, before.get((cid, ds), "—"), after.get((cid, ds), "—")]
             for cid, ds in sorted(set(before) | set(after)) if before.get((cid, ds)) != after.get((cid, ds))]
@@ -133,7 +132,8 @@ def _resolved(params_yaml: str) -> dict:
 def reproduction_verdicts(results_csv: str, params_yaml: str, reference_yaml: str) -> dict:
     """(dataset, notebook, configuration, quantity) -> verdict, as the report computes them."""
     stats = variants(results_csv)
-    found = R.rows(mapping_at(reference_yaml, None, REFERENCE), stats, _resolved(params_yaml), {})
+    found = R.rows(mapping_at(reference_yaml, None, REFERENCE), stats, _resolved(params_yaml), {},
+                   frame_at(results_csv, None))
     return {(ds, r.notebook, r.configuration, r.quantity): r.verdict for ds, rows in found.items() for r in rows}
 
 

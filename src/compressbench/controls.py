@@ -1,26 +1,25 @@
 """Equal-budget controls: what a compressed variant is compared with, so that a
 difference measures the compression and not the training that came with it.
 
-- A pruned variant `base+P+Q` had the pruning fine-tune; its control is
-  `base+finetune+Q`, the same fine-tune with nothing pruned.
-- A QAT variant had QAT's extra epochs; on an unpruned model its control is
-  `base+none+float32-ft`, those epochs trained and exported in float32. Where
-  the matrix has no such control (pruned QAT cells by default) the reference
-  is the model's float32 export, which had no extra epochs: not equal-budget,
-  and marked so.
+Every choice reads the methods' traits and roles (catalog.methods), never a
+scheme's name:
+- A pruned variant `base+P+Q` (P's method compresses and names a `control`) had
+  the pruning fine-tune; its control is `base+C+Q`, C the scheme of that control
+  method (`finetune`: the same fine-tune with nothing pruned).
+- A quantized variant whose method names a control (QAT: `float32-ft`, its epochs
+  in float32) is compared with it on an unpruned model; where the matrix has no such
+  control (pruned QAT cells by default) the reference is the model's export by the
+  reference method (float32), which had no extra epochs: not equal-budget, marked so.
+  A post-training export is compared with that reference export (equal budget).
 - A clustered variant `base+P+C+Q` is compared with `base+P+Q`, the same model
   unclustered, which did not have the cluster fine-tune: not equal-budget.
-Names only: pure functions of variant names and the variants a run has."""
+Pure functions of the config, variant names and the variants a run has."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from . import matrix
-
-PRUNE_CONTROL = "finetune"      # prune.schemes: the fine-tune with nothing pruned
-QAT = "qat"                     # quantize.schemes: quantization-aware training
-QAT_CONTROL = "float32-ft"      # quantize.schemes: QAT's epochs in float32
-UNCOMPRESSED = ("none", PRUNE_CONTROL)
+from .catalog import methods as M
 
 
 @dataclass(frozen=True)
@@ -33,31 +32,67 @@ class Reference:
         return "" if self.equal_budget else "no equal-budget control: vs a reference without its extra training"
 
 
-def pruning_control(variant: str, have) -> Reference | None:
+def method(cfg: dict, step: str, scheme: str) -> M.Method | None:
+    """The method of a scheme (int8io for a QAT scheme's integer-only export); None where the
+    config does not declare it (an older params file, a cluster scheme without `method:`):
+    such a variant is left out of trait selections."""
+    try:
+        if step == M.QUANTIZE and scheme.endswith(matrix.INT8_IO):
+            return M.get("int8io", M.QUANTIZE)
+        return M.of_scheme(cfg, step, scheme)
+    except (KeyError, TypeError):
+        return None
+
+
+def _scheme_of(cfg: dict, step: str, method: str | None) -> str | None:
+    """The first scheme of `step` whose method is `method`."""
+    found = M.schemes_with(cfg, step, name=method) if method else []
+    return found[0] if found else None
+
+
+def reference_scheme(cfg: dict) -> str | None:
+    """The quantization scheme every export is compared with (role reference: float32)."""
+    found = M.schemes_with(cfg, M.QUANTIZE, role=M.REFERENCE)
+    return found[0] if found else None
+
+
+def uncompressed(cfg: dict, prune: str) -> bool:
+    """No weights removed: no pruning step, or the pruning control."""
+    m = method(cfg, M.PRUNE, prune)
+    return m is not None and m.role in (M.REFERENCE, M.CONTROL)
+
+
+def pruning_control(cfg: dict, variant: str, have) -> Reference | None:
     """The control of a pruned variant: the same fine-tune, nothing pruned."""
     base, prune, cluster, quant = matrix.parse_variant(variant)
-    if prune in UNCOMPRESSED or quant == QAT_CONTROL or cluster != matrix.NO_CLUSTER:
+    m, q = method(cfg, M.PRUNE, prune), method(cfg, M.QUANTIZE, quant)
+    if m is None or m.role != M.COMPRESS or cluster != matrix.NO_CLUSTER or (q is not None and q.role == M.CONTROL):
         return None
-    control = matrix.variant(base, PRUNE_CONTROL, quant)
+    scheme = _scheme_of(cfg, M.PRUNE, m.control)
+    control = matrix.variant(base, scheme, quant) if scheme else None
     return Reference(control, True) if control in have else None
 
 
-def quantization_reference(variant: str, have) -> Reference | None:
-    """What a quantized variant is compared with: its float32 export, or for QAT
-    the float32-ft control when the run has it."""
+def quantization_reference(cfg: dict, variant: str, have) -> Reference | None:
+    """What a quantized variant is compared with: its reference (float32) export, or the
+    control its method names (QAT: float32-ft) when the run has it."""
     base, prune, cluster, quant = matrix.parse_variant(variant)
-    if quant in ("float32", QAT_CONTROL):
+    m = method(cfg, M.QUANTIZE, quant)
+    if m is None or m.role != M.COMPRESS:
         return None
-    if quant == QAT + matrix.INT8_IO:  # the same QAT training, integer-only
-        quant = QAT
-    if quant == QAT and matrix.variant(base, prune, QAT_CONTROL, cluster) in have:
-        # On a pruned model float32-ft refills the zeros: more capacity than the QAT it controls.
-        return Reference(matrix.variant(base, prune, QAT_CONTROL, cluster), prune in UNCOMPRESSED)
-    ref = matrix.variant(base, prune, "float32", cluster)
-    return Reference(ref, quant != QAT) if ref in have else None
+    if quant.endswith(matrix.INT8_IO):  # the same training as its float-I/O export
+        quant = quant.removesuffix(matrix.INT8_IO)
+        m = method(cfg, M.QUANTIZE, quant) or m
+    control = _scheme_of(cfg, M.QUANTIZE, m.control)
+    if control and matrix.variant(base, prune, control, cluster) in have:
+        # On a pruned model the control's fine-tune refills the zeros: more capacity than what it controls.
+        return Reference(matrix.variant(base, prune, control, cluster), uncompressed(cfg, prune))
+    ref_scheme = reference_scheme(cfg)
+    ref = matrix.variant(base, prune, ref_scheme, cluster) if ref_scheme else None
+    return Reference(ref, not m.trains) if ref in have else None
 
 
-def clustering_reference(variant: str, have) -> Reference | None:
+def clustering_reference(cfg: dict, variant: str, have) -> Reference | None:
     """A clustered variant's reference: the same model and export unclustered."""
     base, prune, cluster, quant = matrix.parse_variant(variant)
     if cluster == matrix.NO_CLUSTER:
@@ -66,8 +101,16 @@ def clustering_reference(variant: str, have) -> Reference | None:
     return Reference(ref, False) if ref in have else None
 
 
-def control(variant: str, have) -> Reference | None:
+def control(cfg: dict, variant: str, have) -> Reference | None:
     """The one comparison a report row shows besides the teacher: its clustering
     reference, else its pruning control, else (unpruned) its quantization reference."""
-    return (clustering_reference(variant, have) or pruning_control(variant, have)
-            or quantization_reference(variant, have))
+    return (clustering_reference(cfg, variant, have) or pruning_control(cfg, variant, have)
+            or quantization_reference(cfg, variant, have))
+
+
+def names(cfg: dict) -> dict[str, str]:
+    """The schemes the controls are, for the report's text: prune (pruning's control),
+    quant (the first quantization control) and reference (the reference export)."""
+    q = M.schemes_with(cfg, M.QUANTIZE, role=M.CONTROL)
+    p = M.schemes_with(cfg, M.PRUNE, role=M.CONTROL)
+    return {"prune": p[0] if p else "—", "quant": q[0] if q else "—", "reference": reference_scheme(cfg) or "—"}

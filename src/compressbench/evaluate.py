@@ -13,6 +13,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from . import tflite_graph
+from .io import atomic_path
 
 MB = 1_000_000  # efficiency = accuracy per gzip megabyte (10^6 bytes)
 
@@ -74,17 +75,51 @@ def gzip_size(blob: bytes) -> int:
     return len(gzip.compress(blob, compresslevel=9, mtime=0))
 
 
-def evaluate(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int) -> dict:
+def labels(logits: np.ndarray) -> np.ndarray:
+    """Predicted classes as uint8: 1 byte an image, kept beside the metrics so that
+    agreement with the uncompressed model is computed later without inference."""
+    return np.argmax(logits, axis=1).astype(np.uint8)
+
+
+def class_accuracy(predicted: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Accuracy per class (index = label; NaN for a class without images).
+
+    >>> class_accuracy(np.array([0, 1, 1]), np.array([0, 1, 0])).tolist()
+    [0.5, 1.0]"""
+    y = np.asarray(y).astype(int)
+    hits = np.bincount(y, weights=(np.asarray(predicted) == y).astype(float), minlength=y.max() + 1)
+    counts = np.bincount(y, minlength=y.max() + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return hits / counts
+
+
+def evaluate(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int,
+             x_val: np.ndarray | None = None, y_val: np.ndarray | None = None) -> dict:
+    """The metrics of one .tflite (see evaluate_with_labels)."""
+    return evaluate_with_labels(path, x_test, y_test, batch_size=batch_size, x_val=x_val, y_val=y_val)[0]
+
+
+def evaluate_with_labels(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int,
+                         x_val: np.ndarray | None = None,
+                         y_val: np.ndarray | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """(metrics, predicted labels per split): test accuracy, and with x_val the validation
+    accuracy (what recipes are chosen by; the test split only reports them); size, gzip
+    size and the tensor-arena estimate."""
     start = time.perf_counter()
     path = Path(path)
     interp = interpreter(path)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    logits = predict(interp, x_test, batch_size)
-    accuracy = float(np.mean(np.argmax(logits, axis=1) == y_test))
+    predicted = {"test": labels(predict(interp, x_test, batch_size))}
+    predicted["test_class_accuracy"] = class_accuracy(predicted["test"], y_test)
+    if x_val is not None and len(x_val):
+        predicted["val"] = labels(predict(interp, x_val, batch_size))
+    accuracy = float(np.mean(predicted["test"] == y_test))
     blob = path.read_bytes()
     gz = gzip_size(blob)
+    val = {"val_accuracy": round(float(np.mean(predicted["val"] == y_val)), 6)} if "val" in predicted else {}
     return {
         "accuracy": round(accuracy, 6),
+        **val,
         "tflite_bytes": len(blob),
         "gzip_bytes": gz,
         "arena_bytes_estimate": tflite_graph.arena_bytes(blob),
@@ -92,4 +127,11 @@ def evaluate(path, x_test: np.ndarray, y_test: np.ndarray, *, batch_size: int) -
         "input_dtype": np.dtype(inp["dtype"]).name,
         "output_dtype": np.dtype(out["dtype"]).name,
         "wall_seconds": round(time.perf_counter() - start, 2),
-    }
+    }, predicted
+
+
+def save_labels(path, predicted: dict[str, np.ndarray]) -> None:
+    """The predicted labels per split (uint8 arrays named by split) and the test accuracy per
+    class, one compressed npz."""
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **predicted)

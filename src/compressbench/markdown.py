@@ -41,7 +41,7 @@ def _settings(d: dict) -> str:
 
 # ---- results ----------------------------------------------------------------
 
-def variant_table(st: pd.DataFrame) -> pd.DataFrame:
+def variant_table(st: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """The per-dataset table of every variant: means (± std over seeds), marks, and the
     difference to the teacher and to the variant's control (controls.control; * = its
     float32 export, no equal-budget control in the run)."""
@@ -52,7 +52,7 @@ def variant_table(st: pd.DataFrame) -> pd.DataFrame:
     for i, (_, r) in enumerate(st.iterrows()):
         n = int(r["n"])
         mark = (PARETO_MARK if front[i] else "") + (EFFICIENCY_MARK if r.name == best_eff else "")
-        ref = controls.control(r["variant"], have)
+        ref = controls.control(cfg, r["variant"], have)
         vs_control = DASH if ref is None else \
             fmt_num(100.0 * (float(r["accuracy"]) - accuracy[ref.variant]), 2) + ("" if ref.equal_budget else "*")
         rows.append({
@@ -71,11 +71,17 @@ def variant_table(st: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def legend(cfg: dict) -> str:
+    """What the columns of the variant table mean; the control schemes named from the config."""
+    n = controls.names(cfg)
+    return LEGEND.format(prune=n["prune"], quant=n["quant"], reference=n["reference"])
+
+
 LEGEND = ("Efficiency is the study's \"accuracy relative to size\": accuracy (fraction) / gzip MB, with "
           "MB = 10^6 bytes of the gzip -9 compressed .tflite. KB = 10^3 bytes. Δ pp = accuracy − accuracy of "
           f"`{TEACHER}` (same dataset) in percentage points; Δ pp vs control = accuracy − accuracy of the "
-          f"variant's equal-budget control (`base+{controls.PRUNE_CONTROL}+Q` for a pruned variant, "
-          f"`base+none+{controls.QAT_CONTROL}` for QAT, the float32 export for post-training quantization; "
+          "variant's equal-budget control (`base+{prune}+Q` for a pruned variant, "
+          "`base+none+{quant}` for QAT, the {reference} export for post-training quantization; "
           "* = a reference without the variant's extra training: a float32 export that had no QAT epochs, or "
           "for a clustered variant `base+P+C+Q` the unclustered `base+P+Q`); compression × = teacher's gzip bytes / the "
           "variant's. Sparsity = share of zero weights. Latency = median single-image invocation on one "
@@ -84,13 +90,13 @@ LEGEND = ("Efficiency is the study's \"accuracy relative to size\": accuracy (fr
           f"gzip MB) within {EFFICIENCY_WITHIN_PP:g} pp of the teacher.")
 
 
-def _all_variants(ds: str, st: pd.DataFrame, several_seeds: bool) -> list[str]:
+def _all_variants(ds: str, st: pd.DataFrame, several_seeds: bool, cfg: dict) -> list[str]:
     """Every variant of one dataset (reports/variants.csv as a table)."""
-    lines = [f"### All variants: {ds}", "", LEGEND, ""]
+    lines = [f"### All variants: {ds}", "", legend(cfg), ""]
     if several_seeds:
         lines += ["With several seeds every number is the mean over seeds (± the standard deviation across "
                   "seeds); Pareto marks, comparisons and claims use the means.", ""]
-    return lines + [table(variant_table(st)), ""]
+    return lines + [table(variant_table(st, cfg)), ""]
 
 
 # ---- what was run -----------------------------------------------------------
@@ -200,14 +206,18 @@ def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pac
 
 def _claims(claims: list) -> list[str]:
     lines = ["## Claims of the study", "",
-             "Each claim of arXiv 2305.08075 is tested on our numbers by the rule stated with it. A difference "
-             f"counts only if it exceeds the noise = {C.NOISE_SIGMAS:g}·sqrt(se_a² + se_b²), with se the std over "
-             "runs / sqrt(n) when a variant has ≥ 2 runs (seeds), else the larger of the binomial standard error "
-             "sqrt(p(1 − p)/n_test) of one test-set evaluation and the dataset's measured seed spread (the root "
-             "mean square of the stds of its variants with several runs). A difference within the noise is "
-             "\"not shown\", never \"confirmed\"; \"not run\" means the variants the claim needs are not in the "
-             "matrix. Random pruning (a baseline) is left out of every claim, and a QAT model's integer-only "
-             "export counts with its float-I/O one.", ""]
+             "Each claim of arXiv 2305.08075 is tested on our numbers by the rule stated with it (params `claims` "
+             "fixes the level, the correction and the margins before the run). Each row is one independently "
+             "trained model (its float32, dynamic-range, float16 and int8 exports are one row): an effect estimate "
+             "in pp with its 95 % confidence interval (t-based), paired where both variants come from the same "
+             "base models (the spread of the difference across fine-tune seeds), Welch's where they do not "
+             "(training-seed spreads; a one-seed side borrows the pooled spread of its protocol family with that "
+             "pool's degrees of freedom; with no spread at all, the binomial error of one test-set evaluation). "
+             "p-values are adjusted across the rows of a claim (Holm or Benjamini–Hochberg). \"No loss\" claims "
+             "(C4, C5) pass a row only by equivalence (two one-sided tests within the margin), never because a "
+             "difference is within noise. A difference within noise is \"not shown\", never \"confirmed\"; "
+             "\"not run\" means the variants the claim needs are not in the matrix. Random pruning (a baseline) "
+             "is left out of every claim.", ""]
     datasets = list(dict.fromkeys(ds for c in claims for ds in c.verdicts))
     overview = [{"claim": f"{c.id}: {c.statement}", **{ds: c.verdicts.get(ds, DASH) for ds in datasets}}
                 for c in claims]
@@ -217,6 +227,9 @@ def _claims(claims: list) -> list[str]:
         lines += [f"### {c.id}: {c.statement}", "", f"Rule: {c.rule}", ""]
         for ds in datasets:
             lines += [f"**{ds}: {c.verdicts[ds]}.**", "", c.evidence[ds], ""]
+            if c.cells(ds):
+                lines += [f"Cells read ({len(c.cells(ds))} variants): "
+                          + ", ".join(f"`{v}`" for v in c.cells(ds)) + ".", ""]
     return lines
 
 
@@ -236,6 +249,12 @@ def _difference(row) -> str:
     if row.quantity == "accuracy %":
         return f"{100 * (row.ours - row.study):+.2f}"
     return f"{row.ours - row.study:+.4f}" if row.quantity == ".tflite MiB" else f"{int(round(row.ours - row.study)):+d}"
+
+
+def _interval(row) -> str:
+    """The prediction interval of an accuracy row, % (and whose spread it uses)."""
+    lo, hi = row.interval
+    return DASH if not R.is_number(lo) else f"[{lo:.2f}, {hi:.2f}] ({row.spread_from})"
 
 
 def validation_choices(chosen: pd.DataFrame | None) -> list[str]:
@@ -268,17 +287,20 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
              "with that row's protocol (params `derived`: its epochs, batch 32, T and loss, QAT from scratch), "
              "and what still differs where something does (*protocol differs*). Accuracy in %, differences in "
              "percentage points; "
-             f"verdict: ours − study beyond {C.NOISE_SIGMAS:g} standard errors (the study's one run counts with the "
-             "noise of one of ours: binomial, or the measured seed spread if larger, the dataset's or, where ours has "
-             "3 seeds or more, this configuration's own if that is larger) is *ours higher* or *ours "
-             f"lower*, else *{R.WITHIN}*. .tflite sizes in MiB (2^20 bytes), the same within "
+             "verdict: the study's one run is one new run of the row's configuration, so it is "
+             f"*{R.WITHIN}* when inside the 95 % prediction interval of one new run of ours (t-based: mean ± "
+             "t·s·sqrt(1 + 1/n), from the configuration's own seeds, or with one seed from the pooled spread of its "
+             "protocol family with that pool's degrees of freedom), else *ours higher* or *ours lower*; the "
+             "verdict counts above take the exports of one trained model (float32, dynamic-range, float16) "
+             "once. .tflite sizes in MiB (2^20 bytes), the same within "
              f"{100 * R.SIZE_TOLERANCE:g} %. The study's gzip bytes are of a Keras .h5 file, ours of a .tflite: "
              "only the order of magnitude compares.", ""]
     for ds, rows in found.items():
         shown = [{"notebook": r.notebook, "configuration": r.configuration,
                   "our variant": f"`{r.variant}`" if r.variant else DASH, "quantity": r.quantity,
                   "study": _number(r.quantity, r.study), "ours": _number(r.quantity, r.ours),
-                  "ours − study": _difference(r), "verdict": r.verdict, "protocol differs": r.differs or DASH}
+                  "ours − study": _difference(r), "our 95 % PI": _interval(r), "verdict": r.verdict,
+                  "protocol differs": r.differs or DASH}
                  for r in rows]
         lines += [f"### {ds}", "", *([architecture[ds], ""] if ds in (architecture or {}) else []),
                   table(pd.DataFrame(shown)) if shown else "No configurations.", ""]
@@ -334,16 +356,16 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
     lines = ["# compressbench report", "",
              "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
              "combination measured as a deployable .tflite with LiteRT.", ""]
-    found = found if found is not None else R.rows(reference or {}, stats, params, {})
-    lines += overview.run_summary(frame, params, code) + overview.verdicts(claims, R.counts(found))
+    found = found if found is not None else R.rows(reference or {}, stats, params, {}, frame)
+    lines += overview.run_summary(frame, params, code) + overview.verdicts(claims, R.counts(found, params))
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
         lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds),
-                                         (tradeoff or {}).get(ds), overview.eight_bit(params, st))
+                                         (tradeoff or {}).get(ds), overview.eight_bit(params, st), params)
     lines += ["## Details", ""]
     for ds, st in per_dataset.items():
         lines += overview.folded(f"All {len(st)} variants: {ds}",
-                                 _all_variants(ds, st, frame["seed"].nunique() > 1))
+                                 _all_variants(ds, st, frame["seed"].nunique() > 1, params))
     if sensitivity:
         lines += overview.folded("Per-layer sensitivity", [
             "## Per-layer sensitivity", "",

@@ -298,6 +298,11 @@ def metrics(dataset: str, seed, ft, base: str, prune: str, quant: str, cluster: 
     return f"metrics/{_cell_path(dataset, seed, ft, base, prune, cluster, quant)}.json"
 
 
+def predictions(metrics_path: str) -> str:
+    """The predicted labels (uint8 per split) beside a metrics JSON."""
+    return metrics_path.removesuffix(".json") + ".labels.npz"
+
+
 def latency(dataset: str, seed, ft, base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
     """The latency job's record of one .tflite (apart from the metrics: its own job)."""
     return f"metrics/latency/{_cell_path(dataset, seed, ft, base, prune, cluster, quant)}.json"
@@ -327,6 +332,10 @@ def cell_tflite(c: Cell) -> str:
 
 def cell_metrics(c: Cell) -> str:
     return metrics(c.dataset, c.seed, c.ft, c.base, c.prune, c.quant, c.cluster)
+
+
+def cell_predictions(c: Cell) -> str:
+    return predictions(cell_metrics(c))
 
 
 record = io.record_of  # the JSON beside an artefact

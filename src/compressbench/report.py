@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
+import numpy as np
+
 from . import claims as C
-from . import figures, io, markdown, matrix, provenance, results, selection
+from . import evidence, figures, forgetting, io, markdown, matrix, provenance, results, selection
+from . import stats as S
 from . import reproduction as R
 from .paramfile import load_yaml
 from .report_files import REPORT_FILES
@@ -39,10 +42,43 @@ def _sensitivity(root: Path, paths) -> dict:
     return out
 
 
+def _labels(root: Path, metrics_paths, metrics: list[dict]) -> dict:
+    """(dataset, seed, ft_seed, variant) -> the labels a run's evaluate job kept beside its
+    metrics (checked against the sha256 its metrics hold); runs evaluated without them are left out."""
+    out = {}
+    for p, m in zip(metrics_paths, metrics):
+        path = root / matrix.predictions(str(p))
+        if path.is_file():
+            io.verify(path, root / p)
+            with np.load(path, allow_pickle=False) as npz:
+                out[(m["dataset"], int(m["seed"]), int(m.get("ft_seed", 0)), m["variant"])] = dict(npz)
+    return out
+
+
+def annotate(stats: pd.DataFrame, frame: pd.DataFrame, params: dict, labels: dict) -> pd.DataFrame:
+    """The variant stats with what the report adds: val_seen (selection.val_seen), the
+    half-width of the 95 % confidence interval of the mean test accuracy in pp (own training
+    seeds, else the protocol family's pool: evidence.py), the 95 % interval of its loss against
+    the teacher (loss_low_pp, loss_high_pp: paired or Welch), and what compression forgets
+    (forgetting.py: agreement with the uncompressed model, the worst class and its drop)."""
+    runs = evidence.Runs(frame)
+    pools = evidence.training_spreads(runs, params)
+    ci = []
+    for ds, v in zip(stats["dataset"], stats["variant"]):
+        e = evidence.sample_of(runs, params, ds, v, pools)
+        ci.append(S.t_quantile(e.spread.df) * e.spread.sd / np.sqrt(e.n) if e.spread.known and e.n else np.nan)
+    loss = [evidence.contrast(runs, params, ds, C.TEACHER, v, pools=pools).ci() if v != C.TEACHER else (0.0, 0.0)
+            for ds, v in zip(stats["dataset"], stats["variant"])]
+    out = stats.assign(val_seen=[selection.val_seen(params, ds, b) for ds, b in zip(stats["dataset"], stats["base"])],
+                       accuracy_ci_pp=ci, loss_low_pp=[lo for lo, _ in loss], loss_high_pp=[hi for _, hi in loss])
+    return out.merge(forgetting.forgetting(params, labels), on=["dataset", "variant"], how="left")
+
+
 def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict, out_dir="reports",
           root=".", sensitivity=(), histories=None) -> None:
     """Write results.csv, variants.csv, summary.json, report.md, the figures and their plot data under
-    out_dir. histories: (dataset, seed, base) -> the path of that training job's history."""
+    out_dir. histories: (dataset, seed, base) -> the path of that training job's history. The
+    labels each evaluate job kept beside its metrics are read from beside them."""
     root = Path(root)
     out = root / out_dir
     metrics = [io.read_json(root / p) for p in metrics_paths]
@@ -55,14 +91,14 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     if reference_path:
         reference = load_yaml(root / reference_path) or {}
     frame = results.results_frame(metrics, params)
-    stats = C.variant_stats(frame)
+    stats = annotate(C.variant_stats(frame), frame, params, _labels(root, metrics_paths, metrics))
     n_test = {ds: int(f.get("counts", {}).get("test", C.DEFAULT_N_TEST)) for ds, f in facts.items()}
-    claims = C.evaluate_claims(frame, n_test, C.baselines(params))
-    found = R.rows(reference, stats, params, n_test)
+    claims = C.evaluate_claims(frame, params, n_test)
+    found = R.rows(reference, stats, params, n_test, frame)
 
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
     io.write_text(_path(VARIANTS, out), results.variants_csv(stats))
-    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found)))
+    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found, params)))
     tables = _sensitivity(root, sensitivity)
     swept = {}
     for ds in dict.fromkeys(stats["dataset"]):

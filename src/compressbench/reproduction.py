@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import claims as C
+from . import evidence as E
 from . import matrix
+from . import stats as S
 
 MIB = 2 ** 20      # the study reports .tflite sizes in MiB
 SIZE_TOLERANCE = 0.02  # .tflite sizes within 2 % count as the same (graph metadata, converter version)
@@ -158,27 +160,34 @@ class Row:
     ours: float | None     # None: not run
     differs: str           # what still differs in the protocol ("" = nothing known)
     verdict: str
+    interval: tuple[float, float] = (math.nan, math.nan)  # accuracy: where one new run of ours lands, %
+    spread_from: str = ""  # accuracy: whose spread the interval uses
 
 
 def row_for(rows: dict, dataset: str):
     return rows.get(dataset) or rows.get("*")
 
 
-OWN_SPREAD_RUNS = 3  # runs of a configuration before its own std counts as its spread
-
-
-def accuracy_verdict(ours: pd.Series, study: float, n_test: int) -> tuple[float, float, str]:
-    """(ours − study in pp, noise in pp, verdict): the study's one run has the noise of one
-    of ours: binomial, or the measured seed spread if larger; the spread is the larger of
-    the dataset's (pooled) and this configuration's own where ours has 3 runs or more (a
-    3-epoch student varies more with its seed than a 5-epoch one; 2 runs say little)."""
-    spreads = [float(ours.get("spread", math.nan))]
-    if int(ours.get("n", 1)) >= OWN_SPREAD_RUNS:
-        spreads.append(float(ours.get("accuracy_std", math.nan)))
-    spreads = [v for v in spreads if not math.isnan(v)]
-    theirs = {"n": 1, "accuracy": study, "accuracy_std": math.nan, "spread": max(spreads, default=math.nan)}
-    diff, noise, sign = C.compare(ours, theirs, n_test)
-    return diff, noise, {1: HIGHER, -1: LOWER, 0: WITHIN}[sign]
+def accuracy_verdict(ours: pd.Series, study: float, n_test: int,
+                     pool: S.Spread = S.NO_SPREAD) -> tuple[float, tuple[float, float], str, str]:
+    """(ours − study in pp, the 95 % prediction interval of one new run of our configuration
+    in %, verdict, whose spread): the study's one run is such a run, so it is within when
+    inside the interval. t-based from the configuration's own seeds (n >= 2); with one seed
+    from `pool`, the pooled spread of its protocol family, with that pool's degrees of
+    freedom; with neither, the binomial error of one evaluation on n_test images."""
+    n, mean = int(ours.get("n", 1)), 100.0 * float(ours["accuracy"])
+    own = 100.0 * float(ours.get("accuracy_std", math.nan))
+    if n >= 2 and not math.isnan(own):
+        sd, df, whose = own, n - 1, f"own {n} seeds"
+    elif pool.known:
+        sd, df, whose = pool.sd, pool.df, f"protocol family pool (df {pool.df:g})"
+    else:
+        p = mean / 100.0
+        sd, df, whose = 100.0 * math.sqrt(max(p * (1 - p), 0.0) / max(n_test, 1)), math.inf, "binomial only"
+    lo, hi = S.prediction_interval(mean, sd, n, df)
+    s = 100.0 * study
+    verdict = WITHIN if lo <= s <= hi else LOWER if s > hi else HIGHER
+    return mean - s, (lo, hi), verdict, whose
 
 
 def size_verdict(ours: float, study: float) -> str:
@@ -197,8 +206,13 @@ def _sweep_variant(params: dict, dataset: str, like: str, temperature) -> str | 
     return None
 
 
-def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict) -> dict[str, list[Row]]:
-    """Per dataset, one Row per number the study published."""
+def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict,
+         frame: pd.DataFrame | None = None) -> dict[str, list[Row]]:
+    """Per dataset, one Row per number the study published; `frame` (the results) gives
+    the protocol families' pooled spreads a one-seed configuration borrows."""
+    runs = E.Runs(frame if frame is not None else pd.DataFrame())
+    pools = E.training_spreads(runs, params)
+    bases = matrix.bases(params) if params.get("matrix") else {}
     out = {}
     for ds, notebooks in reference.items():
         if not isinstance(notebooks, dict):
@@ -213,9 +227,14 @@ def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict) -> di
             n = int(n_test.get(ds, C.DEFAULT_N_TEST))
             if "accuracy" in v:
                 study = float(v["accuracy"])
-                verdict = accuracy_verdict(r, study, n)[2] if have else NOT_RUN
+                if have:
+                    base = matrix.parse_variant(variant)[0]
+                    pool = E.training_spread(runs, params, ds, base, pools) if base in bases else S.NO_SPREAD
+                    _, interval, verdict, whose = accuracy_verdict(r, study, n, pool)
+                else:
+                    interval, verdict, whose = (math.nan, math.nan), NOT_RUN, ""
                 found.append(Row(notebook, config, variant, "accuracy %", study,
-                                 float(r["accuracy"]) if have else None, differs, verdict))
+                                 float(r["accuracy"]) if have else None, differs, verdict, interval, whose))
             if "tflite_mib" in v:
                 study, mine = float(v["tflite_mib"]), float(r["tflite_bytes"]) / MIB if have else None
                 found.append(Row(notebook, config, variant, ".tflite MiB", study, mine, differs,
@@ -237,12 +256,19 @@ def rows(reference: dict, stats: pd.DataFrame, params: dict, n_test: dict) -> di
     return out
 
 
-def counts(found: dict[str, list[Row]]) -> dict[str, dict[str, int]]:
-    """Per dataset, how many rows have each verdict."""
+def counts(found: dict[str, list[Row]], params: dict | None = None) -> dict[str, dict[str, int]]:
+    """Per dataset, how many rows have each verdict; with `params`, the accuracy rows of one
+    trained model (its float32, dynamic-range and float16 exports) count once, with the
+    verdict of its first row (the reproduction lists the float32 export first)."""
     out = {}
     for ds, rs in found.items():
-        c = {}
+        c, seen = {}, set()
         for r in rs:
+            if params is not None and r.quantity == "accuracy %" and r.variant:
+                key = E.trained_model(params, ds, r.variant)
+                if key in seen:
+                    continue
+                seen.add(key)
             c[r.verdict] = c.get(r.verdict, 0) + 1
         out[ds] = dict(sorted(c.items()))
     return out

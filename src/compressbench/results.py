@@ -10,8 +10,10 @@ import pandas as pd
 
 from . import matrix
 from .claims import TEACHER
+from .selection import selected_by
 
-COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seed", "ft_seed", "accuracy", "accuracy_delta_pp",
+COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seed", "ft_seed", "accuracy", "val_accuracy",
+           "accuracy_delta_pp",
            "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params", "sparsity",
            "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "latency_ci_low_ms", "latency_ci_high_ms",
            "latency_iqr_ms", "latency_all_ms", "latency_all_iqr_ms", "latency_threads", "arena_bytes_estimate",
@@ -20,10 +22,10 @@ COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seed", "f
 EXTRAS = ["input_dtype", "output_dtype", "int8io_agreement", "int8io_accuracy_delta_pp", "int8io_check",
           "wall_seconds", "cpu"]
 # What runner.record adds to every record about the job that wrote it.
-NOT_RESULTS = ["rule", "wildcards", "threads"]
+NOT_RESULTS = ["rule", "wildcards", "threads", "sha256"]
 INT_COLUMNS = ["seed", "ft_seed", "tflite_bytes", "gzip_bytes", "params", "nonzero_params", "macs", "nonzero_macs",
                "latency_threads", "arena_bytes_estimate"]
-FLOAT_DIGITS = {"accuracy": 6, "accuracy_delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
+FLOAT_DIGITS = {"accuracy": 6, "val_accuracy": 6, "accuracy_delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
                 "speedup_theoretical": 4,
                 "latency_ms": 4, "latency_ci_low_ms": 4, "latency_ci_high_ms": 4, "latency_iqr_ms": 4,
                 "latency_all_ms": 4, "latency_all_iqr_ms": 4, "efficiency": 6, "wall_seconds": 2}
@@ -131,33 +133,36 @@ def results_frame(records, params: dict) -> pd.DataFrame:
     return df[COLUMNS + EXTRAS + extras]
 
 
-def within_of_teacher(st: pd.DataFrame, pp: float) -> pd.DataFrame:
-    """One dataset's variants at most `pp` points below its teacher (all of them if it has no
-    teacher row); the tolerance keeps a variant exactly `pp` below."""
+def within_of_teacher(st: pd.DataFrame, pp: float, by: str = "accuracy") -> pd.DataFrame:
+    """One dataset's variants at most `pp` points below its teacher in the column `by`
+    (all of them if it has no teacher row); the tolerance keeps a variant exactly `pp` below."""
     teacher = st[st["variant"] == TEACHER]
     if not len(teacher):
         return st
-    return st[st["accuracy"].astype(float) >= float(teacher["accuracy"].iloc[0]) - pp / 100.0 - 1e-12]
+    return st[st[by].astype(float) >= float(teacher[by].iloc[0]) - pp / 100.0 - 1e-12]
 
 
-def smallest_within(st: pd.DataFrame, pp: float):
-    """The row of one dataset's smallest variant (gzip bytes) within `pp` of its teacher."""
-    ok = within_of_teacher(st, pp)
+def smallest_within(st: pd.DataFrame, pp: float, by: str = "accuracy"):
+    """The row of one dataset's smallest variant (gzip bytes) within `pp` of its teacher
+    (`by`: the accuracy it is chosen on)."""
+    ok = within_of_teacher(st, pp, by)
     return ok.loc[ok["gzip_bytes"].astype(float).idxmin()]
 
 
-def best_efficiency(st: pd.DataFrame):
-    """The index of one dataset's most efficient variant (accuracy per gzip MB) of those within
-    EFFICIENCY_WITHIN_PP of the teacher (of all if it has no teacher row); None if none has one."""
-    ok = within_of_teacher(st, EFFICIENCY_WITHIN_PP)
-    ok = ok[ok["efficiency"].notna()]
+def best_efficiency(st: pd.DataFrame, by: str = "accuracy"):
+    """The index of one dataset's most efficient variant (`by` accuracy per gzip MB) of those
+    within EFFICIENCY_WITHIN_PP of the teacher (of all if it has no teacher row); None if none has one."""
+    ok = within_of_teacher(st, EFFICIENCY_WITHIN_PP, by)
+    ok = ok[ok["efficiency"].notna() & ok[by].notna()]
+    if by != "accuracy":
+        ok = ok.assign(efficiency=ok[by].astype(float) / (ok["gzip_bytes"].astype(float) / 1e6))
     return ok["efficiency"].astype(float).idxmax() if len(ok) else None
 
 
-def pareto(frame: pd.DataFrame) -> pd.Series:
+def pareto(frame: pd.DataFrame, by: str = "accuracy") -> pd.Series:
     """True where no other row (of the same dataset, if the frame has several) is at
-    least as accurate and at most as large in gzip bytes, and strictly better in one."""
-    acc = frame["accuracy"].astype(float).to_numpy()
+    least as accurate (column `by`) and at most as large in gzip bytes, and strictly better in one."""
+    acc = frame[by].astype(float).to_numpy()
     gz = frame["gzip_bytes"].astype(float).to_numpy()
     groups = frame["dataset"].to_numpy() if "dataset" in frame else np.zeros(len(frame))
     out = np.zeros(len(frame), dtype=bool)
@@ -183,17 +188,22 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 
 VARIANT_COLUMNS = ["dataset", "variant", "base", "prune", "cluster", "quant", "seeds", "ft_seeds", "n", "accuracy", "accuracy_std_pp",
+                   "val_accuracy",
                    "delta_pp", "tflite_bytes", "gzip_bytes", "compression_ratio", "params", "nonzero_params",
-                   "sparsity", "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "efficiency"]
-VARIANT_DIGITS = {"accuracy": 6, "accuracy_std_pp": 4, "delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
+                   "sparsity", "macs", "nonzero_macs", "speedup_theoretical", "latency_ms", "efficiency",
+                   "val_seen", "agreement", "worst_class", "worst_class_drop_pp"]
+VARIANT_DIGITS = {"accuracy": 6, "val_accuracy": 6, "accuracy_std_pp": 4, "delta_pp": 4, "compression_ratio": 4, "sparsity": 6,
                   "latency_ms": 4, "efficiency": 6, "tflite_bytes": 0, "gzip_bytes": 0, "params": 0,
-                  "nonzero_params": 0, "macs": 0, "nonzero_macs": 0, "speedup_theoretical": 4}
+                  "nonzero_params": 0, "macs": 0, "nonzero_macs": 0, "speedup_theoretical": 4,
+                  "agreement": 6, "worst_class": 0, "worst_class_drop_pp": 4}
 
 
 def variants_csv(stats: pd.DataFrame) -> str:
     """One row per variant (claims.variant_stats: the mean over its seeds, which seeds,
-    how many, and the accuracy's std over them in pp): what the report's tables show."""
-    out = stats.assign(accuracy_std_pp=100.0 * stats["accuracy_std"])[VARIANT_COLUMNS].copy()
+    how many, and the accuracy's std over them in pp; with the report's additions: whether its
+    validation images were seen in training, and what it forgets, forgetting.py): what the
+    report's tables show."""
+    out = stats.assign(accuracy_std_pp=100.0 * stats["accuracy_std"]).reindex(columns=VARIANT_COLUMNS)
     for col, digits in VARIANT_DIGITS.items():
         out[col] = [fmt_num(v, digits) for v in out[col]]
     return out.to_csv(index=False, lineterminator="\n")
@@ -215,19 +225,22 @@ def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=(), reproduced: dic
         if len(t):
             d["teacher_float32_accuracy"] = round(float(t["accuracy"].iloc[0]), 6)
             d["teacher_float32_gzip_bytes"] = int(round(float(t["gzip_bytes"].iloc[0])))
-        best = st.loc[st["accuracy"].idxmax()]
+        by = selected_by(st)  # chosen on validation accuracy, reported with test accuracy
+        d["chosen_on"] = by
+        best = st.loc[st[by].astype(float).idxmax()]
         d["best_accuracy_variant"], d["best_accuracy"] = best["variant"], round(float(best["accuracy"]), 6)
-        if (i := best_efficiency(st)) is not None:
+        if (i := best_efficiency(st, by)) is not None:
             eff = st.loc[i]
             d["best_efficiency_variant"] = eff["variant"]
             d["best_efficiency"] = round(float(eff["efficiency"]), 6)
         for pp in WITHIN_PP if len(t) else ():
-            small, name = smallest_within(st, pp), f"smallest_within_{pp:g}pp"
+            small, name = smallest_within(st, pp, by), f"smallest_within_{pp:g}pp"
             d[f"{name}_variant"] = small["variant"]
             d[f"{name}_accuracy"] = round(float(small["accuracy"]), 6)
             d[f"{name}_gzip_bytes"] = int(round(float(small["gzip_bytes"])))
             d[f"{name}_compression"] = round(float(small["compression_ratio"]), 4)
-        d |= {f"claim_{c.id}": c.verdicts[ds] for c in claims if ds in c.verdicts}
+        d |= {f"claim_{c.id}" + (f"_{k.split(' · ', 1)[1]}" if " · " in k else ""): v
+              for c in claims for k, v in c.verdicts.items() if k.split(" · ", 1)[0] == ds}
         d |= {f"reproduction_{k.replace(' ', '_')}": n for k, n in (reproduced or {}).get(ds, {}).items()}
         out[ds] = d
     return out

@@ -165,7 +165,9 @@ RULES = {r.name: r for r in [
          ("download", "quantize")),
     Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", *MATRIX, "evaluate", "tflite_graph", "integer_io"),
          {"evaluate": "evaluate"},
-         {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")},
+         {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}"),
+          "predictions": M.predictions(M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}",
+                                                 "{cluster}"))},
          ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
     Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", *MATRIX, "models",
@@ -176,9 +178,9 @@ RULES = {r.name: r for r in [
     Rule("report", "report", "report", "report",
          ("io", *MATRIX, "rules", "fingerprints", "report_files", "report", "results", "figures", "markdown",
           "overview", "tables", "deployment", "provenance", "claims", "controls", "reproduction", "selection",
-          "paramfile"),
+          "paramfile", "stats", "evidence", "forgetting", "variants"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
-                         "cluster", "quantize", "evaluate", "latency", "sensitivity")}
+                         "cluster", "quantize", "evaluate", "latency", "sensitivity", "claims")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},
          REPORT_FILES, ("download", *BASE_PHASES, "prune", "quantize", "evaluate")),
 ]}

@@ -1,4 +1,9 @@
-"""Parameters checked on validation images instead of the test set.
+"""Choices made on validation images instead of the test set.
+
+Recipes (the best variant, the smallest within N pp of the teacher, the Pareto front)
+are chosen on each .tflite's validation accuracy and reported with its test accuracy
+(selected_by); val_seen says where the validation images were not unseen (the model,
+or a teacher it learnt from, trained on them).
 
 A derived sweep whose members train on the split without the validation images
 (protocol `data: train`) ranks its values by each member's final-epoch validation
@@ -11,9 +16,51 @@ import math
 import pandas as pd
 
 from . import claims as C
+from . import matrix
 
 HELD_OUT = "train"  # the training data that leaves the validation images out
 BEST, WITHIN, BELOW = "best", "within noise of the best", "below the best"
+VALIDATION, TEST = "val_accuracy", "accuracy"
+
+
+def selected_by(st: pd.DataFrame) -> str:
+    """The column recipes are chosen on: validation accuracy; the test accuracy only for
+    results evaluated before validation accuracy was measured (no variant has one)."""
+    has = VALIDATION in st and st[VALIDATION].notna().any()
+    return VALIDATION if has else TEST
+
+
+TARGETS = (4.0, 10.0, 30.0, 100.0)  # compressions (teacher gzip / variant gzip) a practitioner asks for
+
+
+def at_targets(st: pd.DataFrame, targets=TARGETS) -> list[tuple[float, pd.Series | None]]:
+    """Per target compression, the variant of one dataset at least that much smaller than its
+    teacher (compression_ratio) that is most accurate on validation (selected_by); None where
+    no variant is that small.
+
+    >>> st = pd.DataFrame({"variant": ["a", "b"], "compression_ratio": [5.0, 12.0], "val_accuracy": [0.9, 0.8]})
+    >>> [(t, r["variant"] if r is not None else None) for t, r in at_targets(st, (4, 10, 30))]
+    [(4, 'a'), (10, 'b'), (30, None)]"""
+    by, out = selected_by(st), []
+    for t in targets:
+        ok = st[(st["compression_ratio"].astype(float) >= t) & st[by].notna()]
+        out.append((t, ok.loc[ok[by].astype(float).idxmax()] if len(ok) else None))
+    return out
+
+
+def val_seen(params: dict, dataset: str, base: str) -> bool:
+    """Whether a base model's validation accuracy is not unseen: it, or a teacher on its
+    chain, trained on the validation images (protocol data other than HELD_OUT).
+
+    >>> val_seen({"protocols": {"mnist": {"t": {"data": "train+val"}}}}, "mnist", "t")
+    True"""
+    protocols = (params.get("protocols") or {}).get(dataset) or {}
+    bases = matrix.bases(params) if params.get("matrix") else {}
+    seen, b = False, base
+    while b is not None and not seen:
+        seen = (protocols.get(b) or {}).get("data", HELD_OUT) != HELD_OUT
+        b = bases[b].teacher if b in bases else None
+    return seen
 
 
 def final_val_accuracy(history: pd.DataFrame) -> float | None:

@@ -22,6 +22,8 @@ def job_records():
 rule report:
     input:
         metrics=[M.cell_metrics(c) for c in M.cells(config)],
+        # Predicted labels beside each metrics file: agreement with the uncompressed model.
+        predictions=[M.cell_predictions(c) for c in M.cells(config)],
         sensitivity=sensitivity_tables(),
         records=job_records(),
         # Per-epoch histories: validation sweeps (params `derived`) are ranked by them.

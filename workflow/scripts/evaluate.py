@@ -1,4 +1,5 @@
-"""evaluate: one .tflite measured with LiteRT on the full test set."""
+"""evaluate: one .tflite measured with LiteRT on the full test and validation sets (its
+latency comes from its own job); its predicted labels kept beside its metrics."""
 from compressbench import runner
 
 
@@ -6,10 +7,13 @@ def main(smk, threads):
     from compressbench import data, evaluate, io, matrix
 
     w, e = smk.wildcards, smk.params.evaluate
-    arrays = data.load_prepared(smk.input.data, keys=("x_test", "y_test"))  # all it uses
+    arrays = data.load_prepared(smk.input.data, keys=("x_test", "y_test", "x_val", "y_val"))  # all it uses
     io.verify(smk.input.tflite, smk.input.info)
     info = io.read_json(smk.input.info)
-    result = evaluate.evaluate(smk.input.tflite, arrays["x_test"], arrays["y_test"], batch_size=e["batch_size"])
+    result, predicted = evaluate.evaluate_with_labels(
+        smk.input.tflite, arrays["x_test"], arrays["y_test"], x_val=arrays["x_val"], y_val=arrays["y_val"],
+        batch_size=e["batch_size"])
+    evaluate.save_labels(smk.output.predictions, predicted)
     latency = io.read_json(smk.input.latency)  # its own job, the cores otherwise idle
     record = {
         "dataset": w.dataset, "seed": int(w.seed), "ft_seed": int(w.ft),
@@ -27,7 +31,7 @@ def main(smk, threads):
         logits = [evaluate.predict(evaluate.interpreter(p), x, e["batch_size"]) for p in (smk.input.tflite,
                                                                                            smk.input.twin)]
         record |= integer_io.check(*logits, y)
-    runner.record(smk, smk.output.metrics, record)
+    runner.record(smk, smk.output.metrics, record, artefacts=[smk.output.predictions])
     runner.log.info("%s: accuracy %.4f, %d bytes (gzip %d), arena ~%d bytes", record["variant"],
                     record["accuracy"], record["tflite_bytes"], record["gzip_bytes"], record["arena_bytes_estimate"])
 

@@ -129,13 +129,16 @@ def of_scheme(cfg: dict, step: str, scheme: str) -> Method:
 
 
 def schemes_with(cfg: dict, step: str, **traits) -> list[str]:
-    """The schemes of `step` in `cfg` whose method has all `traits`, in params order.
+    """The schemes of `step` in `cfg` whose method has all `traits`, in params order (none
+    where the config has no such section; a scheme without `method:` matches nothing).
 
     >>> schemes_with(cfg, PRUNE, role=CONTROL)      # doctest: +SKIP
     ['finetune']"""
     section = {PRUNE: "prune", CLUSTER: "cluster", QUANTIZE: "quantize"}[step]
     out = []
-    for name, scheme in cfg[section]["schemes"].items():
+    for name, scheme in (((cfg or {}).get(section) or {}).get("schemes") or {}).items():
+        if not isinstance(scheme, dict) or "method" not in scheme:
+            continue
         m = get(scheme["method"], step)
         if all(getattr(m, k) == v for k, v in traits.items()):
             out.append(name)
