@@ -139,7 +139,7 @@ def test_evaluation_measures_validation_accuracy_and_keeps_the_predicted_labels(
     path = write(tmp_path, "f32.tflite", quantize.convert(trained, "float32"))
     metrics, labels = evaluate.evaluate_with_labels(
         path, tiny_data["x_test"], tiny_data["y_test"], x_val=tiny_data["x_val"], y_val=tiny_data["y_val"],
-        batch_size=100, )
+        batch_size=100)
     assert labels["test"].dtype == np.uint8 and len(labels["test"]) == len(tiny_data["y_test"])
     assert metrics["accuracy"] == pytest.approx(np.mean(labels["test"] == tiny_data["y_test"]), abs=1e-6)
     assert metrics["val_accuracy"] == pytest.approx(np.mean(labels["val"] == tiny_data["y_val"]), abs=1e-6)
@@ -149,5 +149,4 @@ def test_evaluation_measures_validation_accuracy_and_keeps_the_predicted_labels(
     with np.load(tmp_path / "f32.labels.npz") as npz:
         np.testing.assert_array_equal(npz["test"], labels["test"])
     # without validation images: no validation accuracy, as before
-    assert "val_accuracy" not in evaluate.evaluate(path, tiny_data["x_test"], tiny_data["y_test"], batch_size=100,
-                                                   )
+    assert "val_accuracy" not in evaluate.evaluate(path, tiny_data["x_test"], tiny_data["y_test"], batch_size=100)
