@@ -11,7 +11,7 @@ def fit_and_save(smk, threads: int, fit) -> None:
     base, seed, protocol = w.base, int(w.seed), dict(p.protocol)
     training.configure(seed, threads, protocol["precision"])
     arrays = data.load_prepared(smk.input.data)
-    model = models.build(p.arch, models.INPUT_SHAPES[w.dataset], name=base)
+    model = models.build(p.arch, p.dataset["input_shape"], p.dataset["num_classes"], name=base)
     with training.Timer() as timer:
         history = fit(model, arrays, **training.fit_keywords(protocol), seed=seed, label=f"{w.dataset}/{base}")
     model = models.clone(model, "float32")  # measured, distilled from and saved as deployed

@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from itertools import product
 
 
-DATASETS = ("mnist", "cifar10")  # models.INPUT_SHAPES and data's decoders know these
-
-
 @dataclass(frozen=True)
 class Base:
     name: str

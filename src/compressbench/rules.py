@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 from . import matrix as M
+from .catalog import datasets as D
 
 # The eight phases, in DAG order, and the rules file (workflow/rules/<file>.smk)
 # holding the rules of each.
@@ -23,7 +24,9 @@ PHASES = {
 # Every job runs through runner (logging, threads, the error line); __init__
 # sets the TensorFlow environment (Keras 2, oneDNN) before TensorFlow loads.
 RUNNER = ("__init__", "runner", "machine")
-TRAIN = ("data", "io", "matrix", "models", "progress", "training")
+# data reads the dataset catalog, which names each dataset's decoder.
+DATA = ("data", "decode", "catalog/__init__", "catalog/datasets")
+TRAIN = (*DATA, "io", "matrix", "models", "progress", "training")
 
 CELL = "{dataset}/s{seed}/f{ft}/{base}+{prune}+{quant}"   # one .tflite ({prune} may hold "P+C")
 MODEL = "{dataset}/s{seed}/f{ft}/{base}+{prune}"           # one pruned model
@@ -70,8 +73,11 @@ def bases_of(rule: str, cfg: dict | None = None) -> list[str]:
 # is a lookup into the resolved config; DVC reads the keys it comes from.
 PROTOCOL = "protocols/{dataset}/{base}"
 PROTOCOL_SOURCES = ("train", "distill", "derived")
+# A dataset's facts from the catalog (params.resolve): shape, classes, a user's file and its pin.
+DATASET = "datasets/{dataset}"
 # Keys params.resolve adds to the config -> the params.yaml keys they come from (what DVC tracks).
-RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived")}
+RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived"),
+            "datasets": ("data.local",)}
 
 
 HISTORY = ".history.csv"  # a training job's per-epoch metrics, beside its model
@@ -85,7 +91,7 @@ def history(cfg: dict, dataset: str, seed, base: str) -> str:
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
     (phase,), (arch,) = {i.phase for i in infos}, {i.arch for i in infos}  # one of each per rule
-    params = {"protocol": PROTOCOL, "arch": f"zoo/{{dataset}}/{arch}"}
+    params = {"protocol": PROTOCOL, "arch": f"zoo/{{dataset}}/{arch}", "dataset": DATASET}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
     outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + HISTORY}
     if any(i.name in M.TEACHERS for i in infos):
@@ -114,10 +120,12 @@ REPORT_FILES = {"results": "reports/results.csv", "variants": "reports/variants.
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
     # where they came from cannot change them.
-    Rule("download", "download", "download", "{dataset}", ("data", "io", "matrix", "params", "paramfile", "schema", "overrides"),
+    Rule("download", "download", "download", "{dataset}", (*DATA, "io", "matrix", "params", "paramfile", "schema",
+                                                           "overrides"),
          outputs={"raw": M.raw_dir("{dataset}")}),
-    Rule("prepare", "download", "prepare", "{dataset}", ("data", "io"),
-         {"val_size": "data/val_size", "split_seed": "data/split_seed"},
+    # A user's dataset is read in place (under D.LOCAL_ROOT): its file is prepare's input.
+    Rule("prepare", "download", "prepare", "{dataset}", (*DATA, "io"),
+         {"dataset": DATASET, "val_size": "data/val_size", "split_seed": "data/split_seed"},
          {"data": M.prepared("{dataset}"), "record": M.record(M.prepared("{dataset}"))}, ("download",)),
     _train_rule("train_teacher", kd=False),
     _train_rule("train_student_scratch", kd=False),
@@ -145,12 +153,11 @@ RULES = {r.name: r for r in [
     Rule("float32_ft", "quantize", "qat", CELL, TRAIN + ("quantize", "distill"),
          {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL}, _exported(),
          ("download", *BASE_PHASES, "prune")),
-    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", "matrix", "evaluate"),
+    Rule("evaluate", "evaluate", "evaluate", CELL, (*DATA, "io", "matrix", "evaluate"),
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}")}, ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
-    Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", "matrix", "models",
-                                                                                "progress", "training", "sensitivity"),
+    Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", (*TRAIN, "sensitivity"),
          {"sensitivity": "sensitivity"},
          {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
@@ -215,7 +222,7 @@ def inputs_of(phase: str) -> list[str]:
     """Upstream artefacts a phase reads, as DVC deps (raw downloads only feed prepare)."""
     reads = {p for r in of_phase(phase) for p in r.reads if p != phase}
     folders = [o for p in PHASES if p in reads for o in outputs_of(p)[:-1]]
-    extra = [REFERENCE] if phase == "report" else []
+    extra = {"report": [REFERENCE], "download": [D.LOCAL_ROOT]}.get(phase, [])
     return [f for f in folders if f != M.raw_dir("{dataset}").split("/{")[0]] + extra
 
 
@@ -285,7 +292,7 @@ def dvc_yaml() -> str:
     for phase in PHASES:
         lines += _stage(phase) + [""]
     lines.append("plots:")
-    for ds in M.DATASETS:
+    for ds in D.BUILTIN:  # a user's dataset has its plots in reports/plots/ too
         lines += [f"  - {REPORT_FILES['plot'].format(dataset=ds)}:", "      x: gzip_bytes", "      y: accuracy",
                   "      template: scatter"]
         lines += [f"  - {REPORT_FILES['tradeoff_plot'].format(dataset=ds)}:", "      x: compression_ratio",
