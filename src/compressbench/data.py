@@ -10,6 +10,10 @@ in the work tree are checked against the sha256 pinned in params.yaml before
 they are decoded: a changed file is refused, naming it.
 
     python -m compressbench.data sha256 data/local/flowers   # the hash to pin in params.yaml
+
+An image folder is pinned through its manifest, decode.MANIFEST in its root (every other
+file's sha256, in sha256sum's format), which that command writes: the pin is the
+manifest's hash, and the manifest names the file that changed.
 """
 from __future__ import annotations
 
@@ -184,41 +188,45 @@ def download(dataset: Dataset, dest: Path, sources: list[str], mirror: str | Non
 # A user's files: pinned by sha256
 # --------------------------------------------------------------------------- #
 
-def in_tree_sha256(path: Path) -> tuple[str, dict[str, str] | None]:
-    """(sha256, manifest): a file's own hash (no manifest), or a folder's manifest hash
-    and its manifest (decode.manifest_sha256)."""
+def pin(path: Path) -> str:
+    """The sha256 to pin in params.yaml: a file's own; for an image folder, (re)write its
+    manifest (decode.MANIFEST: every other file's sha256) and return the manifest's hash."""
     path = Path(path)
     if path.is_dir():
-        entries = decode.manifest(path)
-        return decode.manifest_sha256(entries), entries
-    return decode.file_sha256(path), None
+        (path / decode.MANIFEST).write_text(decode.manifest_text(decode.manifest(path)))
+        path = path / decode.MANIFEST
+    return decode.file_sha256(path)
 
 
-def _changed(before: dict[str, str], now: dict[str, str]) -> str:
-    changed = sorted(k for k in before.keys() & now.keys() if before[k] != now[k])
-    added, removed = sorted(now.keys() - before.keys()), sorted(before.keys() - now.keys())
-    parts = [f"{label} {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"
-             for label, names in (("changed", changed), ("added", added), ("removed", removed)) if names]
-    return "; ".join(parts)
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-def verify_in_tree(dataset: Dataset, previous: dict[str, str] | None = None) -> dict[str, str] | None:
-    """Check a user's file or folder against its pinned sha256; return a folder's manifest.
-    A difference is refused, naming the file (for a folder: the files that differ from
-    `previous`, the manifest its last prepare recorded, when there is one)."""
+def verify_in_tree(dataset: Dataset) -> None:
+    """Check a user's file, or an image folder's manifest and every file it lists, against the
+    sha256 pinned in params.yaml; a difference is refused, naming the file(s)."""
     source: InTree = dataset.source
     path = Path(source.path)
-    if not path.exists():
-        raise DataError(f"{path}: no such {'folder' if source.folder else 'file'} "
-                        f"(data.local.{dataset.name}.path in params.yaml)")
-    got, entries = in_tree_sha256(path)
+    key = f"data.local.{dataset.name}.sha256"
+    repin = f"if the change is intended, pin it again: python -m compressbench.data sha256 {path}"
+    pinned_file = path / decode.MANIFEST if source.folder else path
+    if not pinned_file.is_file():
+        what = f"no manifest {decode.MANIFEST} in {path}" if path.is_dir() else "no such file or folder"
+        raise DataError(f"{pinned_file}: {what} (data.local.{dataset.name}.path); write it: "
+                        f"python -m compressbench.data sha256 {path}")
+    got = decode.file_sha256(pinned_file)
     if got != source.sha256.lower():
-        what = _changed(previous, entries) if previous and entries is not None else ""
-        raise DataError(f"{path}: sha256 {got} differs from data.local.{dataset.name}.sha256 {source.sha256} "
-                        f"pinned in params.yaml{f' ({what})' if what else ''}: changed since it was pinned, "
-                        f"so refused; if the change is intended, pin the new hash "
-                        f"(python -m compressbench.data sha256 {path})")
-    return entries
+        raise DataError(f"{pinned_file}: sha256 {got} differs from {key} {source.sha256} pinned in params.yaml: "
+                        f"changed since it was pinned, so refused; {repin}")
+    if source.folder:
+        listed, now = decode.read_manifest(pinned_file), decode.manifest(path)
+        diff = [(label, sorted(names)) for label, names in (
+            ("changed", [k for k in listed.keys() & now.keys() if listed[k] != now[k]]),
+            ("added", now.keys() - listed.keys()), ("removed", listed.keys() - now.keys())) if names]
+        if diff:
+            raise DataError(f"{path}: files differ from its pinned {decode.MANIFEST} ("
+                            + "; ".join(f"{label} {_listed(names)}" for label, names in diff)
+                            + f"), so refused; {repin}")
 
 
 # --------------------------------------------------------------------------- #
@@ -270,14 +278,8 @@ def prepare(dataset: Dataset, raw_dir: Path | None, out_npz: Path, val_size: int
     """Verify (a user's files), decode, check, split and save the dataset as one npz;
     return the facts about it (for its record beside `out_npz`), among them each
     array's sha256, which every load checks."""
-    out_npz = Path(out_npz)
-    manifest = None
     if isinstance(dataset.source, InTree):
-        try:
-            previous = json.loads(out_npz.with_suffix(".json").read_text()).get("manifest")
-        except (OSError, ValueError, AttributeError):
-            previous = None
-        manifest = verify_in_tree(dataset, previous)
+        verify_in_tree(dataset)
     where = location(dataset, raw_dir)
     raw = dataset.decode(where)
     check_arrays(dataset, raw, where)
@@ -306,8 +308,6 @@ def prepare(dataset: Dataset, raw_dir: Path | None, out_npz: Path, val_size: int
     }
     if isinstance(dataset.source, InTree):
         facts["source"] = {"path": dataset.source.path, "sha256": dataset.source.sha256}
-    if manifest is not None:  # names the files that change, should one change later
-        facts["manifest"] = manifest
     return facts
 
 
@@ -355,7 +355,8 @@ def load_logits(path) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str]) -> int:
-    """`sha256 PATH...`: the hash to pin in params.yaml for each file or image folder."""
+    """`sha256 PATH...`: the hash to pin in params.yaml for each file or image folder
+    (whose manifest it writes first)."""
     if len(argv) < 2 or argv[0] != "sha256":
         print("usage: python -m compressbench.data sha256 PATH...", file=sys.stderr)
         return 2
@@ -363,7 +364,7 @@ def main(argv: list[str]) -> int:
         if not Path(arg).exists():
             print(f"{arg}: no such file or folder", file=sys.stderr)
             return 2
-        print(f"{in_tree_sha256(Path(arg))[0]}  {arg}")
+        print(f"{pin(Path(arg))}  {arg}")
     return 0
 
 

@@ -161,6 +161,9 @@ def npz_length(path: Path, key: str) -> int:
 
 # ---- an image folder -----------------------------------------------------------------
 
+MANIFEST = "SHA256SUMS"  # an image folder's manifest, in its root: `sha256sum -c SHA256SUMS` checks it
+
+
 def folder_files(root: Path) -> list[str]:
     """Every file under `root` (relative POSIX paths, sorted), hidden ones (".*") left out."""
     root = Path(root)
@@ -174,18 +177,28 @@ def file_sha256(path: Path) -> str:
 
 
 def manifest(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file of a folder (see folder_files)."""
-    return {rel: file_sha256(Path(root) / rel) for rel in folder_files(root)}
+    """Relative path -> sha256 of every file of a folder but its manifest (see folder_files)."""
+    return {rel: file_sha256(Path(root) / rel) for rel in folder_files(root) if rel != MANIFEST}
 
 
-def manifest_sha256(entries: dict[str, str]) -> str:
-    """One hash of a folder: sha256 of its lines "<relative path>\\t<sha256>\\n", sorted by path.
+def manifest_text(entries: dict[str, str]) -> str:
+    """The manifest's lines, sorted by path, in sha256sum's format.
 
-    >>> manifest_sha256({})
-    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    >>> manifest_text({"train/a/1.png": "ab" * 32})[:8], manifest_text({}) == ""
+    ('abababab', True)
     """
-    text = "".join(f"{rel}\t{entries[rel]}\n" for rel in sorted(entries))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return "".join(f"{entries[rel]}  {rel}\n" for rel in sorted(entries))
+
+
+def read_manifest(path: Path) -> dict[str, str]:
+    """Relative path -> sha256 from a manifest file (sha256sum's format)."""
+    entries = {}
+    for i, line in enumerate(Path(path).read_text().splitlines(), 1):
+        digest, sep, rel = line.partition("  ")
+        if not sep or len(digest) != 64:
+            raise DataError(f"{path}:{i}: not a line '<sha256>  <relative path>'")
+        entries[rel] = digest
+    return entries
 
 
 def _class_folders(split_dir: Path) -> list[str]:

@@ -70,7 +70,7 @@ class Download:
 @dataclass(frozen=True)
 class InTree:
     """A user's file or folder in the work tree (under LOCAL_ROOT), read in place and
-    pinned by `sha256`: a file's own, or a folder's manifest hash (decode.manifest_sha256)."""
+    pinned by `sha256`: a file's own, or that of a folder's manifest (decode.MANIFEST)."""
     path: str
     sha256: str
     folder: bool
@@ -225,6 +225,9 @@ def entry_errors(name: str, entry: dict) -> list[str]:
                       "train/<class>/<image> and test/<class>/<image>")
     elif not folder and not p.is_file():
         errors.append(f"{where}.path: {entry['path']} is not a file; allowed: an .npz in the work tree")
+    elif folder and not (p / decode.MANIFEST).is_file():
+        errors.append(f"{where}.path: {entry['path']} has no manifest {decode.MANIFEST}; write it (and get the "
+                      f"sha256 to pin): python -m compressbench.data sha256 {entry['path']}")
     elif folder and isinstance(entry["classes"], int) and len(decode.class_names(p)) != entry["classes"]:
         errors.append(f"{where}.classes: {entry['classes']} but {entry['path']}/train has "
                       f"{len(decode.class_names(p))} class folders; allowed: their number or their names")
