@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fixtures import new_repo
-from helpers import read_params, results, snakemake, write_params
+from helpers import dvc, read_params, results, snakemake, write_params
 from test_datasets import pinned, write_folder, write_npz
 
 pytestmark = pytest.mark.slow
@@ -58,3 +58,19 @@ def test_a_users_npz_and_image_folder_train_export_evaluate_and_report(tmp_path)
     assert proc.returncode != 0
     assert (f"error in prepare [dataset=shapes]: data/local/shapes: files differ from its pinned SHA256SUMS "
             f"(changed train/square/{changed.name})") in proc.stderr
+
+
+def test_under_dvc_a_users_files_are_the_download_stages_input_and_a_change_is_refused(tmp_path):
+    repo = new_repo(tmp_path, bases=("student-scratch",), prune=("none",), quant=("float32",))
+    add_user_datasets(repo)
+    dvc(repo, "init", "--no-scm", "-q")
+    dvc(repo, "repro", "download")
+    assert json.loads((repo / "data/prepared/letters.json").read_text())["counts"] == {"train": 80, "val": 40,
+                                                                                       "test": 30}
+    assert "up to date" in dvc(repo, "status", "download").stdout
+    npz = repo / "data/local/letters.npz"
+    write_npz(npz, n_train=120, n_test=30, shape=(20, 20), classes=5, seed=7)  # same shape, other pixels
+    assert "data/local" in dvc(repo, "status", "download").stdout
+    proc = dvc(repo, "repro", "download", check=False)
+    assert proc.returncode != 0
+    assert "error in prepare [dataset=letters]: data/local/letters.npz: sha256" in proc.stdout + proc.stderr
