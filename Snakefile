@@ -2,11 +2,14 @@
 # outputs, log and benchmark come from one table, src/compressbench/rules.py;
 # dvc.yaml, generated from the same table, runs the eight phase targets.
 import os
+import re
 import sys
 
 from snakemake.utils import min_version
 
 from compressbench import eta, fingerprints, matrix as M, params as P, rules as R, workspace
+from compressbench import decode as DC
+from compressbench.catalog import datasets as D
 
 min_version("9.0")
 
@@ -62,7 +65,7 @@ config.update(_resolved)
 
 
 wildcard_constraints:
-    dataset="|".join(M.DATASETS),
+    dataset="|".join(re.escape(ds) for ds in D.names(config)),
     seed=r"\d+",
     ft=r"\d+",
     base=r"[a-z0-9.-]+",

@@ -26,7 +26,7 @@ BUSY = "import time\nend = time.time() + 3600\nwhile time.time() < end: pass\n"
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", choices=["mnist", "cifar10"], required=True)
+    ap.add_argument("--dataset", required=True, help="a dataset of the catalog (catalog/datasets.py)")
     ap.add_argument("--arch", choices=["teacher", "ta", "student"], required=True)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--autotune", action="store_true", help="re-enable tf.data autotuning")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import compressbench  # noqa: F401  (the package's TensorFlow environment first)
 from compressbench import data, machine, models, params, training
+from compressbench.catalog import datasets
 
 
 def main(argv=None) -> None:
@@ -53,6 +54,7 @@ def main(argv=None) -> None:
     history = training.train_supervised(
         model, arrays, epochs=a.epochs, batch_size=a.batch_size, optimizer_name="adam",
         learning_rate=a.learning_rate, schedule="cosine", split="train", augment=a.shift > 0,
+        flip=datasets.get(a.dataset, cfg).flip,
         shift=max(a.shift, 1), weight_decay=a.weight_decay, seed=a.seed,
         label=f"pilot {a.dataset}/{a.arch} e{a.epochs}")
     seconds = time.perf_counter() - start

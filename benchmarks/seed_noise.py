@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         sys.stdout.write(summarize(sys.stdin.read().splitlines()))  # rows printed by earlier calls
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", choices=["mnist", "cifar10"], required=True)
+    ap.add_argument("--dataset", required=True, help="a dataset of the catalog (catalog/datasets.py)")
     ap.add_argument("--base", choices=["teacher", "student-scratch"], required=True,
                     help="a base trained on the labels alone")
     ap.add_argument("--precision", choices=["float32", "mixed_bfloat16"], required=True)
@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     import yaml
 
     from compressbench import data, matrix, models, training
+    from compressbench.catalog import datasets
 
     cfg = yaml.safe_load(Path(args.params).read_text())
     t = cfg["train"]
@@ -69,7 +70,8 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     training.train_supervised(model, arrays, epochs=t["epochs"][args.dataset][args.base],
                               batch_size=t["batch_size"], optimizer_name=t["optimizer"],
-                              learning_rate=t["learning_rate"], augment=t["augment"], seed=args.seed,
+                              learning_rate=t["learning_rate"], augment=t["augment"],
+                              flip=datasets.get(args.dataset, cfg).flip, seed=args.seed,
                               label=f"{args.dataset}/{args.base}")
     seconds = time.perf_counter() - start
     accuracy = training.accuracy(models.clone(model, "float32"), arrays["x_test"], arrays["y_test"])

@@ -33,7 +33,7 @@ COLUMNS = ["dataset", "arch", "kind", "precision", "onednn", "ms_per_step", "ste
 
 def parse(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", choices=["mnist", "cifar10"], required=True)
+    ap.add_argument("--dataset", required=True, help="a dataset of the catalog (catalog/datasets.py)")
     ap.add_argument("--arch", required=True, help="a zoo key (teacher, ta, student) or an `architectures` name")
     ap.add_argument("--precision", choices=["float32", "mixed_bfloat16"], required=True)
     ap.add_argument("--kind", choices=["train", "prune", "qat"], default="train")
@@ -69,10 +69,12 @@ def step_ms(args, cfg: dict) -> float:
 
     from compressbench import models, prune, quantize, training
     from compressbench.catalog import architectures
+    from compressbench.catalog import datasets
 
     training.configure(0, 1, args.precision)
-    shape = models.INPUT_SHAPES[args.dataset]
-    model = architectures.build(architectures.value(cfg, args.dataset, args.arch), shape, 10, name=args.arch)
+    ds = datasets.get(args.dataset, cfg)
+    model = architectures.build(architectures.value(cfg, args.dataset, args.arch), ds.input_shape, ds.num_classes,
+                                name=args.arch)
     callbacks = []
     if args.kind == "prune":
         plan, _ = prune.magnitude_plan(model, cfg["prune"]["schemes"]["local-all"], 10 * args.steps)
@@ -82,8 +84,8 @@ def step_ms(args, cfg: dict) -> float:
     training.compile_supervised(model, "adam", 1e-3)
     batch = args.batch_size or cfg["train"]["batch_size"]
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (batch * args.steps, *shape), dtype=np.uint8)
-    data = training.dataset(x, rng.integers(0, 10, batch * args.steps), batch)
+    x = rng.integers(0, 256, (batch * args.steps, *ds.input_shape), dtype=np.uint8)
+    data = training.dataset(x, rng.integers(0, ds.num_classes, batch * args.steps), batch)
     model.fit(data.take(min(5, args.steps)), verbose=0, callbacks=callbacks)  # trace and warm up
     times = []
     for _ in range(args.repeats):

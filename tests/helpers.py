@@ -15,7 +15,8 @@ from compressbench import rules
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-COPIED = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", "profiles", "reports/reference", ".dvcignore"]
+COPIED = ["Snakefile", "dvc.yaml", "params.yaml", "workflow", "src", "profiles", "reports/reference", ".dvcignore",
+          "data/local"]
 
 
 def copy_repo(dest: Path) -> Path:

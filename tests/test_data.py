@@ -1,6 +1,7 @@
 """Tests for compressbench.data on tiny fixture files (no real dataset, no internet)."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -15,8 +16,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compressbench import data
+from compressbench import data, decode
+from compressbench.catalog import datasets
 from compressbench.data import DataError
+
+ARCHIVE = "cifar-10-binary.tar.gz"
+
+
+def mnist(files: dict[str, str]) -> datasets.Dataset:
+    """MNIST's catalog entry checked against the fixture's MD5s (only the files named)."""
+    entry = datasets.get("mnist")
+    return dataclasses.replace(entry, source=entry.source.with_checksums(files))
+
+
+def cifar(members: dict[str, str]) -> datasets.Dataset:
+    """CIFAR-10's catalog entry checked against the fixture's member MD5s."""
+    entry = datasets.get("cifar10")
+    return dataclasses.replace(entry, source=entry.source.with_checksums(members))
 
 
 # --------------------------------------------------------------------------- #
@@ -128,8 +144,8 @@ def leftovers(dest: Path, expected: set[str]) -> set[str]:
 def test_read_idx_decodes_images_and_labels():
     imgs = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     labels = np.array([7, 0, 9], dtype=np.uint8)
-    got_imgs = data.read_idx(idx_bytes(imgs))
-    got_labels = data.read_idx(idx_bytes(labels))
+    got_imgs = decode.read_idx(idx_bytes(imgs))
+    got_labels = decode.read_idx(idx_bytes(labels))
     assert got_imgs.dtype == np.uint8 and got_imgs.shape == (2, 3, 4)
     np.testing.assert_array_equal(got_imgs, imgs)
     np.testing.assert_array_equal(got_labels, labels)
@@ -138,15 +154,15 @@ def test_read_idx_decodes_images_and_labels():
 def test_read_idx_rejects_bad_magic_and_wrong_size():
     good = idx_bytes(np.zeros((2, 2), dtype=np.uint8))
     with pytest.raises(DataError, match="magic"):
-        data.read_idx(b"\x01\x02" + good[2:])
+        decode.read_idx(b"\x01\x02" + good[2:])
     with pytest.raises(DataError, match="size"):
-        data.read_idx(good[:-1])
+        decode.read_idx(good[:-1])
 
 
 def test_read_cifar_bin_puts_red_plane_in_channel_zero():
     rng = np.random.default_rng(0)
     raw, expected = cifar_bytes([3, 0, 9], rng)
-    imgs, labels = data.read_cifar_bin(raw)
+    imgs, labels = decode.read_cifar_bin(raw)
     assert imgs.shape == (3, 32, 32, 3) and imgs.dtype == np.uint8
     np.testing.assert_array_equal(labels, [3, 0, 9])
     np.testing.assert_array_equal(imgs, expected)
@@ -158,9 +174,9 @@ def test_read_cifar_bin_puts_red_plane_in_channel_zero():
 def test_read_cifar_bin_rejects_partial_record_and_bad_label():
     raw, _ = cifar_bytes([1], np.random.default_rng(0))
     with pytest.raises(DataError, match="multiple of 3073"):
-        data.read_cifar_bin(raw + b"\x00")
+        decode.read_cifar_bin(raw + b"\x00")
     with pytest.raises(DataError, match="label"):
-        data.read_cifar_bin(b"\x0a" + raw[1:])
+        decode.read_cifar_bin(b"\x0a" + raw[1:])
 
 
 # --------------------------------------------------------------------------- #
@@ -175,8 +191,7 @@ def test_download_falls_back_from_corrupted_and_missing_files(server, mnist_fixt
     server.put("bad", names[1], mnist_fixture["blobs"][names[1]][:-10])  # truncated gzip
     # names[2], names[3] are absent from "bad": 404 there.
     dest = tmp_path / "raw"
-    paths = data.download("mnist", dest, [server.base("bad"), server.base("good")], None,
-                          files=mnist_fixture["md5s"])
+    paths = data.download(mnist(mnist_fixture["md5s"]), dest, [server.base("bad"), server.base("good")], None)
     assert [p.name for p in paths] == names
     for p in paths:
         assert p.read_bytes() == mnist_fixture["blobs"][p.name]
@@ -193,7 +208,7 @@ def test_download_all_sources_bad_names_every_source_and_leaves_nothing(server, 
     dest = tmp_path / "raw"
     sources = [server.base("bad"), server.base("missing")]
     with pytest.raises(DataError) as err:
-        data.download("mnist", dest, sources, str(mirror), files={name: mnist_fixture["md5s"][name]})
+        data.download(mnist({name: mnist_fixture["md5s"][name]}), dest, sources, str(mirror))
     msg = str(err.value)
     assert str(mirror / "mnist" / name) in msg
     assert sources[0] + name in msg and "md5" in msg
@@ -205,28 +220,26 @@ def test_download_present_verified_files_are_not_fetched_again(server, mnist_fix
     for name, blob in mnist_fixture["blobs"].items():
         server.put("good", name, blob)
     dest = tmp_path / "raw"
-    data.download("mnist", dest, [server.base("good")], None, files=mnist_fixture["md5s"])
+    data.download(mnist(mnist_fixture["md5s"]), dest, [server.base("good")], None)
     first = len(server.requests)
     assert first == 4
-    data.download("mnist", dest, [server.base("good")], None, files=mnist_fixture["md5s"])
+    data.download(mnist(mnist_fixture["md5s"]), dest, [server.base("good")], None)
     assert len(server.requests) == first
 
 
 def test_download_cifar_rejects_archive_with_corrupted_member(server, cifar_fixture, tmp_path):
-    server.put("bad", data.CIFAR_ARCHIVE, cifar_fixture["bad"])
-    server.put("good", data.CIFAR_ARCHIVE, cifar_fixture["good"])
+    server.put("bad", ARCHIVE, cifar_fixture["bad"])
+    server.put("good", ARCHIVE, cifar_fixture["good"])
     dest = tmp_path / "raw"
-    paths = data.download("cifar10", dest, [server.base("bad"), server.base("good")], None,
-                          members=cifar_fixture["members"])
-    assert paths == [dest / data.CIFAR_ARCHIVE]
+    paths = data.download(cifar(cifar_fixture["members"]), dest, [server.base("bad"), server.base("good")], None)
+    assert paths == [dest / ARCHIVE]
     assert paths[0].read_bytes() == cifar_fixture["good"]
-    assert f"/bad/{data.CIFAR_ARCHIVE}" in server.requests
-    assert leftovers(dest, {data.CIFAR_ARCHIVE}) == set()
+    assert f"/bad/{ARCHIVE}" in server.requests
+    assert leftovers(dest, {ARCHIVE}) == set()
 
     with pytest.raises(DataError, match="test_batch.bin") as err:
-        data.download("cifar10", tmp_path / "raw2", [server.base("bad")], None,
-                      members=cifar_fixture["members"])
-    assert server.base("bad") + data.CIFAR_ARCHIVE in str(err.value)
+        data.download(cifar(cifar_fixture["members"]), tmp_path / "raw2", [server.base("bad")], None)
+    assert server.base("bad") + ARCHIVE in str(err.value)
     assert list((tmp_path / "raw2").iterdir()) == []
 
 
@@ -236,8 +249,7 @@ def test_download_retries_server_errors_but_not_client_errors(server, mnist_fixt
     name = next(iter(mnist_fixture["blobs"]))
     server.put("flaky", name, mnist_fixture["blobs"][name])
     server.errors[f"/flaky/{name}"] = [503]  # a transient error, then the file
-    [p] = data.download("mnist", tmp_path / "a", [server.base("flaky")], None,
-                        files={name: mnist_fixture["md5s"][name]})
+    [p] = data.download(mnist({name: mnist_fixture["md5s"][name]}), tmp_path / "a", [server.base("flaky")], None)
     assert p.read_bytes() == mnist_fixture["blobs"][name]
     assert server.requests == [f"/flaky/{name}"] * 2 and len(waits) == 1
 
@@ -245,9 +257,9 @@ def test_download_retries_server_errors_but_not_client_errors(server, mnist_fixt
     server.errors[f"/down/{name}"] = [503] * 10
     sources = [server.base("missing"), server.base("down")]
     with pytest.raises(DataError) as err:
-        data.download("mnist", tmp_path / "b", sources, None, files={name: mnist_fixture["md5s"][name]})
+        data.download(mnist({name: mnist_fixture["md5s"][name]}), tmp_path / "b", sources, None)
     # A 404 is asked for once; a 503 once plus each retry, then the error names both.
-    assert server.requests == [f"/missing/{name}"] + [f"/down/{name}"] * (1 + data._HTTP_RETRIES)
+    assert server.requests == [f"/missing/{name}"] + [f"/down/{name}"] * (1 + data.HTTP_RETRIES)
     assert "HTTP 404" in str(err.value) and "503" in str(err.value)
     assert list((tmp_path / "b").iterdir()) == []
 
@@ -255,16 +267,16 @@ def test_download_retries_server_errors_but_not_client_errors(server, mnist_fixt
 def test_download_replaces_a_stale_present_file(server, mnist_fixture, cifar_fixture, tmp_path):
     name, blob = next(iter(mnist_fixture["blobs"].items()))
     server.put("good", name, blob)
-    server.put("good", data.CIFAR_ARCHIVE, cifar_fixture["good"])
+    server.put("good", ARCHIVE, cifar_fixture["good"])
     dest = tmp_path / "raw"
     dest.mkdir()
     (dest / name).write_bytes(blob[:-1])
-    (dest / data.CIFAR_ARCHIVE).write_bytes(cifar_fixture["bad"])
-    data.download("mnist", dest, [server.base("good")], None, files={name: mnist_fixture["md5s"][name]})
-    data.download("cifar10", dest, [server.base("good")], None, members=cifar_fixture["members"])
+    (dest / ARCHIVE).write_bytes(cifar_fixture["bad"])
+    data.download(mnist({name: mnist_fixture["md5s"][name]}), dest, [server.base("good")], None)
+    data.download(cifar(cifar_fixture["members"]), dest, [server.base("good")], None)
     assert (dest / name).read_bytes() == blob
-    assert (dest / data.CIFAR_ARCHIVE).read_bytes() == cifar_fixture["good"]
-    assert leftovers(dest, {name, data.CIFAR_ARCHIVE}) == set()
+    assert (dest / ARCHIVE).read_bytes() == cifar_fixture["good"]
+    assert leftovers(dest, {name, ARCHIVE}) == set()
 
 
 def test_download_interrupted_leaves_nothing(server, mnist_fixture, tmp_path, monkeypatch):
@@ -279,7 +291,7 @@ def test_download_interrupted_leaves_nothing(server, mnist_fixture, tmp_path, mo
     server.put("good", name, mnist_fixture["blobs"][name])
     dest = tmp_path / "raw"
     with pytest.raises(KeyboardInterrupt):
-        data.download("mnist", dest, [server.base("good")], None, files={name: mnist_fixture["md5s"][name]})
+        data.download(mnist({name: mnist_fixture["md5s"][name]}), dest, [server.base("good")], None)
     assert list(dest.iterdir()) == []
 
 
@@ -294,13 +306,13 @@ def test_download_tries_mirror_folder_before_urls(server, mnist_fixture, cifar_f
     for name, blob in mnist_fixture["blobs"].items():
         (mirror / "mnist" / name).write_bytes(blob)
         server.put("good", name, blob)
-    (mirror / "cifar10" / data.CIFAR_ARCHIVE).write_bytes(cifar_fixture["good"])
+    (mirror / "cifar10" / ARCHIVE).write_bytes(cifar_fixture["good"])
 
-    data.download("mnist", tmp_path / "a", [server.base("good")], str(mirror), files=mnist_fixture["md5s"])
-    data.download("cifar10", tmp_path / "b", [server.base("good")], mirror.as_uri(),  # file:// URL form
-                  members=cifar_fixture["members"])
+    data.download(mnist(mnist_fixture["md5s"]), tmp_path / "a", [server.base("good")], str(mirror))
+    data.download(cifar(cifar_fixture["members"]), tmp_path / "b", [server.base("good")],
+                  mirror.as_uri())  # file:// URL form
     assert server.requests == []  # the URLs were never needed
-    assert (tmp_path / "b" / data.CIFAR_ARCHIVE).read_bytes() == cifar_fixture["good"]
+    assert (tmp_path / "b" / ARCHIVE).read_bytes() == cifar_fixture["good"]
 
 
 def test_download_truncated_mirror_file_falls_back_to_url(server, mnist_fixture, cifar_fixture, tmp_path):
@@ -310,16 +322,14 @@ def test_download_truncated_mirror_file_falls_back_to_url(server, mnist_fixture,
     name, blob = next(iter(mnist_fixture["blobs"].items()))
     (mirror / "mnist" / name).write_bytes(blob[: len(blob) // 2])
     server.put("good", name, blob)
-    (mirror / "cifar10" / data.CIFAR_ARCHIVE).write_bytes(cifar_fixture["good"][:-100])
-    server.put("good", data.CIFAR_ARCHIVE, cifar_fixture["good"])
+    (mirror / "cifar10" / ARCHIVE).write_bytes(cifar_fixture["good"][:-100])
+    server.put("good", ARCHIVE, cifar_fixture["good"])
 
-    [p] = data.download("mnist", tmp_path / "a", [server.base("good")], str(mirror),
-                        files={name: mnist_fixture["md5s"][name]})
+    [p] = data.download(mnist({name: mnist_fixture["md5s"][name]}), tmp_path / "a", [server.base("good")], str(mirror))
     assert p.read_bytes() == blob
-    [c] = data.download("cifar10", tmp_path / "b", [server.base("good")], str(mirror),
-                        members=cifar_fixture["members"])
+    [c] = data.download(cifar(cifar_fixture["members"]), tmp_path / "b", [server.base("good")], str(mirror))
     assert c.read_bytes() == cifar_fixture["good"]
-    assert server.requests == [f"/good/{name}", f"/good/{data.CIFAR_ARCHIVE}"]
+    assert server.requests == [f"/good/{name}", f"/good/{ARCHIVE}"]
 
 
 def test_download_http_mirror_is_tried_before_base_urls(server, mnist_fixture, tmp_path):
@@ -327,15 +337,14 @@ def test_download_http_mirror_is_tried_before_base_urls(server, mnist_fixture, t
     server.put("mirror/mnist", name, blob)
     server.put("good", name, blob)
     mirror = server.base("mirror").rstrip("/")
-    [p] = data.download("mnist", tmp_path / "a", [server.base("good")], mirror,
-                        files={name: mnist_fixture["md5s"][name]})
+    [p] = data.download(mnist({name: mnist_fixture["md5s"][name]}), tmp_path / "a", [server.base("good")], mirror)
     assert p.read_bytes() == blob
     assert server.requests == [f"/mirror/mnist/{name}"]
 
 
-def test_download_unknown_dataset_raises(tmp_path):
-    with pytest.raises(DataError, match="unknown dataset"):
-        data.download("svhn", tmp_path, [], None)
+def test_an_unknown_dataset_name_is_refused_naming_the_allowed_ones():
+    with pytest.raises(KeyError, match=r"unknown dataset 'svhn'; allowed: mnist, cifar10"):
+        datasets.get("svhn")
 
 
 # --------------------------------------------------------------------------- #
@@ -350,7 +359,7 @@ def write_mnist(raw_dir: Path, fixture) -> None:
 
 def test_load_raw_mnist_adds_channel_axis_and_int64_labels(mnist_fixture, tmp_path):
     write_mnist(tmp_path, mnist_fixture)
-    raw = data.load_raw("mnist", tmp_path)
+    raw = datasets.get("mnist").decode(tmp_path)
     assert raw["x_train"].shape == (40, 28, 28, 1) and raw["x_train"].dtype == np.uint8
     assert raw["x_test"].shape == (10, 28, 28, 1)
     assert raw["y_train"].dtype == np.int64
@@ -370,8 +379,8 @@ def test_load_raw_cifar_concatenates_batches_in_order(tmp_path):
     # Store batches out of order in the archive: the result must still be 1..5.
     order = ["data_batch_3.bin", "test_batch.bin", "data_batch_1.bin", "data_batch_5.bin",
              "data_batch_2.bin", "data_batch_4.bin"]
-    (tmp_path / data.CIFAR_ARCHIVE).write_bytes(tar_gz({k: members[k] for k in order}))
-    out = data.load_raw("cifar10", tmp_path)
+    (tmp_path / ARCHIVE).write_bytes(tar_gz({k: members[k] for k in order}))
+    out = datasets.get("cifar10").decode(tmp_path)
     np.testing.assert_array_equal(out["y_train"], [1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
     np.testing.assert_array_equal(out["x_train"], np.concatenate(expected))
     np.testing.assert_array_equal(out["x_test"], test_imgs)
@@ -399,7 +408,7 @@ def test_split_is_deterministic_disjoint_and_complete():
 
 def prepared(raw_dir, out_npz, val_size=10, split_seed=0) -> dict:
     """data.prepare plus the record beside the npz, as the prepare job writes it."""
-    facts = data.prepare("mnist", raw_dir, out_npz, val_size, split_seed)
+    facts = data.prepare(datasets.get("mnist"), raw_dir, out_npz, val_size, split_seed)
     out_npz.with_suffix(".json").write_text(json.dumps(facts))
     return facts
 
@@ -430,8 +439,8 @@ def test_prepare_writes_npz_and_facts(mnist_fixture, tmp_path):
     assert sorted(map(bytes, both)) == sorted(map(bytes, orig))
 
     # Same seed, same split (identical content checksums); another seed differs.
-    again = data.prepare("mnist", raw_dir, tmp_path / "p2.npz", 10, 0)
-    other = data.prepare("mnist", raw_dir, tmp_path / "p3.npz", 10, 1)
+    again = data.prepare(datasets.get("mnist"), raw_dir, tmp_path / "p2.npz", 10, 0)
+    other = data.prepare(datasets.get("mnist"), raw_dir, tmp_path / "p3.npz", 10, 1)
     assert again["sha256"] == facts["sha256"]
     assert other["sha256"]["y_val"] != facts["sha256"]["y_val"] or other["sha256"]["x_val"] != facts["sha256"]["x_val"]
 

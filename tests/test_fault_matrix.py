@@ -184,7 +184,7 @@ def test_a_truncated_model_fails_its_conversion_naming_the_file(done, tmp_path, 
     assert leftovers(repo) == []
 
 
-# ---- bad data: a missing mirror file, a checksum mismatch --------------------------------
+# ---- bad data: a missing mirror file or folder, a checksum mismatch --------------------------------
 
 def test_a_missing_mirror_file_fails_listing_every_source_tried(tmp_path, mirror):
     folder = shutil.copytree(mirror["COMPRESSBENCH_MIRROR"], tmp_path / "mirror")
@@ -195,6 +195,20 @@ def test_a_missing_mirror_file_fails_listing_every_source_tried(tmp_path, mirror
     assert_user_facing(proc.stdout + proc.stderr, "error in download",
                        "could not obtain a verified t10k-labels-idx1-ubyte.gz; sources tried:")
     assert not (repo / "data/raw/mnist/t10k-labels-idx1-ubyte.gz").exists() and leftovers(repo) == []
+
+
+def test_a_missing_mirror_folder_fails_in_one_line_naming_it(tmp_path, mirror):
+    repo = new_repo(tmp_path / "repo", **SMALL)
+    cfg = read_params(repo)
+    cfg["data"]["sources"]["mnist"] = ["https://unreachable.invalid/"]  # never tried: the folder comes first
+    write_params(repo, cfg)
+    proc = snakemake(repo, "phase_download", check=False, **{**mirror, "COMPRESSBENCH_MIRROR": tmp_path / "gone"})
+    assert proc.returncode != 0
+    [line] = [l for l in proc.stderr.splitlines() if l.startswith("error in download")]
+    assert line == (f"error in download [dataset=mnist]: mirror folder {tmp_path / 'gone'} does not exist "
+                    "(COMPRESSBENCH_MIRROR or data.mirror); allowed: a folder laid out as <folder>/<dataset>/<file>, "
+                    "or unset")
+    assert "unreachable.invalid" not in proc.stderr and leftovers(repo) == []
 
 
 def test_a_checksum_mismatch_fails_naming_the_file_and_keeps_nothing_unverified(tmp_path, mirror):

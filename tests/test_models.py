@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from compressbench import models
+from compressbench.catalog import datasets
 
 EXPECTED = {
     ("mnist", "teacher"): 1_551_958, ("mnist", "ta"): 176_176, ("mnist", "student"): 20_490,
@@ -34,7 +35,7 @@ def test_each_spec_entry_is_one_keras_layer_as_in_the_notebooks():
 def test_spec_of_inverts_build(cfg):
     for dataset, archs in cfg["zoo"].items():
         for spec in archs.values():
-            assert models.spec_of(models.build(spec, models.INPUT_SHAPES[dataset])) == spec
+            assert models.spec_of(models.build(spec, datasets.get(dataset).input_shape)) == spec
 
 
 def test_a_conv_or_pool_after_a_dense_layer_and_an_unknown_kind_are_rejected():

@@ -10,17 +10,17 @@ from .catalog import architectures
 OUTPUTS = ("model", "record", "history", "logits")  # logits: teachers only
 
 
-def fit_and_save(arch: list, job, protocol: dict, data_path: str, outputs: dict, fit, *, threads: int,
+def fit_and_save(arch, job, protocol: dict, data_path: str, outputs: dict, fit, *, facts: dict, threads: int,
                  write_record, distilled_from: str | None = None) -> None:
     """Train the base model `job` names (its dataset, seed and base) with `fit(model, arrays,
     **fit keywords, seed, label)` -> history and write `outputs` (OUTPUTS: model, record,
     history and, for a teacher, logits); `write_record(path, fields, artefacts)` writes the
-    record (the runner's, which adds the job's identity)."""
+    record (the runner's, which adds the job's identity). `facts`: the dataset's catalog
+    entry as plain values (input_shape, num_classes)."""
     dataset, base, seed = job["dataset"], job["base"], int(job["seed"])
     training.configure(seed, threads, protocol["precision"])
     arrays = data.load_prepared(data_path)
-    # The architecture gets the data's image shape and number of classes (the datasets catalog's).
-    model = architectures.build(arch, arrays["x_train"].shape[1:], models.NUM_CLASSES, name=base)
+    model = architectures.build(arch, facts["input_shape"], facts["num_classes"], name=base)
     with training.Timer() as timer:
         history = fit(model, arrays, **training.fit_keywords(protocol), seed=seed, label=f"{dataset}/{base}")
     model = models.clone(model, "float32")  # measured, distilled from and saved as deployed

@@ -1,17 +1,25 @@
-"""Fetch, verify, decode and split MNIST and CIFAR-10.
+"""Fetch and verify a dataset's files, decode, check and split them, and load the result.
 
+What each dataset is (files, checksums, decoder, shape, classes) is declared in the
+catalog (catalog/datasets.py); this module does the work for any declaration.
 Everything that reaches `dest` has been verified first: files are fetched into a
 temporary file beside their target and renamed only once their checksums match,
 so a crash or a bad source never leaves a half-written or wrong file behind.
-pooch does the HTTP downloads (with retries) and the file hashing.
-Nothing here unpickles data: CIFAR-10 is read from its binary (not Python) version.
+pooch does the HTTP downloads (with retries) and the file hashing. A user's files
+in the work tree are checked against the sha256 pinned in params.yaml before
+they are decoded: a changed file is refused, naming it.
+
+    python -m compressbench.data sha256 data/local/flowers   # the hash to pin in params.yaml
+
+An image folder is pinned through its manifest, decode.MANIFEST in its root (every other
+file's sha256, in sha256sum's format), which that command writes: the pin is the
+manifest's hash, and the manifest names the file that changed.
 """
 from __future__ import annotations
 
-import functools
-import gzip
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tarfile
@@ -22,41 +30,36 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from compressbench.io import atomic_path, rebuild_command
+from . import decode
+from .catalog.datasets import Dataset, Download, InTree, Md5, TarMembers
+from .decode import DataError
+from .io import atomic_path, rebuild_command
 
-# Published MD5s of the four original MNIST gzip files.
-MNIST_FILES: dict[str, str] = {
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
-
-CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
-CIFAR_FOLDER = "cifar-10-batches-bin"
-# Published MD5s of the .bin members. Mirrors re-pack the archive, so its own
-# hash varies; the members are what must be byte-identical.
-CIFAR_MEMBERS: dict[str, str] = {
-    "data_batch_1.bin": "5dd7e06a14cb22eb9f671a540d1b7c25",
-    "data_batch_2.bin": "5ea93a67294ea407fff1d09f752e9692",
-    "data_batch_3.bin": "942cd6a4bcdd0dd3c604fbe906cb4421",
-    "data_batch_4.bin": "ae636b3ba5c66a11e91e8cb52e771fcb",
-    "data_batch_5.bin": "53f37980c15c3d472c316c40844f3f0d",
-    "test_batch.bin": "803d5f7f4d78ea53de84dbe85f74fb6d",
-}
-CIFAR_TRAIN = [f"data_batch_{i}.bin" for i in range(1, 6)]
-CIFAR_TEST = "test_batch.bin"
-
-DATASETS = ("mnist", "cifar10")
-NUM_CLASSES = 10
 ARRAY_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
-_HTTP_TIMEOUT = 60  # seconds without data before a source counts as unreachable
-_HTTP_RETRIES = 2  # pooch retries network errors and 5xx, with back-off; 4xx are final
+# Network bounds, from the environment: where verified files come from cannot change
+# them, so changing these reruns no job. An unresponsive source fails after about
+# timeout x (1 + retries) seconds, plus pooch's back-off of a few seconds.
+TIMEOUT_ENV, RETRIES_ENV = "COMPRESSBENCH_HTTP_TIMEOUT", "COMPRESSBENCH_HTTP_RETRIES"
+HTTP_TIMEOUT, HTTP_RETRIES = 30, 2  # seconds without data before a try fails; retries of 5xx and network errors
 
 
-class DataError(RuntimeError):
-    """A dataset could not be fetched, verified or decoded."""
+def _env_number(name: str, default: int, low: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low:
+        raise DataError(f"{name}={raw!r}; allowed: an integer >= {low}")
+    return value
+
+
+def http_settings() -> tuple[int, int]:
+    """(timeout seconds, retries) for HTTP sources, from the environment or the defaults."""
+    return _env_number(TIMEOUT_ENV, HTTP_TIMEOUT, 1), _env_number(RETRIES_ENV, HTTP_RETRIES, 0)
 
 
 # --------------------------------------------------------------------------- #
@@ -71,24 +74,12 @@ def _check_md5(path: Path, md5: str) -> None:
         raise DataError(f"md5 mismatch (got {got}, expected {md5})")
 
 
-def _cifar_members(tar: tarfile.TarFile, wanted):
-    """Yield (info, basename) for wanted .bin members, in one forward pass.
-
-    Looking members up by name would rescan (and re-gunzip) the archive per member.
-    """
-    for info in tar:
-        name = info.name[2:] if info.name.startswith("./") else info.name
-        folder, _, base = name.rpartition("/")
-        if info.isfile() and folder == CIFAR_FOLDER and base in wanted:
-            yield info, base
-
-
-def _check_members(path: Path, members: dict[str, str]) -> None:
-    """Check every expected .bin member's md5 inside the tar.gz (streamed, no extraction)."""
+def _check_members(path: Path, folder: str, members: dict[str, str]) -> None:
+    """Check every expected member's md5 inside the tar.gz (streamed, no extraction)."""
     found: dict[str, str] = {}
     try:
         with tarfile.open(path, "r:gz") as tar:
-            for info, base in _cifar_members(tar, members):
+            for info, base in decode.tar_members(tar, folder, members):
                 found[base] = hashlib.file_digest(tar.extractfile(info), "md5").hexdigest()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise DataError(f"unreadable tar.gz ({type(exc).__name__}: {exc})") from exc
@@ -100,6 +91,12 @@ def _check_members(path: Path, members: dict[str, str]) -> None:
         raise DataError("member md5 mismatch: " + "; ".join(bad))
 
 
+def _verifier(check: Md5 | TarMembers):
+    if isinstance(check, Md5):
+        return lambda path: _check_md5(path, check.md5)
+    return lambda path: _check_members(path, check.folder, check.members)
+
+
 def _fetch(source: str, out: Path) -> None:
     """Download (http(s) URL, by pooch) or copy (path or file:// URL) `source` to `out`."""
     url = urlparse(source)
@@ -109,8 +106,9 @@ def _fetch(source: str, out: Path) -> None:
     import pooch  # lazy: see _check_md5
     import requests
 
+    timeout, retries = http_settings()
     # A progress bar only helps a human watching a terminal; logs stay clean.
-    http = pooch.HTTPDownloader(timeout=_HTTP_TIMEOUT, progressbar=sys.stderr.isatty())
+    http = pooch.HTTPDownloader(timeout=timeout, progressbar=sys.stderr.isatty())
 
     def downloader(url: str, output_file: str, pup) -> None:
         try:
@@ -123,8 +121,19 @@ def _fetch(source: str, out: Path) -> None:
 
     # No known hash: the caller verifies `out` (an archive's members, not its bytes, are fixed).
     pup = pooch.create(out.parent, base_url=source, registry={out.name: None}, urls={out.name: source},
-                       retry_if_failed=_HTTP_RETRIES)
+                       retry_if_failed=retries)
     pup.fetch(out.name, downloader=downloader)
+
+
+def check_mirror(mirror: str | None) -> None:
+    """A mirror given as a local folder (or file:// URL) must exist: one line naming it,
+    instead of a missing first file after every fallback URL has failed."""
+    if not mirror or urlparse(mirror).scheme in ("http", "https"):
+        return
+    folder = Path(unquote(urlparse(mirror).path) if urlparse(mirror).scheme == "file" else mirror)
+    if not folder.is_dir():
+        raise DataError(f"mirror folder {folder} does not exist (COMPRESSBENCH_MIRROR or data.mirror); "
+                        "allowed: a folder laid out as <folder>/<dataset>/<file>, or unset")
 
 
 def _sources_for(dataset: str, filename: str, sources: list[str], mirror: str | None) -> list[str]:
@@ -163,129 +172,61 @@ def _obtain(target: Path, candidates: list[str], verify) -> Path:
     raise DataError(f"could not obtain a verified {target.name}; sources tried:\n{tried}")
 
 
-def download(
-    dataset: str,
-    dest: Path,
-    sources: list[str],
-    mirror: str | None,
-    *,
-    files: dict[str, str] | None = None,
-    members: dict[str, str] | None = None,
-) -> list[Path]:
-    """Fetch `dataset` into `dest`, verified; return the paths of its files.
-
-    mnist: the four .gz files, each checked against its md5 (`files` overrides).
-    cifar10: the binary archive, checked member by member (`members` overrides).
-    """
-    if dataset == "mnist":
-        table = MNIST_FILES if files is None else files
-        verifiers = {name: functools.partial(_check_md5, md5=md5) for name, md5 in table.items()}
-    elif dataset == "cifar10":
-        table = CIFAR_MEMBERS if members is None else members
-        verifiers = {CIFAR_ARCHIVE: functools.partial(_check_members, members=table)}
-    else:
-        raise DataError(f"unknown dataset {dataset!r} (expected one of {', '.join(DATASETS)})")
+def download(dataset: Dataset, dest: Path, sources: list[str], mirror: str | None) -> list[Path]:
+    """Fetch a downloaded dataset's files into `dest`, each verified by its catalog
+    check; return their paths. `sources`: base URLs tried after the mirror."""
+    if not isinstance(dataset.source, Download):
+        raise DataError(f"dataset {dataset.name!r} is read in place from {dataset.source.path}; nothing to download")
+    check_mirror(mirror)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    return [_obtain(dest / name, _sources_for(dataset, name, sources, mirror), verify)
-            for name, verify in verifiers.items()]
+    return [_obtain(dest / name, _sources_for(dataset.name, name, sources, mirror), _verifier(check))
+            for name, check in dataset.source.files.items()]
 
 
 # --------------------------------------------------------------------------- #
-# Decoding
+# A user's files: pinned by sha256
 # --------------------------------------------------------------------------- #
 
-def read_idx(data: bytes) -> np.ndarray:
-    """Decode an IDX file (already gunzipped): 0,0,dtype,ndims, big-endian uint32 dims, data."""
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DataError("not an IDX file (bad magic)")
-    if data[2] != 0x08:  # MNIST only uses unsigned bytes
-        raise DataError(f"unsupported IDX dtype code 0x{data[2]:02x} (only 0x08 uint8)")
-    ndims = data[3]
-    header = 4 + 4 * ndims
-    if len(data) < header:
-        raise DataError("truncated IDX header")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndims, offset=4))
-    expected = header + int(np.prod(dims, dtype=np.int64))
-    if len(data) != expected:
-        raise DataError(f"IDX size mismatch: {len(data)} bytes, header implies {expected}")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
+def pin(path: Path) -> str:
+    """The sha256 to pin in params.yaml: a file's own; for an image folder, (re)write its
+    manifest (decode.MANIFEST: every other file's sha256) and return the manifest's hash."""
+    path = Path(path)
+    if path.is_dir():
+        (path / decode.MANIFEST).write_text(decode.manifest_text(decode.manifest(path)))
+        path = path / decode.MANIFEST
+    return decode.file_sha256(path)
 
 
-_CIFAR_RECORD = 1 + 3 * 32 * 32
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-def read_cifar_bin(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Decode CIFAR-10 binary records -> (images uint8 (N,32,32,3) HWC, labels uint8)."""
-    if len(data) % _CIFAR_RECORD:
-        raise DataError(f"CIFAR .bin size {len(data)} is not a multiple of {_CIFAR_RECORD}")
-    rec = np.frombuffer(data, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
-    labels = rec[:, 0].copy()
-    if labels.size and labels.max() >= NUM_CLASSES:
-        raise DataError(f"CIFAR label {int(labels.max())} out of range 0..9")
-    # Stored channel-planar (CHW); Keras wants channels last.
-    images = np.ascontiguousarray(rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-    return images, labels
-
-
-def _check_pair(x: np.ndarray, y: np.ndarray, what: str) -> None:
-    if len(x) != len(y):
-        raise DataError(f"{what}: {len(x)} images but {len(y)} labels")
-    if y.size and (y.min() < 0 or y.max() >= NUM_CLASSES):
-        raise DataError(f"{what}: labels outside 0..{NUM_CLASSES - 1}")
-
-
-def _load_mnist(raw_dir: Path) -> dict[str, np.ndarray]:
-    def idx(name: str) -> np.ndarray:
-        path = raw_dir / name
-        try:
-            return read_idx(gzip.decompress(path.read_bytes()))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: unreadable ({exc})") from exc
-        except DataError as exc:
-            raise DataError(f"{path}: {exc}") from exc
-
-    out = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        x = idx(f"{prefix}-images-idx3-ubyte.gz")
-        y = idx(f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
-        if x.ndim != 3 or y.ndim != 1:
-            raise DataError(f"MNIST {split}: unexpected shapes {x.shape}, {y.shape}")
-        _check_pair(x, y, f"MNIST {split}")
-        out[f"x_{split}"], out[f"y_{split}"] = x[..., None], y  # add the channel axis
-    return out
-
-
-def _load_cifar(raw_dir: Path) -> dict[str, np.ndarray]:
-    path = raw_dir / CIFAR_ARCHIVE
-    wanted = [*CIFAR_TRAIN, CIFAR_TEST]
-    decoded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    try:
-        with tarfile.open(path, "r:gz") as tar:
-            for info, base in _cifar_members(tar, wanted):
-                decoded[base] = read_cifar_bin(tar.extractfile(info).read())
-    except DataError as exc:
-        raise DataError(f"{path}: {exc}") from exc
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"{path}: unreadable ({exc})") from exc
-    missing = [m for m in wanted if m not in decoded]
-    if missing:
-        raise DataError(f"{path}: missing member(s) {', '.join(missing)}")
-    train = [decoded[n] for n in CIFAR_TRAIN]  # batches 1..5, in order
-    x_test, y_test = decoded[CIFAR_TEST]
-    x_train = np.concatenate([x for x, _ in train])
-    y_train = np.concatenate([y for _, y in train]).astype(np.int64)
-    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test.astype(np.int64)}
-
-
-def load_raw(dataset: str, raw_dir: Path) -> dict[str, np.ndarray]:
-    """Decode the downloaded files: x_* uint8 (N,H,W,C), y_* int64."""
-    raw_dir = Path(raw_dir)
-    if dataset == "mnist":
-        return _load_mnist(raw_dir)
-    if dataset == "cifar10":
-        return _load_cifar(raw_dir)
-    raise DataError(f"unknown dataset {dataset!r} (expected one of {', '.join(DATASETS)})")
+def verify_in_tree(dataset: Dataset) -> None:
+    """Check a user's file, or an image folder's manifest and every file it lists, against the
+    sha256 pinned in params.yaml; a difference is refused, naming the file(s)."""
+    source: InTree = dataset.source
+    path = Path(source.path)
+    key = f"data.local.{dataset.name}.sha256"
+    repin = f"if the change is intended, pin it again: python -m compressbench.data sha256 {path}"
+    pinned_file = path / decode.MANIFEST if source.folder else path
+    if not pinned_file.is_file():
+        what = f"no manifest {decode.MANIFEST} in {path}" if path.is_dir() else "no such file or folder"
+        raise DataError(f"{pinned_file}: {what} (data.local.{dataset.name}.path); write it: "
+                        f"python -m compressbench.data sha256 {path}")
+    got = decode.file_sha256(pinned_file)
+    if got != source.sha256.lower():
+        raise DataError(f"{pinned_file}: sha256 {got} differs from {key} {source.sha256} pinned in params.yaml: "
+                        f"changed since it was pinned, so refused; {repin}")
+    if source.folder:
+        listed, now = decode.read_manifest(pinned_file), decode.manifest(path)
+        diff = [(label, sorted(names)) for label, names in (
+            ("changed", [k for k in listed.keys() & now.keys() if listed[k] != now[k]]),
+            ("added", now.keys() - listed.keys()), ("removed", listed.keys() - now.keys())) if names]
+        if diff:
+            raise DataError(f"{path}: files differ from its pinned {decode.MANIFEST} ("
+                            + "; ".join(f"{label} {_listed(names)}" for label, names in diff)
+                            + f"), so refused; {repin}")
 
 
 # --------------------------------------------------------------------------- #
@@ -310,10 +251,41 @@ def _sha256(a: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
-def prepare(dataset: str, raw_dir: Path, out_npz: Path, val_size: int, split_seed: int) -> dict:
-    """Decode, split and save the dataset as one npz; return the facts about it
-    (for its record), among them each array's sha256, which every load checks."""
-    raw = load_raw(dataset, raw_dir)
+def check_arrays(dataset: Dataset, raw: dict[str, np.ndarray], where: Path) -> None:
+    """The decoded arrays match the declaration: image shape, labels in 0..classes-1, one
+    label per image, no empty split; DataError names the file and the key. (A built-in's
+    checksums pin its split sizes; the tests' tiny mirrors have other sizes.)"""
+    for split in decode.SPLITS:
+        x, y = raw[f"x_{split}"], raw[f"y_{split}"]
+        if tuple(x.shape[1:]) != tuple(dataset.input_shape):
+            raise DataError(f"{where}: x_{split} holds images of shape {tuple(x.shape[1:])}; allowed: "
+                            f"{tuple(dataset.input_shape)} (the dataset's declared shape)")
+        if len(x) != len(y):
+            raise DataError(f"{where}: {split} has {len(x)} images but {len(y)} labels")
+        if len(y) == 0:
+            raise DataError(f"{where}: the {split} split is empty")
+        if y.min() < 0 or y.max() >= dataset.num_classes:
+            raise DataError(f"{where}: y_{split} has labels {int(y.min())}..{int(y.max())}; allowed: "
+                            f"0..{dataset.num_classes - 1} ({dataset.num_classes} classes)")
+
+
+def location(dataset: Dataset, raw_dir: Path | None) -> Path:
+    """Where a dataset's files are decoded from: its raw folder, or its path in the work tree."""
+    return Path(raw_dir) if dataset.fetched else Path(dataset.source.path)
+
+
+def prepare(dataset: Dataset, raw_dir: Path | None, out_npz: Path, val_size: int, split_seed: int) -> dict:
+    """Verify (a user's files), decode, check, split and save the dataset as one npz;
+    return the facts about it (for its record beside `out_npz`), among them each
+    array's sha256, which every load checks."""
+    if isinstance(dataset.source, InTree):
+        verify_in_tree(dataset)
+    where = location(dataset, raw_dir)
+    raw = dataset.decode(where)
+    check_arrays(dataset, raw, where)
+    if not 0 <= val_size < len(raw["y_train"]):
+        raise DataError(f"data.val_size: {val_size} validation images from the {len(raw['y_train'])} training "
+                        f"images of {dataset.name}; allowed: 0 <= val_size < {len(raw['y_train'])}")
     x_tr, y_tr, x_val, y_val = split(raw["x_train"], raw["y_train"], val_size, split_seed)
     arrays = {"x_train": x_tr, "y_train": y_tr, "x_val": x_val, "y_val": y_val,
               "x_test": raw["x_test"], "y_test": raw["y_test"]}
@@ -321,18 +293,21 @@ def prepare(dataset: str, raw_dir: Path, out_npz: Path, val_size: int, split_see
         with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a name
             np.savez(f, **arrays)
     facts = {
-        "dataset": dataset,
+        "dataset": dataset.name,
         "val_size": int(val_size),
         "split_seed": int(split_seed),
         "image_shape": [int(d) for d in x_tr.shape[1:]],
+        "classes": dataset.num_classes,
         "dtypes": {k: str(a.dtype) for k, a in arrays.items()},
         "counts": {s: int(len(arrays[f"y_{s}"])) for s in ("train", "val", "test")},
         "class_counts": {
-            s: [int(c) for c in np.bincount(arrays[f"y_{s}"], minlength=NUM_CLASSES)]
+            s: [int(c) for c in np.bincount(arrays[f"y_{s}"], minlength=dataset.num_classes)]
             for s in ("train", "val", "test")
         },
         "sha256": {k: _sha256(a) for k, a in arrays.items()},
     }
+    if isinstance(dataset.source, InTree):
+        facts["source"] = {"path": dataset.source.path, "sha256": dataset.source.sha256}
     return facts
 
 
@@ -378,3 +353,21 @@ def load_logits(path) -> dict[str, np.ndarray]:
             return {"train": npz["train"], "val": npz["val"]}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
         raise DataError(f"{path}: not a readable logits file ({type(exc).__name__}: {exc})") from exc
+
+
+def main(argv: list[str]) -> int:
+    """`sha256 PATH...`: the hash to pin in params.yaml for each file or image folder
+    (whose manifest it writes first)."""
+    if len(argv) < 2 or argv[0] != "sha256":
+        print("usage: python -m compressbench.data sha256 PATH...", file=sys.stderr)
+        return 2
+    for arg in argv[1:]:
+        if not Path(arg).exists():
+            print(f"{arg}: no such file or folder", file=sys.stderr)
+            return 2
+        print(f"{pin(Path(arg))}  {arg}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

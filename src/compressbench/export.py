@@ -124,7 +124,7 @@ def export(variant: str, dataset: str, seed: int, ft: int, out: Path, root: Path
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m compressbench.export", description=__doc__.split("\n\n")[0])
     ap.add_argument("variant", nargs="?", help="e.g. student-kd+global+aeq-int8 (or give --compression)")
-    ap.add_argument("--dataset", required=True, choices=matrix.DATASETS)
+    ap.add_argument("--dataset", required=True, help="a dataset of the run (matrix.datasets)")
     ap.add_argument("--compression", type=float, help="pick the most accurate cell at least this many times smaller")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ft", type=int, default=0, help="fine-tune seed")

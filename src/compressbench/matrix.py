@@ -13,9 +13,6 @@ from . import io
 from .catalog import methods
 
 
-DATASETS = ("mnist", "cifar10")  # models.INPUT_SHAPES and data's decoders know these
-
-
 @dataclass(frozen=True)
 class Base:
     name: str

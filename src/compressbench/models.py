@@ -7,9 +7,7 @@ import numpy as np
 import tf_keras as keras
 
 from . import io
-
-INPUT_SHAPES = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
-NUM_CLASSES = 10
+from .catalog import datasets
 
 
 class ModelFileError(RuntimeError):
@@ -19,13 +17,14 @@ class ModelFileError(RuntimeError):
 LAYER_KINDS = ("conv", "lrelu", "pool", "dense", "dropout")
 
 
-def build(spec: list[dict], input_shape, num_classes: int = NUM_CLASSES, name: str = "model") -> keras.Sequential:
+def build(spec: list[dict], input_shape, num_classes: int = 10, name: str = "model") -> keras.Sequential:
     """Build a layer stack from a list like [{conv: 16}, {lrelu: 0.2}, {pool: 2}, {dense: 50}],
     the study's notebooks layer for layer (each layer named kind + its index in the list):
 
     conv f: Conv2D(f, 3x3, stride 2, same); lrelu a: LeakyReLU(a); pool k: MaxPool(k x k,
     stride 1, same); dense n: Dense(n), linear as in the notebooks; dropout r: Dropout(r).
-    A Flatten precedes the first dense layer and the 10-logit output layer, always appended."""
+    A Flatten precedes the first dense layer and the output layer of `num_classes` logits,
+    always appended."""
     layers = [keras.Input(shape=tuple(input_shape))]
     flat = False
     for i, layer in enumerate(spec):
@@ -72,7 +71,8 @@ def spec_of(model) -> list[dict]:
 
 
 def build_for(cfg: dict, dataset: str, arch: str) -> keras.Sequential:
-    return build(cfg["zoo"][dataset][arch], INPUT_SHAPES[dataset], name=arch)
+    ds = datasets.get(dataset, cfg)
+    return build(cfg["zoo"][dataset][arch], ds.input_shape, ds.num_classes, name=arch)
 
 
 # The weight tfmot prunes and clusters in each kind of layer (its prune and cluster

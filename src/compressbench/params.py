@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import matrix as M
 from . import schema as S
+from .catalog import datasets as D
 from .matrix import BASES as BASE_NAMES
 from .catalog import architectures as A
 from .overrides import coerce
@@ -20,8 +21,6 @@ MIRROR_ENV = "COMPRESSBENCH_MIRROR"
 # Global pruning caps each layer at 99 % (prune.MAX_LAYER_SPARSITY) and rounds each layer's share
 # down, so 0.99 overall is out of reach by a few weights; 0.98 leaves a layer of 100 weights per layer.
 GLOBAL_MAX_SPARSITY = 0.98
-# Official training splits; data.val_size is carved off them.
-TRAIN_IMAGES = {"mnist": 60000, "cifar10": 50000}
 
 
 def _cross_errors(cfg: dict) -> list[str]:
@@ -60,8 +59,28 @@ def _cross_errors(cfg: dict) -> list[str]:
     bases = [*BASE_NAMES, *(cfg.get("derived") or {})]
     errors += [f"sensitivity.bases[{i}]: {b!r} is not a base; allowed: {', '.join(bases)}"
                for i, b in enumerate(cfg["sensitivity"]["bases"]) if b not in bases]
-    return (errors + _only_errors(cfg) + _derived_errors(cfg) + _protocol_errors(cfg)
+    return (errors + _dataset_errors(cfg) + _only_errors(cfg) + _derived_errors(cfg) + _protocol_errors(cfg)
             + _control_errors(quant, cfg["matrix"]["quant"]))
+
+
+def _dataset_errors(cfg: dict) -> list[str]:
+    """Dataset names against the catalog (its built-ins and data.local): the matrix's,
+    those keyed in data.sources, zoo and train.epochs; every dataset run has its
+    architectures and epochs; a user dataset's entry is well-formed and its files exist."""
+    known, run = D.names(cfg), cfg["matrix"]["datasets"]
+    errors = [f"matrix.datasets[{i}]: {ds!r} is not a dataset; allowed: {', '.join(known)} "
+              "(or declare it in data.local)" for i, ds in enumerate(run) if ds not in known]
+    for name, entry in D.local(cfg).items():
+        errors += D.entry_errors(name, entry)
+    fetched = [n for n in D.BUILTIN if D.get(n).fetched]
+    errors += [f"data.sources.{ds}: not a downloaded dataset; allowed: {', '.join(fetched)}"
+               for ds in cfg["data"]["sources"] if ds not in fetched]
+    for where, keyed in (("zoo", cfg["zoo"]), ("train.epochs", cfg["train"]["epochs"])):
+        errors += [f"{where}.{ds}: {ds!r} is not a dataset; allowed: {', '.join(known)}"
+                   for ds in keyed if ds not in known]
+        errors += [f"{where}: no entry for dataset {ds!r} (matrix.datasets); allowed: add {where}.{ds}"
+                   for ds in run if ds in known and ds not in keyed]
+    return errors
 
 
 def _protocol_errors(cfg: dict) -> list[str]:
@@ -107,7 +126,7 @@ def _val_errors(cfg: dict) -> list[str]:
 def _only_errors(cfg: dict) -> list[str]:
     """matrix.only limits declared bases and schemes to declared values (a scheme the
     matrix does not run limits nothing, so narrowing the matrix needs no edit here)."""
-    known = {"datasets": list(TRAIN_IMAGES), "bases": [*BASE_NAMES, *(cfg.get("derived") or {})],
+    known = {"datasets": D.names(cfg), "bases": [*BASE_NAMES, *(cfg.get("derived") or {})],
              "prune": ["none", *cfg["prune"]["schemes"]], "cluster": ["none", *cfg["cluster"]["schemes"]],
              "quant": list(cfg["quantize"]["schemes"])}
     named = sorted({*known["bases"], *known["prune"], *known["cluster"], *known["quant"]})
@@ -132,7 +151,7 @@ def _derived_errors(cfg: dict) -> list[str]:
     never itself through a chain) or distill settings; the cells it names exist, and
     QAT from scratch (which re-initialises the model) runs on unpruned, unclustered ones."""
     derived = cfg.get("derived") or {}
-    known = {"datasets": list(TRAIN_IMAGES), "prune": ["none", *cfg["prune"]["schemes"]],
+    known = {"datasets": D.names(cfg), "prune": ["none", *cfg["prune"]["schemes"]],
              "quant": list(cfg["quantize"]["schemes"])}
     errors, earlier = [], list(BASE_NAMES)
     roots = {}
@@ -309,6 +328,7 @@ def protocol(cfg: dict, dataset: str, base: str) -> dict:
     t = cfg["train"] | ((cfg.get("families") or {}).get(name, {}) if name != cfg["train"]["name"] else {})
     out = {"family": name} | {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": t["epochs"][dataset][root]}
     out["fine_tune"] = dict(t.get("fine_tune", {}))  # the family's fine-tune style (none: the study's)
+    out["flip"] = D.get(dataset, cfg).flip  # augmentation flips images only where the catalog allows
     if BASE_NAMES[root].teacher:
         out |= {k: cfg["distill"][k] for k in DISTILL_KEYS}
     for name in reversed(chain[:-1]):
@@ -325,6 +345,7 @@ def resolve(cfg: dict, files=("params.yaml",)) -> dict:
     cfg["protocols"] = {ds: {b: protocol(cfg, ds, b) for b in M.bases(cfg)} for ds in cfg["matrix"]["datasets"]}
     cfg["archs"] = {ds: {b: A.value(cfg, ds, info.arch) for b, info in M.bases(cfg).items()}
                     for ds in cfg["matrix"]["datasets"]}
+    cfg["datasets"] = {ds: D.get(ds, cfg).facts() for ds in cfg["matrix"]["datasets"]}
     return cfg
 
 
@@ -344,11 +365,19 @@ def _control_errors(quant: dict, in_matrix: list) -> list[str]:
 
 
 def _split_errors(cfg: dict) -> list[str]:
-    """Batch sizes no larger than the training split they batch, in every dataset run."""
+    """Validation images fewer than the training images, and batch sizes no larger than
+    the training split they batch, in every dataset run."""
     val = cfg["data"]["val_size"]
-    splits = {ds: TRAIN_IMAGES[ds] - val for ds in cfg["matrix"]["datasets"] if ds in TRAIN_IMAGES}
-    if not splits or min(splits.values()) < 1:
-        return []  # val_size itself is out of range: the schema's one message names it
+    known = D.names(cfg)
+    sizes = {ds: D.get(ds, cfg).train_size() for ds in cfg["matrix"]["datasets"] if ds in known}
+    sizes = {ds: n for ds, n in sizes.items() if n is not None}
+    too_few = [f"data.val_size: {val} exceeds the {ds} training split ({n} images); allowed: 0 <= val_size < {n}"
+               for ds, n in sizes.items() if val >= n]
+    if too_few:
+        return too_few  # one root cause: the batch sizes are not compared with a negative split
+    splits = {ds: n - val for ds, n in sizes.items()}
+    if not splits:
+        return []
     ds = min(splits, key=splits.get)
     batches = {"train.batch_size": cfg["train"]["batch_size"],
                "prune.fine_tune.batch_size": cfg["prune"]["fine_tune"]["batch_size"],
@@ -357,7 +386,7 @@ def _split_errors(cfg: dict) -> list[str]:
                 for name, s in cfg["quantize"]["schemes"].items() if "batch_size" in s}
     batches |= {f"derived.{name}.train.batch_size": d["train"]["batch_size"]
                 for name, d in (cfg.get("derived") or {}).items() if "batch_size" in d.get("train", {})}
-    return [f"{key}: {batch} exceeds the {ds} training split ({TRAIN_IMAGES[ds]} images - data.val_size "
+    return [f"{key}: {batch} exceeds the {ds} training split ({sizes[ds]} images - data.val_size "
             f"{val} = {splits[ds]}); allowed: 1 <= batch_size <= {splits[ds]}"
             for key, batch in batches.items() if batch > splits[ds]]
 

@@ -125,7 +125,7 @@ def work(cfg: dict, job: Job, macs: dict) -> float | None:
         # The teacher runs forward on every augmented batch: a third of a training step's MACs.
         teacher = macs.get((ds, M.bases(cfg)[M.bases(cfg)[job.wc["base"]].teacher].arch))
         mac = None if teacher is None else mac + teacher / 3
-    return None if mac is None else n * P.TRAIN_IMAGES.get(ds, 1) * float(mac)
+    return None if mac is None else n * (D.get(ds, cfg).train_size() or 1) * float(mac)
 
 
 def _online_teacher(cfg: dict, job: Job) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from . import fingerprints
 from . import matrix as M
 from .report_files import REFERENCE, REPORT_FILES
+from .catalog import datasets as D
 
 # The eight phases, in DAG order, and the rules file (workflow/rules/<file>.smk)
 # holding the rules of each.
@@ -26,9 +27,11 @@ PHASES = {
 # Every job runs through runner (logging, threads, the error line); __init__
 # sets the TensorFlow environment (Keras 2, oneDNN) before TensorFlow loads.
 RUNNER = ("__init__", "runner", "machine", "refusal")
+# data reads the dataset catalog, which names each dataset's decoder.
+DATA = ("data", "decode", "catalog.__init__", "catalog.datasets")
 # The matrix reads the compression methods' traits from the catalog.
 MATRIX = ("matrix", "catalog.__init__", "catalog.methods")
-TRAIN = ("data", "io", *MATRIX, "models", "progress", "training")
+TRAIN = (*DATA, "io", *MATRIX, "models", "progress", "training")
 
 CELL = "{dataset}/s{seed}/f{ft}/{base}/{prune}/{cluster}/{quant}"  # one .tflite
 MODEL = "{dataset}/s{seed}/f{ft}/{base}/{prune}"                     # one pruned model
@@ -87,9 +90,11 @@ STYLE = PROTOCOL + "/fine_tune"  # how the base's family fine-tunes (training.FI
 PROTOCOL_SOURCES = ("train", "families", "matrix", "distill", "derived")
 # A base model's architecture (params.resolve: the zoo's layers or an `architectures` entry).
 ARCH = "archs/{dataset}/{base}"
+# A dataset's facts from the catalog (params.resolve): shape, classes, a user's file and its pin.
+DATASET = "datasets/{dataset}"
 # Keys params.resolve adds to the config -> the params.yaml keys they come from (what DVC tracks).
 RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quantize", "derived"),
-            "archs": ("zoo", "architectures", "derived")}
+            "archs": ("zoo", "architectures", "derived"), "datasets": ("data.local",)}
 
 
 HISTORY = ".history.csv"  # a training job's per-epoch metrics, beside its model
@@ -103,7 +108,7 @@ def history(cfg: dict, dataset: str, seed, base: str) -> str:
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
     (phase,) = {i.phase for i in infos}  # one per rule
-    params = {"protocol": PROTOCOL, "arch": ARCH}
+    params = {"protocol": PROTOCOL, "arch": ARCH, "dataset": DATASET}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
     outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + HISTORY}
     if any(i.name in M.TEACHERS for i in infos):
@@ -123,11 +128,12 @@ def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
     # where they came from cannot change them.
-    Rule("download", "download", "download", "{dataset}", ("data", "io", *MATRIX, "params", "paramfile", "schema",
+    Rule("download", "download", "download", "{dataset}", (*DATA, "io", *MATRIX, "params", "paramfile", "schema",
                                                           "overrides"),
          outputs={"raw": M.raw_dir("{dataset}")}),
-    Rule("prepare", "download", "prepare", "{dataset}", ("data", "io"),
-         {"val_size": "data/val_size", "split_seed": "data/split_seed"},
+    # A user's dataset is read in place (under D.LOCAL_ROOT): its file is prepare's input.
+    Rule("prepare", "download", "prepare", "{dataset}", (*DATA, "io"),
+         {"dataset": DATASET, "val_size": "data/val_size", "split_seed": "data/split_seed"},
          {"data": M.prepared("{dataset}"), "record": M.record(M.prepared("{dataset}"))}, ("download",)),
     _train_rule("train_teacher", kd=False),
     _train_rule("train_student_scratch", kd=False),
@@ -159,18 +165,18 @@ RULES = {r.name: r for r in [
          {"scheme": "quantize/schemes/{quant}", "protocol": PROTOCOL}, _exported(),
          ("download", *BASE_PHASES, "prune")),
     # Latency alone on the machine: the rule reserves every core (workflow/rules/evaluate.smk).
-    Rule("latency", "evaluate", "latency", CELL, ("data", "io", "evaluate", "tflite_graph", "latency"),
+    Rule("latency", "evaluate", "latency", CELL, (*DATA, "io", "evaluate", "tflite_graph", "latency"),
          {"latency": "latency"},
          {"latency": M.latency("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")},
          ("download", "quantize")),
-    Rule("evaluate", "evaluate", "evaluate", CELL, ("data", "io", *MATRIX, "evaluate", "tflite_graph", "integer_io"),
+    Rule("evaluate", "evaluate", "evaluate", CELL, (*DATA, "io", *MATRIX, "evaluate", "tflite_graph", "integer_io"),
          {"evaluate": "evaluate"},
          {"metrics": M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}"),
           "predictions": M.predictions(M.metrics("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}",
                                                  "{cluster}"))},
          ("download", "quantize")),
     # One-shot per-layer pruning of a base model, no fine-tune (Distiller's sensitivity analysis).
-    Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", ("data", "io", *MATRIX, "models",
+    Rule("sensitivity", "evaluate", "sensitivity", "{dataset}/s{seed}/{base}", (*DATA, "io", *MATRIX, "models",
                                                                                 "progress", "training", "sensitivity"),
          {"sensitivity": "sensitivity"},
          {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
@@ -243,7 +249,7 @@ def inputs_of(phase: str) -> list[str]:
     """Upstream artefacts a phase reads, as DVC deps (raw downloads only feed prepare)."""
     reads = {p for r in of_phase(phase) for p in r.reads if p != phase}
     folders = [o for p in PHASES if p in reads for o in outputs_of(p)[:-1]]
-    extra = [REFERENCE] if phase == "report" else []
+    extra = {"report": [REFERENCE], "download": [D.LOCAL_ROOT]}.get(phase, [])
     return [f for f in folders if f != M.raw_dir("{dataset}").split("/{")[0]] + extra
 
 
@@ -331,7 +337,7 @@ def dvc_yaml() -> str:
     for phase in PHASES:
         lines += _stage(phase) + [""]
     lines.append("plots:")
-    for ds in M.DATASETS:
+    for ds in D.BUILTIN:  # a user's dataset has its plots in reports/plots/ too
         lines += [f"  - {REPORT_FILES['plot'].format(dataset=ds)}:", "      x: gzip_bytes", "      y: accuracy",
                   "      template: scatter"]
         lines += [f"  - {REPORT_FILES['tradeoff_plot'].format(dataset=ds)}:", "      x: compression_ratio",

@@ -53,13 +53,14 @@ def _augment(image, flip: bool, shift: int):
 
 
 def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle: bool = False,
-            augment: bool = False, shift: int = 2, seed: int = 0) -> tf.data.Dataset:
-    """uint8 images -> batches of [0, 1] floats; images stay uint8 in memory."""
+            augment: bool = False, shift: int = 2, flip: bool = False, seed: int = 0) -> tf.data.Dataset:
+    """uint8 images -> batches of [0, 1] floats; images stay uint8 in memory. `augment`
+    shifts them, and flips them too when `flip` (the dataset's catalog entry says whether a
+    flip keeps the label)."""
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     if augment:
-        flip = x.shape[-1] == 3
         ds = ds.map(lambda a, b: (_augment(a, flip, shift), b), num_parallel_calls=1, deterministic=True)
     ds = ds.batch(batch_size).map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b))
     # No autotuning: its model thread makes every iterator's destructor (once per
@@ -163,8 +164,8 @@ STEPS_PER_EXECUTION = 16
 
 def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, batch_size: int,
               optimizer_name: str, learning_rate: float, schedule: str = "constant", split: str = "train",
-              augment: bool = False, shift: int = 2, weight_decay: float = 0.0, seed: int, label: str,
-              callbacks=()) -> pd.DataFrame:
+              augment: bool = False, shift: int = 2, flip: bool = False, weight_decay: float = 0.0, seed: int,
+              label: str, callbacks=()) -> pd.DataFrame:
     """Compile and fit on the split `split` names (y_* the targets of x_train, x_val) under
     one protocol; return the per-epoch history."""
     x, y, val = training_split(data, y_train, y_val, split)
@@ -172,7 +173,7 @@ def fit_model(model, data: dict, y_train, y_val, *, loss, metrics, epochs: int, 
     model.compile(optimizer=optimizer(optimizer_name, learning_rate, schedule, steps, weight_decay),
                   loss=loss, metrics=metrics,
                   steps_per_execution=1 if callbacks else STEPS_PER_EXECUTION)
-    train = dataset(x, y, batch_size, shuffle=True, augment=augment, shift=shift, seed=seed)
+    train = dataset(x, y, batch_size, shuffle=True, augment=augment, shift=shift, flip=flip, seed=seed)
     return fit(model, train, dataset(*val, 1024) if val else None, epochs=epochs, label=label, callbacks=callbacks)
 
 
@@ -206,7 +207,8 @@ def fit_keywords(protocol: dict) -> dict:
     """fit_model's protocol keywords from a base model's protocol (params.protocol)."""
     return dict(epochs=protocol["epochs"], batch_size=protocol["batch_size"], optimizer_name=protocol["optimizer"],
                 learning_rate=protocol["learning_rate"], schedule=protocol["schedule"], split=protocol["data"],
-                augment=protocol["augment"], shift=protocol["shift"], weight_decay=protocol["weight_decay"])
+                augment=protocol["augment"], shift=protocol["shift"], weight_decay=protocol["weight_decay"],
+                flip=protocol["flip"])
 
 
 def train_supervised(model, data: dict, **protocol) -> pd.DataFrame:

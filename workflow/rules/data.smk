@@ -15,11 +15,21 @@ rule download:
         script_of("download")
 
 
+def raw_input(w):
+    """A downloaded dataset's raw folder; a user's file, or every file of a user's image
+    folder (a folder's own mtime misses a changed file inside it), in the work tree."""
+    ds = D.get(w.dataset, config)
+    if ds.fetched:
+        return M.raw_dir(w.dataset)
+    path = ds.source.path
+    return [os.path.join(path, f) for f in DC.folder_files(path)] if ds.source.folder else path
+
+
 rule prepare:
     input:
         # Not ancient(): Snakemake 9.27 then drops every job downstream of a
         # rerunning download from the DAG (and exits 0 with targets missing).
-        raw=M.raw_dir("{dataset}"),
+        raw=raw_input,
         code=R.RULES["prepare"].code_files,
     output:
         **R.RULES["prepare"].outputs,

@@ -20,7 +20,7 @@ def main(smk, threads):
         def fit(model, arrays, **keywords):
             return distill.train_distilled(model, arrays, logits, **kd, **keywords)
     bases.fit_and_save(smk.params.arch, dict(smk.wildcards.items()), dict(protocol), smk.input.data,
-                       runner.outputs(smk, *bases.OUTPUTS), fit, threads=threads,
+                       runner.outputs(smk, *bases.OUTPUTS), fit, facts=dict(smk.params.dataset), threads=threads,
                        write_record=runner.recorder(smk), distilled_from=smk.input.teacher)
 
 

@@ -6,7 +6,7 @@ def main(smk, threads):
     from compressbench import bases, training
 
     bases.fit_and_save(smk.params.arch, dict(smk.wildcards.items()), dict(smk.params.protocol), smk.input.data,
-                       runner.outputs(smk, *bases.OUTPUTS), training.train_supervised, threads=threads,
+                       runner.outputs(smk, *bases.OUTPUTS), training.train_supervised, facts=dict(smk.params.dataset), threads=threads,
                        write_record=runner.recorder(smk))
 
 

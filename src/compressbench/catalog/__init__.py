@@ -1,2 +1,2 @@
 """The catalog: one declaration per extensible thing (datasets, architectures,
-compression methods), read by everything else."""
+compression methods), in registries every other module reads."""
