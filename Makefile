@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lock compare exp venv install review projection
+.PHONY: run test lock compare exp venv install review projection quicklook
 
 # The venv matches when its stamp holds the sha256 of requirements.lock and pyproject.toml:
 # content, not mtimes, so a fresh clone or a checkout that touches them never reinstalls.
@@ -48,6 +48,10 @@ exp: venv
 # What a change did to reports/results.csv, as markdown: make compare BASE=main [HEAD=rev]
 compare: venv
 	$(BIN)/python -m compressbench.compare $(BASE) $(HEAD)
+
+# The whole DAG on a small slice in minutes, everything under .quicklook/: make quicklook
+quicklook: venv
+	$(BIN)/python -m compressbench.quicklook
 
 # The pull-request comment (what CI posts): make review BASE=main [HEAD=rev] [FIGURES=dir] [NOTE=text]
 review: venv

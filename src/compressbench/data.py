@@ -274,15 +274,32 @@ def location(dataset: Dataset, raw_dir: Path | None) -> Path:
     return Path(raw_dir) if dataset.fetched else Path(dataset.source.path)
 
 
-def prepare(dataset: Dataset, raw_dir: Path | None, out_npz: Path, val_size: int, split_seed: int) -> dict:
-    """Verify (a user's files), decode, check, split and save the dataset as one npz;
-    return the facts about it (for its record beside `out_npz`), among them each
-    array's sha256, which every load checks."""
+def sliced(raw: dict, sizes: dict, seed: int) -> dict:
+    """A seeded subset of `sizes[split]` images of each split named (in source order); all
+    of a split not named, or one smaller than its size.
+
+    >>> x = np.arange(10); len(sliced({"x_train": x, "y_train": x}, {"train": 4}, 0)["y_train"])
+    4"""
+    out = dict(raw)
+    for split, n in sizes.items():
+        y = raw[f"y_{split}"]
+        if n < len(y):
+            keep = np.sort(np.random.default_rng(seed).permutation(len(y))[:n])
+            out[f"x_{split}"], out[f"y_{split}"] = raw[f"x_{split}"][keep], y[keep]
+    return out
+
+
+def prepare(dataset: Dataset, raw_dir: Path | None, out_npz: Path, val_size: int, split_seed: int,
+            slice_sizes: dict | None = None) -> dict:
+    """Verify (a user's files), decode, check, slice (`slice_sizes`, data.slice), split and
+    save the dataset as one npz; return the facts about it (for its record beside
+    `out_npz`), among them each array's sha256, which every load checks."""
     if isinstance(dataset.source, InTree):
         verify_in_tree(dataset)
     where = location(dataset, raw_dir)
     raw = dataset.decode(where)
     check_arrays(dataset, raw, where)
+    raw = sliced(raw, slice_sizes or {}, split_seed)
     if not 0 <= val_size < len(raw["y_train"]):
         raise DataError(f"data.val_size: {val_size} validation images from the {len(raw['y_train'])} training "
                         f"images of {dataset.name}; allowed: 0 <= val_size < {len(raw['y_train'])}")
@@ -296,6 +313,7 @@ def prepare(dataset: Dataset, raw_dir: Path | None, out_npz: Path, val_size: int
         "dataset": dataset.name,
         "val_size": int(val_size),
         "split_seed": int(split_seed),
+        "slice": dict(slice_sizes or {}),
         "image_shape": [int(d) for d in x_tr.shape[1:]],
         "classes": dataset.num_classes,
         "dtypes": {k: str(a.dtype) for k, a in arrays.items()},

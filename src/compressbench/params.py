@@ -370,7 +370,8 @@ def _split_errors(cfg: dict) -> list[str]:
     val = cfg["data"]["val_size"]
     known = D.names(cfg)
     sizes = {ds: D.get(ds, cfg).train_size() for ds in cfg["matrix"]["datasets"] if ds in known}
-    sizes = {ds: n for ds, n in sizes.items() if n is not None}
+    cut = (cfg["data"].get("slice") or {}).get("train")  # data.slice keeps fewer
+    sizes = {ds: min(n, cut or n) for ds, n in sizes.items() if n is not None}
     too_few = [f"data.val_size: {val} exceeds the {ds} training split ({n} images); allowed: 0 <= val_size < {n}"
                for ds, n in sizes.items() if val >= n]
     if too_few:

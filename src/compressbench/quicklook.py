@@ -28,20 +28,31 @@ from .paramfile import load_yaml
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ".quicklook"
 # What a workspace needs besides the installed package (the same list the tests copy).
-COPIED = ("Snakefile", "workflow", "reports/reference", ".dvcignore")
+COPIED = ("Snakefile", "workflow", "src", "reports/reference", "data/local", ".dvcignore")
 
 EPOCHS = 1
 BASES = ["teacher", "ta", "student-scratch", "student-kd", "student-takd"]
 # params.yaml keys replaced (whole values) for the quick look.
+KD = ["student-kd"]
 QUICK = {
     "seeds": [0],
+    # Every base once in float32; every other kind of job once, on the KD student.
     "matrix": {"datasets": ["cifar10"], "bases": BASES, "prune": ["none", "finetune", "global"],
-               "cluster": ["none", "cluster-16"], "quant": ["float32", "ptq-int8", "qat", "float32-ft"],
-               "only": {"cluster-16": {"bases": ["student-kd"], "prune": ["global"], "quant": ["float32"]},
-                        "float32-ft": {"prune": ["none"]}, "qat": {"prune": ["none"]}},
+               "cluster": ["none", "cluster-16"],
+               "quant": ["float32", "ptq-int8", "qat", "float32-ft", "aeq-int4w"],
+               "only": {"finetune": {"bases": KD}, "global": {"bases": KD},
+                        "cluster-16": {"bases": KD, "prune": ["global"], "quant": ["float32"]},
+                        "ptq-int8": {"bases": KD}, "qat": {"bases": KD, "prune": ["none"]},
+                        "float32-ft": {"bases": KD, "prune": ["none"]},
+                        "aeq-int4w": {"bases": KD, "prune": ["none"]}},
                "replicates": []},
-    "derived": {},
+    # A modern architecture under the converged family: the online teacher, BatchNorm, depthwise.
+    "derived": {"mobilenet-kd": {"like": "student-kd", "arch": "mobilenet", "protocol": "converged",
+                                 "quant": ["float32"]}},
     "sensitivity": {"bases": [], "sparsities": [0.5]},
+    # A smoke test's timing: a few runs per thread count.
+    "latency": {"warmup_runs": 2, "min_runs": 10, "check_every": 10, "tolerance": 0.5, "max_runs": 20,
+                "max_seconds": 1},
 }
 SLICE = {"train": 3000, "test": 1000}  # images kept of each official split
 VAL_SIZE = 500

@@ -133,7 +133,7 @@ RULES = {r.name: r for r in [
          outputs={"raw": M.raw_dir("{dataset}")}),
     # A user's dataset is read in place (under D.LOCAL_ROOT): its file is prepare's input.
     Rule("prepare", "download", "prepare", "{dataset}", (*DATA, "io"),
-         {"dataset": DATASET, "val_size": "data/val_size", "split_seed": "data/split_seed"},
+         {"dataset": DATASET, "val_size": "data/val_size", "split_seed": "data/split_seed", "slice": "data/slice"},
          {"data": M.prepared("{dataset}"), "record": M.record(M.prepared("{dataset}"))}, ("download",)),
     _train_rule("train_teacher", kd=False),
     _train_rule("train_student_scratch", kd=False),

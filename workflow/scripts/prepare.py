@@ -9,7 +9,8 @@ from compressbench.catalog import datasets
 def main(smk, threads):
     dataset = datasets.from_facts(smk.wildcards.dataset, smk.params.dataset)
     raw = Path(smk.input.raw) if dataset.fetched else None
-    facts = data.prepare(dataset, raw, Path(smk.output.data), smk.params.val_size, smk.params.split_seed)
+    facts = data.prepare(dataset, raw, Path(smk.output.data), smk.params.val_size, smk.params.split_seed,
+                         dict(smk.params.slice))
     runner.record(smk, smk.output.record, facts)
     runner.log.info("counts %s", facts["counts"])
 
