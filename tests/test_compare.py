@@ -117,6 +117,7 @@ BAD_FILES = [  # (case, file, content, what the one line says)
     ("garbage results", "reports/results.csv", "a,b\n\x00\x01,\"\n", "reports/results.csv: not a results table"),
     ("empty results", "reports/results.csv", "", "reports/results.csv: empty"),
     ("malformed reference", "reports/reference/arxiv-2305.08075.yaml", "{", "arxiv-2305.08075.yaml: not readable"),
+    ("params the claims cannot read", "params.yaml", "quantize: 3\n", "params.yaml: the claims cannot read it"),
 ]
 
 
@@ -133,3 +134,14 @@ def test_compare_refuses_a_bad_file_in_either_revision_in_one_line_without_a_tra
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
     assert proc.stderr.startswith("compare: HEAD: ") and says in proc.stderr, proc.stderr
+
+
+def test_compare_reads_an_older_runs_params_through_the_upgrade(repo):
+    older = (compare.P.ROOT / "benchmarks/baseline-run8/params.yaml").read_text()  # no claims, no data.local
+    (repo / "params.yaml").write_text(older)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "the eighth run's params")
+    assert "claims" not in compare.mapping_at(older, "HEAD", "params.yaml")
+    assert compare._resolved(older, "HEAD")["claims"]["correction"] == "holm"  # resolved, not the raw fallback
+    md = compare.report("HEAD~1", "HEAD", root=repo)
+    assert "### Params that differ" in md and "| matrix.datasets" in md

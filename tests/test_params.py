@@ -11,7 +11,7 @@ import yaml
 from snakemake.cli import parse_config
 from snakemake.utils import update_config
 
-from compressbench import params, rules, schema
+from compressbench import data, params, rules, schema
 from helpers import copy_repo, snakemake
 
 
@@ -193,10 +193,10 @@ def test_duplicate_scheme_names_are_rejected(tmp_path):
 def test_mirror_env_var_wins_over_the_param(default_cfg, monkeypatch):
     cfg = copy.deepcopy(default_cfg)
     cfg["data"]["mirror"] = "/from/params"
-    monkeypatch.delenv(params.MIRROR_ENV, raising=False)
-    assert params.mirror(cfg) == "/from/params"
-    monkeypatch.setenv(params.MIRROR_ENV, "/from/env")
-    assert params.mirror(cfg) == "/from/env"
+    monkeypatch.delenv(data.MIRROR_ENV, raising=False)
+    assert data.mirror(cfg) == "/from/params"
+    monkeypatch.setenv(data.MIRROR_ENV, "/from/env")
+    assert data.mirror(cfg) == "/from/env"
 
 
 @pytest.fixture(scope="module")

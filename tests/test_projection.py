@@ -34,7 +34,8 @@ def results_csv(macs=MACS) -> str:
 # The measured run (tiny_cfg()): per rule, jobs, total seconds, seconds inside epochs.
 MEASURED = {"download": (1, 2, 0), "prepare": (1, 3, 0), "train_teacher": (1, 130, 120),
             "train_student_scratch": (1, 16, 6), "prune": (2, 60, 48), "convert": (4, 20, 0), "qat": (4, 48, 8),
-            "evaluate": (12, 12, 0), "report": (1, 5, 0)}
+            "latency": (12, 36, 0), "evaluate": (12, 12, 0), "report": (1, 5, 0)}
+LATENCY_S = MEASURED["latency"][1]  # a latency job holds every core: counted once more on 2 cores
 
 
 def benchmarks_csv(measured=MEASURED) -> str:
@@ -80,6 +81,9 @@ def test_each_job_costs_its_rules_other_seconds_plus_its_work_at_the_rules_rate(
     # The measured plan projects to the measured job-seconds exactly.
     total = sum(t for _, t, _ in MEASURED.values())
     assert J.job_floor(rows, cores=2) == pytest.approx(total / 2)
+    rows = J.project(cfg, costs, J.macs_of(results_csv(), cfg), threads=J.rule_threads(2))
+    assert {r.threads for r in rows if r.job.rule == "latency"} == {2}
+    assert J.job_floor(rows, cores=2) == pytest.approx((total + LATENCY_S) / 2)
 
 
 def test_more_epochs_are_projected_from_the_per_epoch_seconds_not_guessed():
@@ -92,7 +96,8 @@ def test_more_epochs_are_projected_from_the_per_epoch_seconds_not_guessed():
     total = sum(t for _, t, _ in MEASURED.values()) + 3 * 60
     assert J.job_floor(rows, cores=1) == pytest.approx(total)
     text = J.render(planned, rows, 1, 240, "tiny")
-    assert "| train_teacher" in text and "Job floor: 7.9 min of the 240-min budget (3 %)." in text
+    floor = f"Job floor: {total / 60:.1f} min of the 240-min budget ({100 * total / 60 / 240:.0f} %)."
+    assert "| train_teacher" in text and floor in text
 
 
 def test_a_model_or_rule_without_measurements_is_listed_unless_an_estimate_is_given():
@@ -153,7 +158,10 @@ def test_the_command_prints_the_table_and_refuses_a_measurement_of_other_jobs(tm
     (tmp_path / "run/params.yaml").write_text(yaml.safe_dump(plain))
     assert J.main(["--params", str(cfg_file), "--measured", str(tmp_path / "run"), "--cores", "2"]) == 0
     out = capsys.readouterr().out
-    assert "Projection of the planned run (27 jobs)" in out and "Job floor: 2.5 min" in out
+    jobs, total = (sum(m[i] for m in MEASURED.values()) for i in (0, 1))
+    # --cores 2: the latency jobs hold both cores
+    assert f"Projection of the planned run ({jobs} jobs)" in out
+    assert f"Job floor: {(total + LATENCY_S) / 2 / 60:.1f} min" in out
     wrong = dict(MEASURED, prune=(3, 60, 48))
     (tmp_path / "run/benchmarks.csv").write_text(benchmarks_csv(wrong))
     assert J.main(["--params", str(cfg_file), "--measured", str(tmp_path / "run")]) == 2
@@ -169,7 +177,8 @@ def record(event, **extra):
 def test_the_eta_counts_the_jobs_left_less_the_running_ones_time(tmp_path):
     cfg = tiny_cfg()
     macs = J.macs_of(results_csv(), cfg)
-    rows = J.project(cfg, J.from_benchmarks_csv(benchmarks_csv(), cfg, macs).costs(), macs)
+    rows = J.project(cfg, J.from_benchmarks_csv(benchmarks_csv(), cfg, macs).costs(), macs,
+                     threads=J.rule_threads(2))
     done = next(r.job for r in rows if r.job.rule == "download")  # ran before: its benchmark file is there
     (tmp_path / done.benchmark).parent.mkdir(parents=True)
     (tmp_path / done.benchmark).write_text("s\n2.0\n")
@@ -177,19 +186,20 @@ def test_the_eta_counts_the_jobs_left_less_the_running_ones_time(tmp_path):
     from datetime import datetime
     handler = eta.Eta(rows, cores=2, source="tiny", root=tmp_path, stream=out, clock=lambda: now[0],
                       now=lambda: datetime(2026, 1, 1, 12, 0))
-    total = sum(t for _, t, _ in MEASURED.values())
+    total = sum(t for _, t, _ in MEASURED.values()) + LATENCY_S  # job-seconds x threads
     assert handler.left() == pytest.approx(total - 2)
     teacher = next(r.job for r in rows if r.job.rule == "train_teacher")
     handler.emit(record("job_info", jobid=7, rule_name="train_teacher", wildcards=teacher.wc))
     now[0] = 30.0
-    handler.emit(record("progress", done=0, total=26))  # the 26 jobs not run before
-    assert out.getvalue() == f"ETA 12:{round((total - 2 - 30) / 2 / 60):02d} ({(total - 32) / 2 / 60:.1f} min: " \
+    handler.emit(record("progress", done=0, total=len(rows) - 1))  # the jobs not run before
+    # 12:00 plus the wall seconds left on 2 cores, read as a clock shows it (the minute begun)
+    assert out.getvalue() == f"ETA 12:{int((total - 2 - 30) / 2 // 60):02d} ({(total - 32) / 2 / 60:.1f} min: " \
                              f"{(total - 32) / 60:.1f} job-min left on 2 cores, projected from tiny)\n"
     handler.emit(record("job_finished", job_id=7))
     assert handler.left() == pytest.approx(total - 2 - 130)
-    # Snakemake runs a part of the plan (a phase target): 12 of the 25 pending jobs are left.
+    # Snakemake runs a part of the plan (a phase target): 12 of the pending jobs are left.
     handler.emit(record("progress", done=1, total=13))
-    assert handler.left() == pytest.approx((total - 2 - 130) * 12 / 25)
+    assert handler.left() == pytest.approx((total - 2 - 130) * 12 / (len(rows) - 2))
 
 
 def test_a_snakemake_run_shows_an_eta_line_under_its_progress(tmp_path, mirror):

@@ -115,10 +115,14 @@ def test_the_workflows_run_on_pull_request_and_call_the_local_review_command():
 
 
 def test_review_shows_the_projected_job_floor_of_both_sides_from_the_base_measurement(tmp_path):
-    from test_projection import benchmarks_csv, results_csv as measured_results, tiny_cfg
+    from compressbench.rules import RESOLVED
+    from test_projection import LATENCY_S, MEASURED, benchmarks_csv, results_csv as measured_results, tiny_cfg
 
-    def plain(cfg):
-        return yaml.safe_dump({k: v for k, v in cfg.items() if k not in ("protocols", "sweeps")})
+    def plain(cfg):  # the params as written: without the keys params.resolve adds
+        return yaml.safe_dump({k: v for k, v in cfg.items() if k not in RESOLVED})
+
+    def floor(job_s):  # on the projection's default 2 cores, in the 240-min budget
+        return f"Job floor: {job_s / 2 / 60:.1f} min of the 240-min budget ({100 * job_s / 2 / 60 / 240:.0f} %)."
 
     git(tmp_path, "init", "-q")
     commit(tmp_path, {"reports/results.csv": measured_results(), "reports/benchmarks.csv": benchmarks_csv(),
@@ -127,10 +131,10 @@ def test_review_shows_the_projected_job_floor_of_both_sides_from_the_base_measur
     md = review.body(tmp_path, "HEAD~1", "HEAD")
     floors = md.split("### Projected job floor")[1].split("###")[0]
     assert "From the run measured at HEAD~1 (`reports/benchmarks.csv`)" in floors
-    # 296 measured job-seconds on 2 cores; 3 teacher epochs of 60 s more
+    # The measured job-seconds, the latency jobs' twice (they hold both cores); 3 teacher epochs of 60 s more
+    job_s = sum(t for _, t, _ in MEASURED.values()) + LATENCY_S
     assert [l for l in floors.splitlines() if l.startswith("- ")] == [
-        "- HEAD~1: Job floor: 2.5 min of the 240-min budget (1 %).",
-        "- HEAD: Job floor: 4.0 min of the 240-min budget (2 %)."]
+        f"- HEAD~1: {floor(job_s)}", f"- HEAD: {floor(job_s + 3 * 60)}"]
     # These results.csv lack compare's columns: its failure is one quoted line, never a traceback.
     assert "> **No comparison of the results**: " in md and "Traceback" not in md
 

@@ -5,6 +5,7 @@ import ast
 import pytest
 import yaml
 
+from compressbench import matrix as M
 from compressbench import rules as R
 from helpers import ROOT, copy_repo, snakemake
 
@@ -128,4 +129,4 @@ def test_the_report_reads_each_training_jobs_history_where_its_rule_writes_it(ru
     cfg = P.load(str(ROOT / "params.yaml"))
     base = R.bases_of(rule, cfg)[-1]
     written = R.RULES[rule].outputs["history"].format(dataset="cifar10", seed=0, base=base)
-    assert R.history(cfg, "cifar10", 0, base) == written
+    assert M.history(cfg, "cifar10", 0, base) == written

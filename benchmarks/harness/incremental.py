@@ -173,8 +173,9 @@ def section(before: commands.DryRun, rows: list[dict], skipped: list[str], cores
                 "(`rules.planned_jobs`; target rules `all`/`phase_*` not counted), job-seconds the sum of the "
                 "measured seconds of the jobs it lists (their benchmark files; jobs of a seed not yet run "
                 f"count as the same job of the seeds that ran), wall ≈ job-seconds / {cores} cores. A change "
-                "to one scheme must rerun at most 2 jobs per cell of that scheme (its export and its "
-                "evaluation) plus the report.")
+                "to one scheme must rerun at most 3 jobs per cell of that scheme (its export, its latency "
+                "benchmark and its evaluation), plus, for a pruning scheme, its pruned and clustered models, "
+                "plus the report.")
     pending = before.jobs() if before.ok else None
     if pending:
         s.notes.append(f"Warning: the workflow is not up to date ({pending} jobs pending with nothing changed), "

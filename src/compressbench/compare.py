@@ -52,16 +52,20 @@ def mapping_at(text: str, rev: str | None, path: str) -> dict:
     return doc or {}
 
 
-def frame_at(text: str, rev: str | None, path: str = "reports/results.csv") -> pd.DataFrame:
+def _problem(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+
+
+def frame_at(text: str, rev: str | None, path: str = RESULTS) -> pd.DataFrame:
     """The results table in `text`, with the columns the comparison reads."""
     try:
         frame = pd.read_csv(io.StringIO(text))
-        C.evaluate_claims(frame)  # aggregates as variant_stats does, then reads every column it needs
+        # Aggregates as variant_stats does, then reads every column it needs (whatever the params).
+        C.evaluate_claims(frame, {})
     except pd.errors.EmptyDataError:
         raise CompareError(f"{_where(rev, path)}: empty") from None
     except (pd.errors.ParserError, KeyError, ValueError, TypeError, AttributeError) as exc:
-        problem = " ".join(str(exc).split())[:200]
-        raise CompareError(f"{_where(rev, path)}: not a results table ({type(exc).__name__}: {problem})") from None
+        raise CompareError(f"{_where(rev, path)}: not a results table ({_problem(exc)})") from None
     return frame
 
 
@@ -110,30 +114,41 @@ def cell_changes(base: pd.DataFrame, head: pd.DataFrame, n_test: int = C.DEFAULT
     return sorted(out, key=lambda r: (-abs(r["Δ pp"]), -abs(r["gzip Δ %"]), r["dataset"], r["variant"]))
 
 
-def verdict_flips(base_csv: str, head_csv: str, base_params: str = "", head_params: str = "") -> list[list[str]]:
-    """(claim, dataset, base verdict, head verdict) wherever the verdict differs; each side's
-    claims without its params' baseline schemes, as its report had them."""
-    before, after = ({(c.id, ds): v for c in C.evaluate_claims(frame_at(t, None), _resolved(p))
-                      for ds, v in c.verdicts.items()} for t, p in ((base_csv, base_params), (head_csv, head_params)))
+def claim_verdicts(results_csv: str, params: dict, rev: str | None = None) -> dict:
+    """(claim, dataset) -> verdict with the revision's resolved params (without its baseline
+    schemes), as its report had them; params the claims cannot read are named."""
+    frame = frame_at(results_csv, rev)
+    try:
+        return {(c.id, ds): v for c in C.evaluate_claims(frame, params) for ds, v in c.verdicts.items()}
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise CompareError(f"{_where(rev, PARAMS)}: the claims cannot read it ({_problem(exc)})") from None
+
+
+def verdict_flips(before: dict, after: dict) -> list[list[str]]:
+    """(claim, dataset, base verdict, head verdict) wherever the verdict differs."""
     return [[cid, ds, before.get((cid, ds), "—"), after.get((cid, ds), "—")]
             for cid, ds in sorted(set(before) | set(after)) if before.get((cid, ds)) != after.get((cid, ds))]
 
 
-def _resolved(params_yaml: str) -> dict:
-    """A revision's params as the report saw them; its raw params where this code
-    cannot resolve them (an older layout): only derived-base sweeps then go unmatched."""
-    raw = mapping_at(params_yaml, None, PARAMS)
+def _resolved(params_yaml: str, rev: str | None = None) -> dict:
+    """A revision's params as the report saw them (older layouts upgraded first); its raw
+    params where this code cannot resolve them: only derived-base sweeps then go unmatched."""
+    raw = mapping_at(params_yaml, rev, PARAMS)
     try:
         return P.resolve(P.upgrade(raw), files=())
     except (P.ParamsError, KeyError, TypeError, AttributeError):
         return raw
 
 
-def reproduction_verdicts(results_csv: str, params_yaml: str, reference_yaml: str) -> dict:
-    """(dataset, notebook, configuration, quantity) -> verdict, as the report computes them."""
-    stats = variants(results_csv)
-    found = R.rows(mapping_at(reference_yaml, None, REFERENCE), stats, _resolved(params_yaml), {},
-                   frame_at(results_csv, None))
+def reproduction_verdicts(results_csv: str, params: dict, reference_yaml: str, rev: str | None = None) -> dict:
+    """(dataset, notebook, configuration, quantity) -> verdict, as the report computes them
+    (`params` resolved: _resolved)."""
+    stats, reference = variants(results_csv, rev), mapping_at(reference_yaml, rev, REFERENCE)
+    try:
+        found = R.rows(reference, stats, params, {}, frame_at(results_csv, rev))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise CompareError(f"{_where(rev, PARAMS)} or {REFERENCE}: the reproduction cannot read them "
+                           f"({_problem(exc)})") from None
     return {(ds, r.notebook, r.configuration, r.quantity): r.verdict for ds, rows in found.items() for r in rows}
 
 
@@ -152,18 +167,17 @@ def param_changes(base_yaml: str, head_yaml: str) -> list[list[str]]:
 def report(base_rev: str, head_rev: str | None = None, root=".") -> str:
     """The markdown comparison of two revisions' results."""
     base_csv, head_csv = read_at(base_rev, RESULTS, root), read_at(head_rev, RESULTS, root)
+    base_params, head_params = _params_at(base_rev, root), _params_at(head_rev, root)
     base, head = variants(base_csv, base_rev), variants(head_csv, head_rev)
+    # Each side's params resolved as its report had them (older layouts upgraded), errors named by side.
+    sides = [(rev, _resolved(text, rev), csv) for rev, text, csv in
+             ((base_rev, base_params, base_csv), (head_rev, head_params, head_csv))]
+    claimed = [claim_verdicts(csv, params, rev) for rev, params, csv in sides]
+    reproduced = [reproduction_verdicts(csv, params, _text_at(rev, REFERENCE, root), rev) for rev, params, csv in sides]
     keys = {n: set(zip(f["dataset"], f["variant"])) for n, f in (("base", base), ("head", head))}
     added, removed = sorted(keys["head"] - keys["base"]), sorted(keys["base"] - keys["head"])
-    base_params, head_params = _params_at(base_rev, root), _params_at(head_rev, root)
-    for rev, text in ((base_rev, base_params), (head_rev, head_params)):
-        mapping_at(text, rev, PARAMS)  # named here; the helpers below read checked text
-        mapping_at(_text_at(rev, REFERENCE, root), rev, REFERENCE)
-    changes, flips = cell_changes(base, head), verdict_flips(base_csv, head_csv, base_params, head_params)
-    params = param_changes(base_params, head_params)
-    reproduced = reproduction_flips(
-        reproduction_verdicts(base_csv, base_params, _text_at(base_rev, REFERENCE, root)),
-        reproduction_verdicts(head_csv, head_params, _text_at(head_rev, REFERENCE, root)))
+    changes, flips = cell_changes(base, head), verdict_flips(*claimed)
+    params, reproduced = param_changes(base_params, head_params), reproduction_flips(*reproduced)
     head_name = head_rev or "the working tree"
     lines = [f"## Results: {base_rev} → {head_name}", "",
              f"{len(keys['head'])} cells ({len(added)} added, {len(removed)} removed); accuracy compared with "

@@ -40,6 +40,7 @@ ARRAY_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 # Network bounds, from the environment: where verified files come from cannot change
 # them, so changing these reruns no job. An unresponsive source fails after about
 # timeout x (1 + retries) seconds, plus pooch's back-off of a few seconds.
+MIRROR_ENV = "COMPRESSBENCH_MIRROR"  # wins over params data.mirror
 TIMEOUT_ENV, RETRIES_ENV = "COMPRESSBENCH_HTTP_TIMEOUT", "COMPRESSBENCH_HTTP_RETRIES"
 HTTP_TIMEOUT, HTTP_RETRIES = 30, 2  # seconds without data before a try fails; retries of 5xx and network errors
 
@@ -123,6 +124,12 @@ def _fetch(source: str, out: Path) -> None:
     pup = pooch.create(out.parent, base_url=source, registry={out.name: None}, urls={out.name: source},
                        retry_if_failed=retries)
     pup.fetch(out.name, downloader=downloader)
+
+
+def mirror(cfg: dict) -> str | None:
+    """The local mirror folder: the environment variable wins over the param, e.g.
+    mirror({"data": {"mirror": "/srv/mirror"}}) is "/srv/mirror" unless COMPRESSBENCH_MIRROR is set."""
+    return os.environ.get(MIRROR_ENV) or cfg["data"]["mirror"] or None
 
 
 def check_mirror(mirror: str | None) -> None:

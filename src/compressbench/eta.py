@@ -81,6 +81,6 @@ def install(cfg: dict, cores: int, measured="reports/benchmarks.csv", root=".") 
     except (ValueError, OSError, KeyError, P.ParamsError) as exc:
         print(f"no ETA: {path}: {exc}", file=sys.stderr)  # another matrix's measurement: no wrong ETA
         return None
-    handler = Eta(J.project(cfg, costs, macs), cores, source, root)
+    handler = Eta(J.project(cfg, costs, macs, threads=J.rule_threads(cores)), cores, source, root)
     logging.getLogger("snakemake.logging").addHandler(handler)
     return handler

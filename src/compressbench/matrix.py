@@ -283,6 +283,14 @@ def logits(dataset: str, seed, base: str, phase: str | None = None) -> str:
     return model_stem(dataset, seed, base, phase) + ".logits.npz"
 
 
+HISTORY = ".history.csv"  # a training job's per-epoch metrics, beside its model
+
+
+def history(cfg: dict, dataset: str, seed, base: str) -> str:
+    """The per-epoch history a base model's training job writes (its `history` output)."""
+    return model_stem(dataset, seed, base, bases(cfg)[base].phase) + HISTORY
+
+
 def _cell_path(dataset, seed, ft, base, prune, cluster, quant) -> str:
     return f"{dataset}/s{seed}/f{ft}/{base}/{prune}/{cluster}/{quant}"
 

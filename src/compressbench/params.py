@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 from pathlib import Path
 
 from . import matrix as M
@@ -17,7 +16,6 @@ from .overrides import coerce
 from .paramfile import ParamsError, check_size, load_yaml  # noqa: F401 (the Snakefile reads them here)
 
 ROOT = Path(__file__).resolve().parents[2]
-MIRROR_ENV = "COMPRESSBENCH_MIRROR"
 # Global pruning caps each layer at 99 % (prune.MAX_LAYER_SPARSITY) and rounds each layer's share
 # down, so 0.99 overall is out of reach by a few weights; 0.98 leaves a layer of 100 weights per layer.
 GLOBAL_MAX_SPARSITY = 0.98
@@ -402,9 +400,10 @@ def validate(cfg: dict) -> dict:
     except (KeyError, TypeError, AttributeError):
         expanded = cfg  # malformed: the schema names what is wrong
     errors = S.errors(expanded)
+    refused = {e.split(":", 1)[0] for e in errors}  # a key the schema refuses gets that one message
     for check in (_cross_errors, _split_errors, _val_errors):
         try:  # cross-references too, where the parts they need are well-formed
-            errors += [e for e in check(expanded) if e not in errors]
+            errors += [e for e in check(expanded) if e not in errors and e.split(":", 1)[0] not in refused]
         except (KeyError, TypeError, AttributeError):
             pass
     if errors:
@@ -423,6 +422,11 @@ def upgrade(cfg: dict) -> dict:
     for scheme in ((cfg.get("cluster") or {}).get("schemes") or {}).values():
         if isinstance(scheme, dict):
             scheme.setdefault("method", "kmeans")  # the one clustering method before the catalog
+    if isinstance(cfg.get("data"), dict):
+        cfg["data"].setdefault("local", {})  # no user datasets before the catalog
+    if "claims" not in cfg:  # the claims' own settings for params before the section (one place)
+        from .claims import SETTINGS
+        cfg["claims"] = dict(SETTINGS)
     evaluate = cfg.get("evaluate")
     if isinstance(evaluate, dict) and "latency" not in cfg:  # latency timed inside the evaluation
         runs, warmup = evaluate.pop("latency_runs", 200), evaluate.pop("warmup_runs", 20)
@@ -435,7 +439,3 @@ def load(path="params.yaml") -> dict:
     """params.yaml resolved (sweeps expanded, protocols added), as jobs see it."""
     return resolve(load_yaml(path), files=(path,))
 
-
-def mirror(cfg: dict) -> str | None:
-    """The local mirror folder: the environment variable wins over the param."""
-    return os.environ.get(MIRROR_ENV) or cfg["data"]["mirror"] or None

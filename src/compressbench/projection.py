@@ -35,9 +35,12 @@ from pathlib import Path
 from . import matrix as M
 from . import params as P
 from . import progress
+from .catalog import datasets as D
 from .rules import RULES
 
 BUDGET_MIN = 240.0  # the brief's job floor on 2 cores
+# Rules whose jobs reserve every core (workflow/rules/evaluate.smk: nothing runs beside a latency job).
+ALL_CORES = ("latency",)
 TRAINING = tuple(dict.fromkeys(b.rule for b in M.BASES.values()))
 
 
@@ -256,6 +259,15 @@ def project(cfg: dict, costs: dict[str, Cost], macs: dict, estimates: dict[str, 
     return out
 
 
+def rule_threads(cores: int, given: dict[str, int] | None = None) -> dict[str, int]:
+    """Threads a rule's jobs hold on `cores` (1 unless listed): ALL_CORES rules hold every core.
+
+    >>> rule_threads(2, {"evaluate": 2})
+    {'latency': 2, 'evaluate': 2}
+    """
+    return {r: cores for r in ALL_CORES} | (given or {})
+
+
 def job_floor(rows: list[Projected], cores: int) -> float:
     """Seconds: sum(job seconds x threads) / cores over the jobs with a projection."""
     return sum(r.seconds * r.threads for r in rows if r.seconds is not None) / cores
@@ -353,7 +365,8 @@ def main(argv=None) -> int:
                                                "last commit of --measured, else --params)")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--budget-min", type=float, default=BUDGET_MIN)
-    ap.add_argument("--threads", action="append", metavar="RULE=N", help="threads a rule's jobs hold (default 1)")
+    ap.add_argument("--threads", action="append", metavar="RULE=N",
+                    help="threads a rule's jobs hold (default 1; latency: --cores)")
     ap.add_argument("--estimate", action="append", metavar="KEY=SECONDS",
                     help="RULE=seconds per job, or DATASET/ARCH=seconds per epoch, for what has no measurement")
     args = ap.parse_args(argv)
@@ -372,9 +385,7 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"projection: {args.measured}: {exc}", file=sys.stderr)
         return 2
-    # The latency rule reserves every core (workflow/rules/evaluate.smk): nothing runs beside it.
-    threads = {"latency": args.cores} | _pairs(args.threads, int)
-    rows = project(cfg, costs, macs, _pairs(args.estimate), threads)
+    rows = project(cfg, costs, macs, _pairs(args.estimate), rule_threads(args.cores, _pairs(args.threads, int)))
     sys.stdout.write(render(cfg, rows, args.cores, args.budget_min, source))
     return 0
 

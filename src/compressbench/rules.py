@@ -97,20 +97,12 @@ RESOLVED = {"protocols": PROTOCOL_SOURCES, "sweeps": ("prune", "cluster", "quant
             "archs": ("zoo", "architectures", "derived"), "datasets": ("data.local",)}
 
 
-HISTORY = ".history.csv"  # a training job's per-epoch metrics, beside its model
-
-
-def history(cfg: dict, dataset: str, seed, base: str) -> str:
-    """The per-epoch history a base model's training job writes (its `history` output)."""
-    return M.model_stem(dataset, seed, base, M.bases(cfg)[base].phase) + HISTORY
-
-
 def _train_rule(name: str, kd: bool) -> Rule:
     infos = [M.BASES[b] for b in bases_of(name)]
     (phase,) = {i.phase for i in infos}  # one per rule
     params = {"protocol": PROTOCOL, "arch": ARCH, "dataset": DATASET}
     stem = M.model_stem("{dataset}", "{seed}", "{base}", phase)
-    outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + HISTORY}
+    outputs = {"model": stem + ".keras", "record": stem + ".json", "history": stem + M.HISTORY}
     if any(i.name in M.TEACHERS for i in infos):
         outputs["logits"] = stem + ".logits.npz"
     teachers = {M.BASES[i.teacher].phase for i in infos if i.teacher}
@@ -128,8 +120,7 @@ def _exported(quant: str = "{quant}", prefix: str = "") -> dict[str, str]:
 RULES = {r.name: r for r in [
     # Sources and the mirror are not tracked: the files are verified by hash, so
     # where they came from cannot change them.
-    Rule("download", "download", "download", "{dataset}", (*DATA, "io", *MATRIX, "params", "paramfile", "schema",
-                                                          "overrides"),
+    Rule("download", "download", "download", "{dataset}", (*DATA, "io"),
          outputs={"raw": M.raw_dir("{dataset}")}),
     # A user's dataset is read in place (under D.LOCAL_ROOT): its file is prepare's input.
     Rule("prepare", "download", "prepare", "{dataset}", (*DATA, "io"),
@@ -182,7 +173,7 @@ RULES = {r.name: r for r in [
          {"table": M.sensitivity("{dataset}", "{seed}", "{base}"),
           "record": M.record(M.sensitivity("{dataset}", "{seed}", "{base}"))}, ("download", *BASE_PHASES)),
     Rule("report", "report", "report", "report",
-         ("io", *MATRIX, "rules", "fingerprints", "report_files", "report", "results", "figures", "markdown",
+         ("io", *MATRIX, "report_files", "report", "results", "figures", "markdown",
           "overview", "tables", "deployment", "provenance", "claims", "controls", "reproduction", "selection",
           "paramfile", "stats", "evidence", "forgetting", "variants"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",

@@ -14,11 +14,15 @@ def source_model(w):
 
 
 def scratch_teacher(w):
-    """QAT from scratch of a distilled base learns from its teacher's logits, as it did."""
+    """QAT from scratch of a distilled base learns from its teacher as the base did: its
+    stored logits, or under an augmenting protocol the teacher model itself (train.smk)."""
     t = M.bases(config)[w.base].teacher
     if not M.quant_method(config, w.quant).from_scratch or not t:
         return []
-    return M.base_logits(config, w.dataset, M.teacher_seed(config, w.dataset, w.seed, t), t)
+    seed = M.teacher_seed(config, w.dataset, w.seed, t)
+    if config["protocols"][w.dataset][w.base]["augment"]:
+        return M.base_model(config, w.dataset, seed, t)
+    return M.base_logits(config, w.dataset, seed, t)
 
 
 def calibration_data(w):
@@ -55,7 +59,7 @@ if QAT:
         input:
             model=source_model,
             data=M.prepared("{dataset}"),
-            teacher_logits=scratch_teacher,
+            teacher=scratch_teacher,
             code=R.RULES["qat"].code_files,
         output:
             **R.RULES["qat"].outputs,

@@ -27,7 +27,7 @@ rule report:
         sensitivity=sensitivity_tables(),
         records=job_records(),
         # Per-epoch histories: validation sweeps (params `derived`) are ranked by them.
-        histories=[R.history(config, ds, seed, b) for ds, seed, b in M.base_models(config)],
+        histories=[M.history(config, ds, seed, b) for ds, seed, b in M.base_models(config)],
         facts=expand(M.record(M.prepared("{dataset}")), dataset=DATASETS),
         reference=R.REFERENCE,
         code=R.RULES["report"].code_files,

@@ -4,7 +4,7 @@ import json
 import os
 from pathlib import Path
 
-from compressbench import data, params, runner
+from compressbench import data, runner
 from compressbench.catalog import datasets
 
 # A JSON file {dataset: {file or archive member: md5}} replacing the catalog's
@@ -20,7 +20,7 @@ def main(smk, threads):
         if table is not None:
             dataset = dataclasses.replace(dataset, source=dataset.source.with_checksums(table))
     data.download(dataset, Path(smk.output[0]), smk.config["data"]["sources"].get(dataset.name, []),
-                  params.mirror(smk.config))
+                  data.mirror(smk.config))
 
 
 runner.run(snakemake, main)  # noqa: F821 (injected by Snakemake)

@@ -7,7 +7,7 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import data, distill, io, matrix, quantize, training
+    from compressbench import data, distill, io, matrix, models, quantize, training
     from compressbench.catalog import methods
 
     w, s, protocol = smk.wildcards, smk.params.scheme, dict(smk.params.protocol)
@@ -21,9 +21,13 @@ def main(smk, threads):
         runner.log.info("%s: %s", label, kind)
         if from_scratch:
             fit = training.fit_keywords(protocol)
-            if smk.input.get("teacher_logits"):
-                io.verify(smk.input.teacher_logits, matrix.record(smk.input.teacher_logits))
-                teacher = data.load_logits(smk.input.teacher_logits)
+            if smk.input.get("teacher") and protocol["augment"]:  # the teacher model, run online
+                teacher = models.load(smk.input.teacher)
+                history = distill.train_distilled_online(trained, arrays, teacher, **distill.kd_keywords(protocol),
+                                                         **fit, seed=seed, label=label)
+            elif smk.input.get("teacher"):
+                io.verify(smk.input.teacher, matrix.record(smk.input.teacher))
+                teacher = data.load_logits(smk.input.teacher)
                 history = distill.train_distilled(trained, arrays, teacher, **distill.kd_keywords(protocol),
                                                   **fit, seed=seed, label=label)
             else:

@@ -3,12 +3,12 @@ from compressbench import runner
 
 
 def main(smk, threads):
-    from compressbench import matrix, report, rules
+    from compressbench import matrix, report
 
     params = dict(smk.params.items())
-    histories = {key: rules.history(params, *key) for key in matrix.base_models(params)}
+    histories = {key: matrix.history(params, *key) for key in matrix.base_models(params)}
     if set(histories.values()) != set(smk.input.histories):
-        raise RuntimeError("the report's history inputs (report.smk) differ from rules.history's paths")
+        raise RuntimeError("the report's history inputs (report.smk) differ from matrix.history's paths")
     report.build(list(smk.input.metrics), list(smk.input.records), list(smk.input.facts),
                  smk.input.reference, params, out_dir="reports",
                  sensitivity=list(smk.input.sensitivity), histories=histories)
