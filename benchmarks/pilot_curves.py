@@ -94,9 +94,11 @@ def main(argv=None) -> None:
     for p in pilots:
         b = best_last3(p)
         test = p["summary"]["test_accuracy"] * 100 if p["summary"] else None
-        lines.append(f"| {p['name']} | {len(p['val'])}/{p['planned']} | {'' if b is None else f'{100 * b:.2f}'} | "
-                     f"{'' if test is None else f'{test:.2f}'} | "
-                     f"{statistics.median(p['seconds']):.1f} |" if p["seconds"] else f"| {p['name']} | 0 | | | |")
+        per_epoch = (statistics.median(p["seconds"]) if p["seconds"]  # else the whole run's mean
+                     else p["summary"]["seconds"] / p["planned"] if p["summary"] else None)
+        cells = [p["name"], f"{len(p['val'])}/{p['planned']}", "" if b is None else f"{100 * b:.2f}",
+                 "" if test is None else f"{test:.2f}", "" if per_epoch is None else f"{per_epoch:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Converged: the pilot at twice the epochs adds < {CONVERGED_PP} pp to the best of its last "
               "three validation epochs.", "",
               "| model | N | best last 3 % | 2N | best last 3 % | gain pp | verdict |", "|---|---|---|---|---|---|---|"]
