@@ -165,10 +165,8 @@ def _cells(r: Finding) -> list[str]:
 
 
 def _share_verdict(passed: int, total: int, confirm: float, refute: float) -> str:
-    if total == 0:
-        return NOT_RUN
-    share = passed / total
-    return CONFIRMED if share >= confirm else REFUTED if share < refute else NOT_SHOWN
+    share = passed / total if total else None
+    return NOT_RUN if share is None else CONFIRMED if share >= confirm else REFUTED if share < refute else NOT_SHOWN
 
 
 def one_per_model(ctx: Context, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
