@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import functools
 
+from .paramfile import ParamsError
+
 # Keys holding lists of names, not numbers: never a sweep.
 NAME_LISTS = ("datasets", "bases", "prune", "cluster", "quant", "seeds", "ft_seeds")
 
