@@ -84,7 +84,7 @@ def test_snakemake_refuses_an_alias_bomb_at_once_naming_the_key(repo):
     proc = snakemake(repo, "-n", check=False)
     assert proc.returncode != 0 and time.perf_counter() - start < 60
     assert_user_facing(proc.stdout + proc.stderr, "params.yaml: seeds[", "more than 100000 YAML nodes")
-    assert not (repo / "data").exists() and not (repo / "models").exists()
+    assert not (repo / "data" / "raw").exists() and not (repo / "models").exists()  # data/local ships with the code
 
 
 @pytest.mark.parametrize("how", ["--config", "--configfile"])
@@ -161,9 +161,11 @@ def test_a_changed_tflite_fails_its_evaluation_naming_the_file(done, tmp_path, m
     assert proc.returncode != 0
     # The latency job reads the .tflite first (the evaluation waits for it); both verify it.
     assert_user_facing(proc.stdout + proc.stderr, "error in latency",
-                       f"{tfl}: content differs from the sha256 in student-scratch/none/none/float32.json",
+                       f"{tfl}: content differs from the sha256 in float32.json",  # its record, beside it
                        f"snakemake --cores 1 --force {tfl}")
-    assert not (repo / "metrics/mnist/s0/f0/student-scratch/none/none/float32.json").exists()
+    assert not (repo / "metrics/latency/mnist/s0/f0/student-scratch/none/none/float32.json").exists()
+    metrics = "metrics/mnist/s0/f0/student-scratch/none/none/float32.json"  # never rewritten from the changed file
+    assert (repo / metrics).read_bytes() == (done[0] / metrics).read_bytes()
 
 
 @pytest.mark.parametrize("target,rule", [("data/prepared/mnist.npz", "prepare"),
@@ -462,7 +464,9 @@ def test_ctrl_c_while_a_job_is_still_importing_prints_no_traceback(tmp_path, mir
     repo, _ = long_training(tmp_path)
     args = ([BIN / "python", "-m", "compressbench.launch"] if front == "launch" else [BIN / "snakemake"]) + ["--cores", "2"]
     run = Running(args, repo, mirror)
-    run.wait_for("train_teacher")  # Snakemake announces the job as it starts its process
+    # Snakemake announces the job as it starts its process ("localrule train_teacher:"; its
+    # job table at start names the rule too, while download and prepare have yet to run).
+    run.wait_for("rule train_teacher:")
     time.sleep(0.3)
     out = run.interrupt(signal.SIGINT)
     assert run.proc.returncode != 0
@@ -523,11 +527,11 @@ def test_make_exp_with_commit_keeps_the_outputs_and_changes_one_line_of_params(d
     repo = exp_workspace(shutil.copytree(done[0], tmp_path / "ws", symlinks=True))
     model = repo / "models/train_baseline/mnist/s0/student-scratch.keras"
     before, params_before = model.read_bytes(), (repo / "params.yaml").read_text()
-    proc = make_exp(repo, "SET=evaluate.latency_runs=3", "COMMIT=1", **mirror)
+    proc = make_exp(repo, "SET=latency.max_runs=30", "COMMIT=1", **mirror)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert model.read_bytes() == before  # committed first, so the experiment's checkout restored it
     changed = [(a, b) for a, b in zip(params_before.splitlines(), (repo / "params.yaml").read_text().splitlines())
                if a != b]
     assert len(params_before.splitlines()) == len((repo / "params.yaml").read_text().splitlines())
-    assert [b.split("#")[0].strip() for _, b in changed] == ["latency_runs: 3"], changed
-    assert "latency_runs" in dvc(repo, "exp", "show", "--no-pager", "--md").stdout
+    assert [b.split("#")[0].strip() for _, b in changed] == ["max_runs: 30"], changed
+    assert "latency.max_runs" in dvc(repo, "exp", "show", "--no-pager", "--md").stdout
