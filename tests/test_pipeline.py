@@ -203,7 +203,8 @@ def test_dvc_exp_run_in_a_temporary_workspace_reruns_only_the_changed_jobs(tmp_p
     assert "Running stage 'quantize'" in out and "Running stage 'evaluate'" in out, stages
     quantize = out.split("Running stage 'quantize'")[1].split("Running stage 'evaluate'")[0]
     evaluate = out.split("Running stage 'evaluate'")[1].split("Running stage 'report'")[0]
-    assert "wildcards: dataset=mnist, seed=0, ft=0, base=student-scratch, prune=none, quant=ptq-int8" in quantize
+    assert ("wildcards: dataset=mnist, seed=0, ft=0, base=student-scratch, prune=none, "
+            f"cluster={M.NO_CLUSTER}, quant=ptq-int8") in quantize
     assert rules.planned_jobs(quantize)["convert"] <= 2 and rules.planned_jobs(evaluate)["evaluate"] <= 2
     assert "rule train_" not in quantize + evaluate  # no training job
 

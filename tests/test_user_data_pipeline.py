@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from compressbench import matrix as M
 from fixtures import new_repo
 from helpers import dvc, read_params, results, snakemake, write_params
 from test_datasets import pinned, write_folder, write_npz
@@ -43,7 +44,7 @@ def test_a_users_npz_and_image_folder_train_export_evaluate_and_report(tmp_path)
     for ds, shape, classes in (("letters", [20, 20, 1], 5), ("shapes", [12, 16, 3], 3)):
         facts = json.loads((repo / f"data/prepared/{ds}.json").read_text())
         assert facts["image_shape"] == shape and len(facts["class_counts"]["test"]) == classes
-        metrics = json.loads((repo / f"metrics/{ds}/s0/f0/student-scratch+none+float32.json").read_text())
+        metrics = json.loads((repo / M.metrics(ds, 0, 0, "student-scratch", "none", "float32")).read_text())
         assert 0 <= metrics["accuracy"] <= 1
     with np.load(repo / "data/prepared/letters.npz") as arrays:
         assert arrays["x_test"].shape == (30, 20, 20, 1)
