@@ -127,7 +127,7 @@ def test_rerun_with_nothing_changed_does_nothing(full_run, mirror):
      {"distill_ta": 1, "distill_student": 1, "prune": 7, "convert": 32, "qat": 8, "float32_ft": 1,
       "latency": 49, "evaluate": 49, "report": 1, "all": 1}),
     # Latency settings: every latency job, the evaluations that read them, the report.
-    ("latency.max_runs", 7, {"latency": 98, "evaluate": 98, "report": 1, "all": 1}),
+    ("latency.max_runs", 60, {"latency": 98, "evaluate": 98, "report": 1, "all": 1}),
 ], ids=["quant-param", "prune-param", "kd-param", "latency-param"])
 def test_a_one_param_change_reruns_exactly_the_dependent_jobs(full_run, mirror, path, value, expected):
     original = read_params(full_run)
