@@ -38,63 +38,63 @@ def key_path(parts) -> str:
     return where.lstrip(".") or "(top level)"
 
 
-def _check_expansion(root, limit=MAX_NODES) -> None:
-    """Count the nodes the composed document expands to, each alias as often as it is
-    used (an alias's size is remembered, so this is fast), before anything is built."""
+def _bounded(root, children, cycle: str, over: str, limit: int) -> None:
+    """Count the nodes `root` expands to, each shared node as often as it is used (its size
+    is remembered, so this is fast), and raise ParamsError at a cycle or past `limit`.
+    `children(node)` yields (path part or None for the same path, child); `cycle` and
+    `over` are formats of the messages, with the key path and the limit."""
     sizes, active, total = {}, set(), 0
 
     def visit(node, parts):
         nonlocal total
-        if id(node) in sizes:  # an alias of a node counted before
+        if id(node) in sizes:  # a shared node counted before
             total += sizes[id(node)]
         elif id(node) in active:
-            raise ParamsError(f"{key_path(parts)}: an alias refers to a node that contains it; "
-                              "allowed: aliases of complete nodes only")
+            raise ParamsError(cycle.format(path=key_path(parts)))
         else:
             active.add(id(node))
             start, total = total, total + 1
-            if isinstance(node, yaml.SequenceNode):
-                for i, child in enumerate(node.value):
-                    visit(child, parts + [i])
-            elif isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    visit(key, parts)
-                    visit(value, parts + [key.value if isinstance(key, yaml.ScalarNode) else "?"])
+            for part, child in children(node):
+                visit(child, parts if part is None else parts + [part])
             active.discard(id(node))
             sizes[id(node)] = total - start
         if total > limit:
-            raise ParamsError(f"{key_path(parts)}: the document expands to more than {limit} YAML nodes "
-                              f"(aliases repeat what they point at); allowed: at most {limit}")
+            raise ParamsError(over.format(path=key_path(parts), limit=limit))
 
     visit(root, [])
 
 
+def _yaml_children(node):
+    if isinstance(node, yaml.SequenceNode):
+        yield from enumerate(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield None, key
+            yield (key.value if isinstance(key, yaml.ScalarNode) else "?"), value
+
+
+def _object_children(value):
+    if isinstance(value, dict):
+        yield from value.items()
+    elif isinstance(value, (list, tuple)):
+        yield from enumerate(value)
+
+
+def _check_expansion(root, limit=MAX_NODES) -> None:
+    """Bound the composed document, each alias counted as often as it is used, before
+    anything is built."""
+    _bounded(root, _yaml_children, "{path}: an alias refers to a node that contains it; allowed: aliases of "
+             "complete nodes only", "{path}: the document expands to more than {limit} YAML nodes (aliases "
+             "repeat what they point at); allowed: at most {limit}", limit)
+
+
 def _object_nodes(obj, where: str, limit=MAX_NODES) -> None:
     """Bound what an already-parsed value expands to (Snakemake parses `--config` with
-    plain PyYAML, whose aliases become shared objects: free to build, a bomb to walk);
-    each shared object's size is counted once, then reused."""
-    sizes, active, total = {}, set(), 0
-
-    def visit(value, parts):
-        nonlocal total
-        if id(value) in sizes:
-            total += sizes[id(value)]
-        elif id(value) in active:
-            raise ParamsError(f"{where} {key_path(parts)}: a value contains itself; allowed: plain values")
-        else:
-            active.add(id(value))
-            start, total = total, total + 1
-            children = (value.items() if isinstance(value, dict) else enumerate(value)
-                        if isinstance(value, (list, tuple)) else ())
-            for key, child in children:
-                visit(child, parts + [key])
-            active.discard(id(value))
-            sizes[id(value)] = total - start
-        if total > limit:
-            raise ParamsError(f"{where} {key_path(parts)}: expands to more than {limit} YAML nodes "
-                              f"(aliases repeat what they point at); allowed: at most {limit}")
-
-    visit(obj, [])
+    plain PyYAML, whose aliases become shared objects: free to build, a bomb to walk)."""
+    w = where.replace("{", "{{").replace("}", "}}")
+    _bounded(obj, _object_children, w + " {path}: a value contains itself; allowed: plain values",
+             w + " {path}: expands to more than {limit} YAML nodes (aliases repeat what they point at); "
+             "allowed: at most {limit}", limit)
 
 
 def check_size(obj, where: str = "--config") -> None:
