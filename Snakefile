@@ -64,6 +64,17 @@ config.clear()
 config.update(_resolved)
 
 
+# Every core this run may use (--cores): the latency job holds them all (evaluate.smk)
+# and the ETA divides by them. A cluster executor's run has no such total, neither where
+# it submits jobs nor inside a job (whose --cores are the node's, not what it was granted).
+from snakemake.exceptions import WorkflowError
+
+try:
+    ALL_CORES = None if workflow.non_local_exec or workflow.remote_exec else workflow.cores
+except WorkflowError:
+    ALL_CORES = None
+
+
 wildcard_constraints:
     dataset="|".join(re.escape(ds) for ds in D.names(config)),
     seed=r"\d+",
@@ -86,8 +97,10 @@ wildcard_constraints:
 onstart:
     if workflow.local_exec and getattr(workflow, "scheduler", None) is not None:
         workflow.scheduler.job_rate_limiter = None
-    # An ETA line under each progress line, projected from the last run's seconds (eta.py).
-    eta.install(config, workflow.cores)
+    # An ETA line under each progress line, projected from the last run's seconds (eta.py);
+    # a run without a total of cores has nothing to project onto: none.
+    if ALL_CORES is not None:
+        eta.install(config, ALL_CORES)
 
 
 # Every phase has its folders, which DVC records as the phase's outputs, even when

@@ -83,3 +83,20 @@ def test_an_error_from_outside_the_project_also_names_its_type():
     assert runner.describe(KeyError("x_val")) == "KeyError: 'x_val'"
     assert runner.describe(AssertionError()) == "AssertionError"
     assert runner.describe(io.ArtefactError("m.keras: damaged")) == "m.keras: damaged"
+
+
+def test_a_signal_inside_a_c_modules_import_stops_the_job_without_a_traceback(tmp_path, capfd, root_logging):
+    import signal
+
+    def main(smk, threads):
+        try:  # what a C extension's init makes of the Interrupted raised inside it
+            raise runner.Interrupted(signal.SIGTERM)
+        except runner.Interrupted as exc:
+            raise ImportError("initialization failed") from exc
+
+    with pytest.raises(SystemExit) as stopped:
+        runner.run(job(tmp_path, rule="train_teacher"), main)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert "error in" not in capfd.readouterr().err
+    log = (tmp_path / "job.log").read_text()
+    assert "stopped by SIGTERM" in log and "Traceback" not in log

@@ -141,19 +141,19 @@ def _cells(key: str) -> tuple[Cell, ...]:
 
 
 def _product(cfg: dict) -> list[Cell]:
-    """The product of the matrix's axes (less what `matrix.only` excludes) and the
-    derived bases' cells, each run with `seeds` and every seed and fine-tune seed a
+    """The product of the matrix's axes and the derived bases' cells, less what
+    `matrix.only` excludes, each run with `seeds` and every seed and fine-tune seed a
     `matrix.replicates` entry selecting it adds (fine-tune seeds where it fine-tunes)."""
     m = cfg["matrix"]
     only = m.get("only") or {}
     grid = [Cell(ds, 0, 0, b, p, q, k) for ds, b, p, k, q in
             product(m["datasets"], m["bases"], m["prune"], m.get("cluster", [NO_CLUSTER]), m["quant"])]
-    grid = [c for c in grid if runs_in(c, only)]
     for name, d in (cfg.get("derived") or {}).items():
         grid += [Cell(ds, 0, 0, name, p, q) for ds, p, q in product(d.get("datasets", m["datasets"]),
                                                                       d.get("prune", ["none"]),
                                                                       d.get("quant", ["float32"]))
                  if ds in m["datasets"]]
+    grid = [c for c in grid if runs_in(c, only)]  # `only` limits a scheme in derived bases' cells too
     out = []
     for c in grid:
         seeds, fts = list(cfg["seeds"]), [0]
@@ -311,6 +311,18 @@ def predictions(metrics_path: str) -> str:
 def latency(dataset: str, seed, ft, base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
     """The latency job's record of one .tflite (apart from the metrics: its own job)."""
     return f"metrics/latency/{_cell_path(dataset, seed, ft, base, prune, cluster, quant)}.json"
+
+
+def timed(cfg: dict, cell: Cell) -> bool:
+    """Whether the cell's export is timed (has a latency job): latency depends on the graph,
+    not on the seed, so each cell is timed once, on its first seed's export without a
+    repeated fine-tune (every cell has that one), and its other seeds' metrics take it."""
+    return (int(cell.seed), int(cell.ft)) == (int(cfg["seeds"][0]), 0)
+
+
+def latency_of(cfg: dict, dataset: str, base: str, prune: str, quant: str, cluster: str = NO_CLUSTER) -> str:
+    """The latency record the metrics of every seed of a cell take (see timed)."""
+    return latency(dataset, cfg["seeds"][0], 0, base, prune, quant, cluster)
 
 
 def base_model(cfg: dict, dataset: str, seed, base: str, prune: str = "none", ft=0,

@@ -76,7 +76,7 @@ def planned_jobs(cfg: dict) -> list[Job]:
     cell_wc = lambda c: dict(dataset=c.dataset, seed=c.seed, ft=c.ft, base=c.base, prune=c.prune,  # noqa: E731
                              cluster=c.cluster, quant=c.quant)
     jobs += [_job(export[c.quant], **cell_wc(c)) for c in cells if c.quant in export]
-    jobs += [_job("latency", **cell_wc(c)) for c in cells]
+    jobs += [_job("latency", **cell_wc(c)) for c in cells if M.timed(cfg, c)]
     jobs += [_job("evaluate", **cell_wc(c)) for c in cells]
     trained = {(ds, b) for ds, _, b in M.base_models(cfg)}
     jobs += [_job("sensitivity", dataset=ds, seed=cfg["seeds"][0], base=b) for ds in cfg["matrix"]["datasets"]

@@ -105,10 +105,26 @@ def run(smk, main) -> None:
               file=_terminal, flush=True)
         raise SystemExit(1) from None
     except Exception as exc:
+        if (signum := _interrupted_by(exc)) is not None:  # a signal inside a C module's import
+            _trace.warning("%s [%s] stopped by %s; nothing it was writing is kept", smk.rule,
+                           _job(smk), signal.Signals(signum).name)
+            raise SystemExit(128 + signum) from None
         _trace.exception("%s [%s] failed", smk.rule, _job(smk))
         print(f"error in {smk.rule} [{_job(smk)}]: {describe(exc)}", file=_terminal, flush=True)
         raise SystemExit(1) from None
     log.info("%s [%s] done", smk.rule, _job(smk))
+
+
+def _interrupted_by(exc: BaseException) -> int | None:
+    """The signal behind `exc`, if an interruption caused it: a C extension's module init
+    turns the Interrupted raised inside it into `ImportError: initialization failed`."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+            return getattr(exc, "signum", signal.SIGINT)
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def refusal_record(smk) -> str:

@@ -8,12 +8,6 @@
 # `--set-threads latency=1` would let other jobs run beside it: don't. A cluster
 # executor run without --cores has no such total: there the job asks for one core, and
 # the node's exclusivity is the cluster's to grant (README, SLURM).
-from snakemake.exceptions import WorkflowError
-
-try:
-    ALL_CORES = workflow.cores
-except WorkflowError:
-    ALL_CORES = 1
 
 rule latency:
     input:
@@ -29,7 +23,7 @@ rule latency:
         R.RULES["latency"].log,
     benchmark:
         R.RULES["latency"].benchmark
-    threads: ALL_CORES
+    threads: ALL_CORES or 1
     script:
         script_of("latency")
 
@@ -46,7 +40,7 @@ rule evaluate:
         unpack(float_io_twin),
         tflite=M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}"),
         info=M.record(M.tflite("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}")),
-        latency=M.latency("{dataset}", "{seed}", "{ft}", "{base}", "{prune}", "{quant}", "{cluster}"),
+        latency=lambda w: M.latency_of(config, w.dataset, w.base, w.prune, w.quant, w.cluster),  # one per cell
         data=M.prepared("{dataset}"),
         code=R.RULES["evaluate"].code_files,
     output:
