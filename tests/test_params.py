@@ -12,6 +12,7 @@ from snakemake.cli import parse_config
 from snakemake.utils import update_config
 
 from compressbench import data, params, rules, schema
+from compressbench import matrix as M
 from helpers import copy_repo, snakemake
 
 
@@ -290,14 +291,23 @@ def test_coerce_leaves_well_typed_params_alone(default_cfg):
 
 
 def test_snakemake_command_line_overrides_are_coerced(repo, default_cfg):
-    (repo / "params.yaml").write_text(yaml.safe_dump({**default_cfg, "derived": {}}, sort_keys=False))
+    cfg = copy.deepcopy(default_cfg)
+    cfg["derived"] = {}  # and matrix.only's lists without the derived bases they named
+    cfg["matrix"]["only"] = {k: {a: [v for v in vs if v in params.BASE_NAMES or a != "bases"] for a, vs in lim.items()}
+                             for k, lim in cfg["matrix"]["only"].items()}
+    cfg["matrix"]["only"] = {k: lim for k, lim in cfg["matrix"]["only"].items() if all(lim.values())}
+    (repo / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     proc = snakemake(repo, "-n", "--quiet", "rules", "--config", "seeds=[0,1,2]",
                      "matrix={datasets: [mnist], bases: [student-scratch], quant: [float32], replicates: []}",
                      "prune={schemes: {global: {sparsity: 0.7}}}", "train={augment: true}")
-    # per seed, every scheme but none and those matrix.only gives to other bases (study-constant:
-    # the CIFAR-10 teacher's; the sweeps: the KD student's)
-    others = {"none", "study-constant", "global-s", "random-s"}
-    assert rules.planned_jobs(proc.stdout)["prune"] == 3 * len(set(default_cfg["matrix"]["prune"]) - others)
+    # the prune jobs of the same override resolved in Python: one per seed and scheme that
+    # matrix.only leaves to the scratch student on MNIST
+    cfg["seeds"] = [0, 1, 2]
+    cfg["matrix"] |= {"datasets": ["mnist"], "bases": ["student-scratch"], "quant": ["float32"], "replicates": []}
+    cfg["prune"]["schemes"]["global"]["sparsity"], cfg["train"]["augment"] = 0.7, True
+    expected = {(c.seed, c.prune) for c in M.cells(params.resolve(cfg, files=())) if c.prune != "none"}
+    assert len(expected) >= 3 * 3
+    assert rules.planned_jobs(proc.stdout)["prune"] == len(expected)
 
 
 def alias_bomb() -> str:
@@ -422,6 +432,7 @@ def test_bad_derived_bases_are_refused_naming_the_key(default_cfg, derived, expe
 
 def test_a_derived_base_of_another_family_trains_with_that_familys_keys_and_its_own(default_cfg):
     cfg = copy.deepcopy(default_cfg)
+    cfg["matrix"].pop("protocol", None)  # the matrix under train's own family (the study's)
     cfg["derived"]["kd-c"] = {"like": "student-kd", "protocol": "converged", "train": {"epochs": 7}}
     p = params.resolve(cfg)["protocols"]["cifar10"]
     family = default_cfg["families"]["converged"]
@@ -440,7 +451,10 @@ def test_the_matrix_family_applies_to_its_bases_and_to_derived_bases_like_them(d
     assert p["cifar10"]["teacher"]["family"] == "converged"
     assert p["mnist"]["student-scratch"]["epochs"] == epochs["mnist"]["student-scratch"]
     # A derived base naming no family trains like its base; one naming the study's keeps it.
-    assert p["cifar10"]["student-kd-t40"]["family"] == "converged"
+    cfg["derived"]["kd-x"] = {"like": "student-kd"}
+    p = params.resolve(cfg)["protocols"]
+    assert p["cifar10"]["kd-x"]["family"] == "converged"
+    assert p["cifar10"]["teacher-st"]["family"] == p["cifar10"]["ta-study"]["family"] == default_cfg["train"]["name"]
 
 
 @pytest.mark.parametrize("where", ["matrix", "derived"])
@@ -459,7 +473,7 @@ def test_a_familys_fine_tune_style_reaches_its_bases_and_the_studys_has_none(def
     cfg["derived"]["kd-c"] = {"like": "student-kd", "protocol": "converged"}
     p = params.resolve(cfg)["protocols"]["cifar10"]
     assert p["kd-c"]["fine_tune"] == default_cfg["families"]["converged"]["fine_tune"]
-    assert p["student-kd"]["fine_tune"] == {}
+    assert p["student-kd-st"]["fine_tune"] == {}  # the study's twin
 
 
 def test_an_older_runs_params_resolve_once_upgraded_with_the_keys_added_since():
