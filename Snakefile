@@ -7,7 +7,7 @@ import sys
 
 from snakemake.utils import min_version
 
-from compressbench import eta, fingerprints, matrix as M, params as P, rules as R, workspace
+from compressbench import eta, fingerprints, matrix as M, params as P, refused, rules as R, workspace
 from compressbench import decode as DC
 from compressbench.catalog import datasets as D
 
@@ -62,6 +62,13 @@ checked(P.check_size, config, "--config")
 _resolved = checked(P.resolve, config, ["params.yaml", *command_line_configfiles()])
 config.clear()
 config.update(_resolved)
+
+
+# The plan: every cell of the params but those a technique refused in an earlier job
+# (refused.py: recorded beside that job's log; the report lists them).
+CELLS, REFUSED = refused.split(M.cells(config), refused.records())
+if (_line := refused.announce(REFUSED)) is not None:
+    print(_line, file=sys.stderr)
 
 
 # Every core this run may use (--cores): the latency job holds them all (evaluate.smk)

@@ -7,7 +7,7 @@ Trains exactly as the workflow's train job does (params.yaml, the prepared
 data, one thread), measures the float32 copy on the full test set and prints
 one markdown table row. Several seeds per precision give the seed-to-seed
 spread that a float32-vs-bfloat16 difference has to be compared with
-(reports/seed-noise.md). `--summarize` reads the printed rows on stdin and
+(benchmarks/seed-noise.md). `--summarize` reads the printed rows on stdin and
 writes the per-group mean ± std tables.
 """
 from __future__ import annotations

@@ -63,10 +63,19 @@ def test_recipes_are_chosen_on_validation_accuracy_only_and_reported_with_test_a
     assert selection.selected_by(st.assign(val_accuracy=float("nan"))) == "accuracy"
 
 
-def test_validation_accuracy_is_not_unseen_where_the_model_or_its_teacher_trained_on_it(cfg):
-    assert selection.val_seen(cfg, "cifar10", "teacher")                 # train+val
+def test_validation_accuracy_is_not_unseen_where_the_model_or_its_teacher_trained_on_it():
+    from compressbench import params
+    raw = params.load_yaml(params.ROOT / "params.yaml")
+    raw["derived"] |= {"kd-held-out": {"like": "student-kd-st", "train": {"data": "train"}},   # its teacher saw val
+                       "teacher-val": {"like": "teacher-st", "train": {"data": "train"}},
+                       "kd-val": {"like": "student-kd-st", "teacher": "teacher-val", "train": {"data": "train"}}}
+    cfg = params.resolve(raw, files=())
+    assert not selection.val_seen(cfg, "cifar10", "teacher")             # the converged protocol: train only
+    assert not selection.val_seen(cfg, "cifar10", "student-kd")          # and so did its teacher
+    assert selection.val_seen(cfg, "cifar10", "teacher-st")              # the study's: train+val
     assert not selection.val_seen(cfg, "cifar10", "teacher-val")         # data: train
-    assert not selection.val_seen(cfg, "cifar10", "kd-val-t2")           # and so did its teacher
+    assert not selection.val_seen(cfg, "cifar10", "kd-val")              # and so did its teacher
+    assert selection.val_seen(cfg, "cifar10", "kd-held-out")             # its teacher did not
     assert selection.val_seen(cfg, "mnist", "student-kd-quant")          # train+val itself
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from compressbench import evaluate, markdown, matrix, provenance, report, results
+from compressbench import report_files as RF
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ["mnist", "cifar10"]
@@ -357,39 +358,43 @@ def test_regenerating_the_report_from_the_same_results_is_byte_identical(tmp_pat
 
 def _stats(rows):
     frame = pd.DataFrame([{"dataset": "mnist", "variant": v, "seed": s, "accuracy": a, "gzip_bytes": g,
-                           "tflite_bytes": g, "macs": 1000, "nonzero_macs": nz, "accuracy_delta_pp": 0.0}
+                           "tflite_bytes": g, "macs": 1000, "nonzero_macs": nz, "params": 1000, "nonzero_params": nz,
+                           "accuracy_delta_pp": 0.0}
                           for v, s, a, g, nz in rows])
     return results.results_frame(frame.to_dict("records"), {"matrix": {"datasets": ["mnist"]}})
 
 
 def test_sensitivity_tables_become_one_csv_and_figure_per_dataset(tmp_path):
     inputs = make_inputs(tmp_path)
-    table = tmp_path / "metrics/sensitivity/mnist/s0/teacher.csv"
-    table.parent.mkdir(parents=True)
-    table.write_text("layer,weights,sparsity,accuracy\nconv0,72,0.0,0.98\nconv0,72,0.9,0.5\n")
-    write(tmp_path / "metrics/sensitivity/mnist/s0/teacher.json", {"dataset": "mnist", "base": "teacher"})
-    report.build(*inputs, PARAMS, out_dir="reports", root=str(tmp_path),
-                 sensitivity=["metrics/sensitivity/mnist/s0/teacher.csv"])
+    tables = []
+    for ds, accuracy in (("mnist", 0.5), ("cifar10", 0.2)):
+        table = tmp_path / f"metrics/sensitivity/{ds}/s0/teacher.csv"
+        table.parent.mkdir(parents=True)
+        table.write_text(f"layer,weights,sparsity,accuracy\nconv0,72,0.0,0.98\nconv0,72,0.9,{accuracy}\n")
+        write(tmp_path / f"metrics/sensitivity/{ds}/s0/teacher.json", {"dataset": ds, "base": "teacher"})
+        tables.append(str(table.relative_to(tmp_path)))
+    params = {**PARAMS, "sensitivity": {"bases": ["teacher"], "sparsities": [0.0, 0.9]}}
+    report.build(*inputs, params, out_dir="reports", root=str(tmp_path), sensitivity=tables)
     rows = read_csv(tmp_path / "reports/sensitivity/mnist.csv")
     assert [(r["base"], r["layer"], r["sparsity"], r["accuracy"]) for r in rows] == [
         ("teacher", "conv0", "0.000000", "0.980000"), ("teacher", "conv0", "0.900000", "0.500000")]
-    assert (tmp_path / "reports/figures/mnist-sensitivity.png").stat().st_size > 0
-    assert read_csv(tmp_path / "reports/sensitivity/cifar10.csv") == []
+    assert read_csv(tmp_path / "reports/sensitivity/cifar10.csv")[1]["accuracy"] == "0.200000"
+    assert all((tmp_path / f"reports/figures/{ds}-sensitivity.png").stat().st_size > 0 for ds in DATASETS)
     md = (tmp_path / "reports/report.md").read_text()
     assert "![mnist: per-layer sensitivity](figures/mnist-sensitivity.png)" in md
     assert markdown.SENSITIVITY_NOT_RUN not in md
 
 
-def test_a_run_without_sensitivity_tables_says_so_in_the_report_and_on_its_blank_figures(tmp_path, monkeypatch):
-    from matplotlib.figure import Figure
-    from compressbench import figures
-    texts, text = [], Figure.text
-    monkeypatch.setattr(Figure, "text", lambda self, x, y, s, *a, **k: texts.append(s) or text(self, x, y, s, *a, **k))
-    inputs = make_inputs(tmp_path)
-    report.build(*inputs, PARAMS, out_dir="reports", root=str(tmp_path), sensitivity=[])
+@pytest.mark.parametrize("sensitivity", [None, {"bases": [], "sparsities": [0.5]}], ids=["no key", "no bases"])
+def test_without_sensitivity_bases_the_report_writes_no_sensitivity_figure_or_table_and_says_so(tmp_path,
+                                                                                               sensitivity):
+    params = PARAMS if sensitivity is None else {**PARAMS, "sensitivity": sensitivity}
+    assert RF.written(params)["sensitivity"] == [] == RF.written(params)["sensitivity_table"]
+    report.build(*make_inputs(tmp_path), params, out_dir="reports", root=str(tmp_path), sensitivity=[])
+    assert not list((tmp_path / "reports/figures").glob("*-sensitivity.png"))
+    assert not (tmp_path / "reports/sensitivity").exists()
     md = (tmp_path / "reports/report.md").read_text()
-    assert markdown.SENSITIVITY_NOT_RUN in md and "## Per-layer sensitivity" not in md
-    assert all(figures.SENSITIVITY_BLANK.format(dataset=ds) in texts for ds in ("mnist", "cifar10"))
+    assert markdown.SENSITIVITY_NOT_RUN in md and "## Per-layer sensitivity" not in md and "sensitivity.png" not in md
 
 
 def test_the_first_screen_links_a_datasets_trade_off_figure_only_where_a_pruning_sweep_ran(tmp_path):
@@ -397,9 +402,65 @@ def test_the_first_screen_links_a_datasets_trade_off_figure_only_where_a_pruning
     link = "![mnist: accuracy vs compression and theoretical speedup"
     report.build(*inputs, PARAMS, out_dir="reports", root=str(tmp_path))
     assert link not in (tmp_path / "reports/report.md").read_text()
-    assert (tmp_path / "reports/figures/mnist-tradeoff.png").stat().st_size > 0  # the rule's output, blank
+    assert not list((tmp_path / "reports/figures").glob("*-tradeoff.png"))  # no sweep: no figure
+    # the plot data stay (dvc.yaml's `plots` names them on every built-in dataset), header only
+    assert read_csv(tmp_path / "reports/plots/mnist-tradeoff.csv") == []
     report.build(*inputs, {**PARAMS, "sweeps": {"s": ["local-all"]}}, out_dir="reports", root=str(tmp_path))
     assert link in (tmp_path / "reports/report.md").read_text().split("<details>")[0]
+    assert (tmp_path / "reports/figures/mnist-tradeoff.png").read_bytes().startswith(b"\x89PNG")
+
+
+GLOBAL = {"method": "global", "layers": "all", "initial_sparsity": 0.5, "end_fraction": 0.75, "frequency": 50}
+# A sparsity sweep, and a fine-tune budget sweep with its control, on the KD student of CIFAR-10 only.
+SWEPT = {"gs0.5": {**GLOBAL, "sparsity": 0.5}, "gs0.9": {**GLOBAL, "sparsity": 0.9},
+         "ft": {"method": "finetune"}, "ft-e1": {"method": "finetune", "epochs": 1},
+         "g": {**GLOBAL, "sparsity": 0.8}, "g-e1": {**GLOBAL, "sparsity": 0.8, "epochs": 1}}
+SWEEP_PARAMS = {**PARAMS, "matrix": {**PARAMS["matrix"], "prune": PRUNES + list(SWEPT),
+                                     "only": {k: {"datasets": ["cifar10"], "bases": ["student-kd"], "quant": ["float32"]}
+                                              for k in SWEPT}},
+                "prune": {**PARAMS["prune"], "schemes": {**PARAMS["prune"]["schemes"], **SWEPT}},
+                "sweeps": {"gs": ["gs0.5", "gs0.9"], "ft-e": ["ft-e1"], "g-e": ["g-e1"]}}
+
+
+def test_trade_off_and_budget_figures_are_written_and_linked_only_where_their_sweeps_run(tmp_path):
+    metrics, stages, facts, reference = make_inputs(tmp_path)
+    accuracy = {"gs0.5": 0.69, "gs0.9": 0.60, "ft": 0.695, "ft-e1": 0.692, "g": 0.68, "g-e1": 0.66}
+    for scheme, acc in accuracy.items():
+        for ft, extra in enumerate((0.0, 0.004, -0.004) if scheme == "g" else (0.0,)):  # g: 3 fine-tune seeds
+            m = {**metric("cifar10", 0, "student-kd", "local-all", "float32"), "variant": f"student-kd+{scheme}+float32",
+                 "prune": scheme, "ft_seed": ft, "accuracy": acc + extra}
+            metrics.append(write(tmp_path / f"metrics/cifar10/s0/f{ft}/student-kd+{scheme}+float32.json", m))
+    assert {k: RF.written(SWEEP_PARAMS)[k] for k in ("tradeoff", "budget", "budget_plot")} == {
+        "tradeoff": ["cifar10"], "budget": ["cifar10"], "budget_plot": ["cifar10"]}
+    report.build(metrics, stages, facts, reference, SWEEP_PARAMS, out_dir="reports", root=str(tmp_path))
+    figs = tmp_path / "reports/figures"
+    assert sorted(p.name for p in figs.glob("*.png")) == ["cifar10-budget.png", "cifar10-pareto.png",
+                                                         "cifar10-tradeoff.png", "mnist-pareto.png", "temperature.png"]
+    budget = read_csv(tmp_path / "reports/plots/cifar10-budget.csv")
+    assert [(r["role"], r["scheme"], r["epochs"], r["n"]) for r in budget] == [
+        ("pruned", "g-e1", "1", "1"), ("pruned", "g", "2", "3"), ("control", "ft-e1", "1", "1"),
+        ("control", "ft", "2", "1"), ("unpruned", "none", "0", "1")]
+    assert float(budget[1]["accuracy_ci95"]) == pytest.approx(4.3027 * 0.004 / 3 ** 0.5, rel=1e-3)
+    assert not (tmp_path / "reports/plots/mnist-budget.csv").exists()
+    tradeoff = read_csv(tmp_path / "reports/plots/cifar10-tradeoff.csv")
+    assert [r["variant"] for r in tradeoff] == ["student-kd+none+float32", "student-kd+gs0.5+float32",
+                                                "student-kd+gs0.9+float32"]   # not the budget sweep's
+    md = (tmp_path / "reports/report.md").read_text()
+    cifar, mnist = md.split("\n## cifar10\n", 1)[1].split("\n## ", 1)[0], md.split("\n## mnist\n", 1)[1].split("\n## ", 1)[0]
+    curves, budget_link = cifar.index("](figures/cifar10-tradeoff.png)"), cifar.index("](figures/cifar10-budget.png)")
+    assert curves < budget_link and cifar[curves:budget_link].count("\n") == 2   # the next figure, a blank line between
+    assert "figures/mnist-tradeoff.png" not in mnist and "budget.png" not in mnist
+
+
+def test_the_default_params_draw_curves_and_budget_on_cifar10_only_and_no_sensitivity():
+    from compressbench import params as P
+    cfg = P.load(str(ROOT / "params.yaml"))
+    written = RF.written(cfg)
+    assert (written["tradeoff"], written["budget"], written["sensitivity"]) == (["cifar10"], ["cifar10"], [])
+    assert written["figure"] == written["tradeoff_plot"] == cfg["matrix"]["datasets"]
+    [sweep] = RF.budget_sweeps(cfg)
+    assert sorted(sweep.pruned) == sorted(sweep.control) == [1, 2, 5]
+    assert set(RF.tradeoff_sweeps(cfg)) == {"global-s", "random-s"}
 
 
 def test_the_report_names_every_scheme_limited_by_matrix_only_and_how_to_run_the_rest(tmp_path):

@@ -1,15 +1,55 @@
-"""Per dataset: the accuracy-vs-size Pareto figure (PNG) and the CSV of the points it plots.
+"""Per dataset: the accuracy-vs-size Pareto figure (PNG) and the CSV of the points it plots;
+the per-layer sensitivity with its data; the KD-temperature figure (the sweeps' figures:
+sweep_figures.py).
 
-Deterministic: the PNG carries no software metadata, so the same data give the same bytes."""
+Deterministic: the PNG carries no software metadata, so the same data give the same bytes.
+Each drawing function returns its matplotlib Figure after saving it (the tests read it)."""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from . import claims as C
-from . import io
-from .results import fmt_int, fmt_num, orders, pareto
+from . import controls, io, matrix
+from . import stats as S
+from .catalog import methods as M
+from .results import TEACHER, fmt_int, fmt_num, orders, pareto
 
-MARKERS = ["o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "h", "p"]
+
+def ci95(std, n) -> float:
+    """The half-width of the t-based 95 % confidence interval of a mean over n runs with this
+    standard deviation (same unit); NaN with one run (no spread measured: no interval drawn)."""
+    n = int(n)
+    if n < 2 or std is None or pd.isna(std):
+        return float("nan")
+    return S.t_quantile(n - 1) * float(std) / math.sqrt(n)
+
+
+def _save(fig, path):
+    with io.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    return fig
+
+
+def _error_bars(ax, xs, ys, half, colour) -> None:
+    """95 % CI bars at the points that have one, and a band over each run of two or more
+    neighbours that all have one: a band through a one-run point would claim it is exact."""
+    has = ~np.isnan(half)
+    if not has.any():
+        return
+    ax.errorbar(xs[has], ys[has], yerr=half[has], fmt="none", ecolor=colour, elinewidth=0.9, capsize=3)
+    start = None
+    for i, ok in enumerate(list(has) + [False]):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            if i - start >= 2:
+                sl = slice(start, i)
+                ax.fill_between(xs[sl], ys[sl] - half[sl], ys[sl] + half[sl], color=colour, alpha=0.2, linewidth=0)
+            start = None
 
 
 def plot_csv(st: pd.DataFrame) -> str:
@@ -20,126 +60,145 @@ def plot_csv(st: pd.DataFrame) -> str:
     return plot.to_csv(index=False, lineterminator="\n")
 
 
-def figure(st: pd.DataFrame, dataset: str, params: dict, path) -> None:
-    """Accuracy vs gzip size (log x); colour = quantization, marker = pruning; Pareto front as a step line."""
+# ---- the Pareto figure ---------------------------------------------------------------
+
+WINDOW_PP = 10.0        # the figure shows what is within this many pp of the teacher...
+WINDOW_MARGIN_PP = 2.0  # ...and a little below it; a chance-level model would flatten the rest
+
+# Pruning families (from the methods' traits), each one marker: a marker per scheme ran out
+# of distinguishable shapes at ~10 of the default's 25 schemes.
+UNPRUNED, MAGNITUDE, RANDOM, STRUCTURED, OTHER = "unpruned", "magnitude", "random", "structured", "other"
+FAMILIES = {UNPRUNED: ("o", "not pruned (none, or its fine-tune control)"),
+            MAGNITUDE: ("^", "unstructured magnitude (local or global)"),
+            RANDOM: ("v", "random (the baseline)"),
+            STRUCTURED: ("s", "structured (N:M, filters)"),
+            OTHER: ("D", "other pruning")}
+
+
+def prune_family(cfg: dict, prune: str) -> str:
+    """The pruning family of a scheme, from its method's traits (FAMILIES)."""
+    m = controls.method(cfg, M.PRUNE, prune)
+    if m is None:
+        return OTHER
+    if m.role != M.COMPRESS:
+        return UNPRUNED
+    if m.random:
+        return RANDOM
+    if m.structured or m.removes == "filters":
+        return STRUCTURED
+    return MAGNITUDE if m.removes == "weights" else OTHER
+
+
+def base_colour_key(cfg: dict, base: str) -> str:
+    """The base whose colour a base has: itself for the matrix's bases, the one it is trained
+    like for a derived base (params `derived`; drawn hollow): the default has ~25 bases, more
+    than any palette tells apart."""
+    try:
+        return matrix.root(cfg, base)
+    except KeyError:
+        return base
+
+
+@dataclass(frozen=True)
+class Window:
+    """The accuracy range of a Pareto figure, %: floor at the bottom of the axes, top at its
+    top; hidden: the variants below the floor (not drawn); lowest: the lowest accuracy."""
+    floor: float
+    top: float
+    hidden: int
+    lowest: float
+
+    @property
+    def note(self) -> str:
+        """What the window leaves out, for the legend ("" when nothing)."""
+        if not self.hidden:
+            return ""
+        return (f"not shown: {self.hidden} variant{'s' if self.hidden > 1 else ''}\n"
+                f"below {self.floor:.1f} % (lowest {self.lowest:.1f} %)")
+
+
+def accuracy_window(st: pd.DataFrame) -> Window:
+    """From WINDOW_MARGIN_PP below the teacher − WINDOW_PP line (the best variant's, without a
+    teacher) to the top, tightened to the data when every variant is inside it."""
+    acc = 100.0 * st["accuracy"].astype(float).dropna()
+    if acc.empty:
+        return Window(0.0, 100.0, 0, float("nan"))
+    teacher = st.loc[st["variant"] == TEACHER, "accuracy"].astype(float)
+    reference = 100.0 * float(teacher.iloc[0]) if len(teacher) else float(acc.max())
+    floor = max(reference - WINDOW_PP - WINDOW_MARGIN_PP, float(acc.min()) - 1.0)
+    top = max(float(acc.max()), reference) + 1.0
+    return Window(floor, top, int((acc < floor).sum()), float(acc.min()))
+
+
+def figure(st: pd.DataFrame, dataset: str, params: dict, path):
+    """Accuracy vs gzip size (log x); colour = base model (derived bases hollow, in the colour of
+    the base they are trained like), marker = pruning family; ± 95 % CI where a variant has
+    several runs; Pareto front as a step line; the teacher − 10 pp line; the y axis limited to
+    accuracy_window, the legend says what it cuts off."""
     from matplotlib import colormaps       # loaded only when a figure is drawn
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    order = orders(params)
-    quants = order["quant"] + sorted(q for q in set(st["quant"]) if q not in order["quant"])
-    prunes = order["prune"] + sorted(p for p in set(st["prune"]) if p not in order["prune"])
+    keys = {b: base_colour_key(params, b) for b in dict.fromkeys(st["base"])}
+    order = [b for b in orders(params)["base"] if b in set(keys.values())]
+    order += sorted(set(keys.values()) - set(order))
     cmap = colormaps["tab10"]
-    colour = {q: cmap(i % 10) for i, q in enumerate(quants)}
-    marker = {p: MARKERS[i % len(MARKERS)] for i, p in enumerate(prunes)}
+    colour = {b: cmap(i % 10) for i, b in enumerate(order)}
+    family = {p: prune_family(params, p) for p in dict.fromkeys(st["prune"])}
+    window = accuracy_window(st)
 
     fig = Figure(figsize=(10, 6), dpi=100)
-    ax = fig.add_axes((0.08, 0.1, 0.62, 0.82))
-    for (q, p), g in st.groupby(["quant", "prune"], sort=False):
+    ax = fig.add_axes((0.08, 0.1, 0.6, 0.82))
+    shown = st[100.0 * st["accuracy"].astype(float) >= window.floor]
+    groups = shown.assign(_key=shown["base"].map(keys), _family=shown["prune"].map(family))
+    for (base, fam), g in groups.groupby(["base", "_family"], sort=False):
+        c, derived = colour[keys[base]], keys[base] != base
         x, y = g["gzip_bytes"].to_numpy(float), 100.0 * g["accuracy"].to_numpy(float)
-        if (g["n"] >= 2).any():
-            ax.errorbar(x, y, yerr=100.0 * g["accuracy_std"].fillna(0).to_numpy(float), fmt="none",
-                        ecolor=colour[q], elinewidth=0.8, alpha=0.6)
-        ax.scatter(x, y, c=[colour[q]], marker=marker[p], s=36, edgecolors="black", linewidths=0.4)
+        half = np.array([100.0 * ci95(s, n) for s, n in zip(g["accuracy_std"], g["n"])], dtype=float)
+        if (~np.isnan(half)).any():
+            ax.errorbar(x, y, yerr=np.nan_to_num(half), fmt="none", ecolor=c, elinewidth=0.8, alpha=0.6)
+        ax.scatter(x, y, marker=FAMILIES[fam][0], s=36, linewidths=0.8 if derived else 0.4,
+                   facecolors="none" if derived else [c], edgecolors=[c] if derived else "black")
     front = st[pareto(st).to_numpy()].sort_values(["gzip_bytes", "accuracy"], kind="mergesort")
     if len(front):
         ax.step(front["gzip_bytes"].to_numpy(float), 100.0 * front["accuracy"].to_numpy(float), where="post",
                 color="black", linewidth=1.0)
-        for _, r in front.iterrows():
+        for _, r in front[100.0 * front["accuracy"].astype(float) >= window.floor].iterrows():
             ax.annotate(r["base"], (float(r["gzip_bytes"]), 100.0 * float(r["accuracy"])), fontsize=6,
                         xytext=(3, 3), textcoords="offset points")
+    teacher = st.loc[st["variant"] == TEACHER, "accuracy"].astype(float)
+    extra = [Line2D([], [], color="black", linewidth=1.0, label="Pareto front")]
+    if len(teacher):
+        ax.axhline(100.0 * float(teacher.iloc[0]) - WINDOW_PP, color="grey", linestyle=":", linewidth=1.0)
+        extra.append(Line2D([], [], color="grey", linestyle=":", label=f"teacher − {WINDOW_PP:g} pp"))
+    if window.note:
+        extra.append(Line2D([], [], linestyle="", label=window.note))
+    ax.set_ylim(window.floor - 0.5, window.top)  # a point at the floor is drawn whole
     ax.set_xscale("log")
     ax.set_xlabel("gzip-compressed .tflite size (bytes, log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{dataset}: accuracy vs size")
     ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
-    q_handles = [Line2D([], [], linestyle="", marker="o", color=colour[q], label=q) for q in quants
-                 if q in set(st["quant"])]
-    p_handles = [Line2D([], [], linestyle="", marker=marker[p], color="grey", label=p) for p in prunes
-                 if p in set(st["prune"])]
-    front_handle = [Line2D([], [], color="black", linewidth=1.0, label="Pareto front")]
-    first = ax.legend(handles=q_handles, title="quantization", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+    b_handles = [Line2D([], [], linestyle="", marker="o", color=colour[b], label=b) for b in order]
+    if any(k != b for b, k in keys.items()):
+        b_handles.append(Line2D([], [], linestyle="", marker="o", markerfacecolor="none", color="grey",
+                                label="hollow: derived base,\nas the base it is trained like"))
+    p_handles = [Line2D([], [], linestyle="", marker=FAMILIES[f][0], color="grey", label=FAMILIES[f][1])
+                 for f in FAMILIES if f in set(groups["_family"])]
+    first = ax.legend(handles=b_handles, title="base model", loc="upper left", bbox_to_anchor=(1.02, 1.0),
                       fontsize=8, title_fontsize=8)
     ax.add_artist(first)
-    ax.legend(handles=p_handles + front_handle, title="pruning", loc="upper left", bbox_to_anchor=(1.02, 0.55),
+    ax.legend(handles=p_handles + extra, title="pruning", loc="lower left", bbox_to_anchor=(1.02, 0.0),
               fontsize=8, title_fontsize=8)
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-
-
-# ---- trade-off curves (sweeps) ----------------------------------------------------
-
-def curves(st: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """The points of the trade-off curves: for every pruning sweep (params `sweeps`) and
-    each base and quantization it ran with, the unpruned variant then one point per
-    value, in value order; method = the sweep's name. Columns as variant stats plus method."""
-    schemes = set((params.get("prune") or {}).get("schemes", {}))
-    parts = []
-    for name, entries in (params.get("sweeps") or {}).items():
-        if not set(entries) <= schemes:
-            continue  # a sweep of another kind (derived bases, quantization)
-        swept = st[st["prune"].isin(entries) & (st["cluster"] == "none")]
-        for (base, quant), _ in swept.groupby(["base", "quant"], sort=False):
-            names = [f"{base}+none+{quant}"] + [f"{base}+{e}+{quant}" for e in entries]
-            pts = st.set_index("variant").reindex(names).dropna(subset=["accuracy"]).reset_index()
-            parts.append(pts.assign(method=name, line=f"{base} {name} {quant}"))
-    if not parts:
-        return pd.DataFrame(columns=["line", "method", "variant", "quant", "compression_ratio", "speedup_theoretical",
-                                     "accuracy", "accuracy_std", "n"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def tradeoff_csv(points: pd.DataFrame) -> str:
-    """The curves' points, for DVC plots: line, variant, compression, speedup, accuracy."""
-    out = pd.DataFrame({"line": points["line"], "variant": points["variant"],
-                        "compression_ratio": [fmt_num(v, 4) for v in points["compression_ratio"]],
-                        "speedup_theoretical": [fmt_num(v, 4) for v in points["speedup_theoretical"]],
-                        "accuracy": [fmt_num(v, 6) for v in points["accuracy"]]})
-    return out.to_csv(index=False, lineterminator="\n")
-
-
-def tradeoff(points: pd.DataFrame, st: pd.DataFrame, dataset: str, path) -> None:
-    """Accuracy vs compression (×, vs the teacher's gzip bytes) and vs theoretical speedup
-    (dense / non-zero MACs), log x: one line per sweep, base and quantization, mean ±
-    std bands where there are several runs; the other variants of the swept bases as dots."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(12, 5), dpi=100)
-    axes = [fig.add_axes((0.06, 0.12, 0.36, 0.78)), fig.add_axes((0.48, 0.12, 0.36, 0.78))]
-    cmap = colormaps["tab10"]
-    others = st[st["base"].isin(set(points["variant"].str.split("+").str[0])) & ~st["variant"].isin(points["variant"])]
-    for ax, x, label in zip(axes, ("compression_ratio", "speedup_theoretical"),
-                            ("compression × (teacher gzip bytes / variant's, log)",
-                             "theoretical speedup × (dense / non-zero MACs, log)")):
-        ax.scatter(others[x].astype(float), 100.0 * others["accuracy"].astype(float), s=10, color="lightgrey",
-                   edgecolors="grey", linewidths=0.3, label="other variants of these bases")
-        for i, (line, g) in enumerate(points.groupby("line", sort=False)):
-            xs, ys = g[x].to_numpy(float), 100.0 * g["accuracy"].to_numpy(float)
-            ax.plot(xs, ys, marker="o", markersize=3, color=cmap(i % 10), label=line)
-            if (g["n"] >= 2).any():
-                sd = 100.0 * g["accuracy_std"].fillna(0).to_numpy(float)
-                ax.fill_between(xs, ys - sd, ys + sd, color=cmap(i % 10), alpha=0.2)
-        ax.set_xscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel("test accuracy (%)")
-        ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
-    axes[0].set_title(f"{dataset}: accuracy vs compression")
-    axes[1].set_title(f"{dataset}: accuracy vs theoretical speedup")
-    if points.empty:  # the file is the rule's output on every dataset; say why it is blank
-        fig.text(0.45, 0.5, f"no pruning sweep ran on {dataset} (params matrix.only)", ha="center")
-    else:
-        axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7)
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    return _save(fig, path)
 
 
 # ---- per-layer sensitivity ----------------------------------------------------------
 
-SENSITIVITY_BLANK = "no per-layer sensitivity ran on {dataset} (params sensitivity.bases)"
+SENSITIVITY_BLANK = "no per-layer sensitivity table of {dataset} among the report's inputs"
 
 
-def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path) -> None:
+def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path):
     """Accuracy vs the sparsity of one layer pruned alone, one panel per base model."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
@@ -157,10 +216,9 @@ def sensitivity(tables: dict[str, pd.DataFrame], dataset: str, path) -> None:
         ax.set_title(f"{dataset} {base}")
         ax.grid(True, linewidth=0.3, alpha=0.5)
         ax.legend(fontsize=7, loc="lower left")
-    if not tables:  # the file is the rule's output on every dataset; say why it is blank
+    if not tables:  # drawn only where params analyse a base: the inputs lack its table
         fig.text(0.5, 0.5, SENSITIVITY_BLANK.format(dataset=dataset), ha="center")
-    with io.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    return _save(fig, path)
 
 
 # ---- KD temperature: the study's loss and ours ----------------------------------------

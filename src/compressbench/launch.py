@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import refused
+
 GRACE_SECONDS = 20  # a job stops at its next Python instruction; Snakemake then needs a few seconds
 INCOMPLETE = Path(".snakemake/incomplete")  # Snakemake's markers: base64 of each running job's output
 
@@ -67,21 +69,9 @@ def _killpg(pgid: int, sig: int) -> None:
         pass  # the group has ended
 
 
-def main(argv=None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    received: list[tuple[int, float, list[str]]] = []  # (signal, when, outputs then running)
-    group: list[int] = []  # Snakemake's pid, its process group's id too (its own session)
-
-    def forward(signum, _frame):
-        if not received:
-            print(f"launch: {signal.Signals(signum).name} received; stopping the running jobs",
-                  file=sys.stderr, flush=True)
-            received.append((signum, time.monotonic(), incomplete_outputs()))
-            if group:
-                _killpg(group[0], signal.SIGTERM)
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, forward)
+def _run(args: list[str], received: list, group: list[int]) -> int:
+    """One Snakemake run in its own process group; its exit code, or 128 + the signal's number."""
+    group.clear()
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     group.append(proc.pid)
@@ -100,6 +90,31 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, "-m", "snakemake", "--unlock"], capture_output=True)
     print(stopped_message(signal.Signals(signum).name, incomplete, killed), file=sys.stderr, flush=True)
     return 128 + signum
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    received: list[tuple[int, float, list[str]]] = []  # (signal, when, outputs then running)
+    group: list[int] = []  # Snakemake's pid, its process group's id too (its own session)
+
+    def forward(signum, _frame):
+        if not received:
+            print(f"launch: {signal.Signals(signum).name} received; stopping the running jobs",
+                  file=sys.stderr, flush=True)
+            received.append((signum, time.monotonic(), incomplete_outputs()))
+            if group:
+                _killpg(group[0], signal.SIGTERM)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    before = len(refused.records())
+    code = _run(args, received, group)
+    # A job that refused its cell failed the run; the plan leaves such cells out (refused.py),
+    # so one more run finishes the rest and the report, which lists them.
+    if code != 0 and not received and (new := len(refused.records()) - before) > 0 and "-n" not in args:
+        print(f"launch: {new} job(s) refused their cells; planning again without them", file=sys.stderr, flush=True)
+        code = _run(args, received, group)
+    return code
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pandas as pd
 
 from . import claims as C
-from . import controls, deployment, matrix, overview, selection
+from . import base_table, controls, deployment, glossary, overview, run_facts, run_summary, selection
 from . import reproduction as R
+from . import refused as refused_cells
 from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, best_efficiency, fmt_int, fmt_num, fmt_pm, orders, pareto
 from .tables import table
 
@@ -33,10 +34,6 @@ STUDY_BUGS = [
     "it compared fine-tuned and QAT variants with models that never had those extra epochs — we pair each "
     "with an equal-budget control (`finetune`, `float32-ft`).",
 ]
-
-
-def _settings(d: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in d.items()) if isinstance(d, dict) else str(d)
 
 
 # ---- results ----------------------------------------------------------------
@@ -99,112 +96,9 @@ def _all_variants(ds: str, st: pd.DataFrame, several_seeds: bool, cfg: dict) -> 
     return lines + [table(variant_table(st, cfg)), ""]
 
 
-# ---- what was run -----------------------------------------------------------
-
-def _what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, packages: dict) -> list[str]:
-    m = params.get("matrix", {})
-    tr, kd, pr = params.get("train", {}), params.get("distill", {}), params.get("prune", {})
-    qs = params.get("quantize", {}).get("schemes", {})
-    ev = params.get("evaluate", {})
-    lat = params.get("latency", {})
-    seeds_run = sorted(int(s) for s in frame["seed"].unique()) if len(frame) else []
-    lines = ["## What was run", "",
-             f"- Datasets: {', '.join(m.get('datasets', []))}",
-             f"- Seeds: {', '.join(str(s) for s in params.get('seeds', []))} "
-             f"(results present for {len(seeds_run)} seed(s): {', '.join(map(str, seeds_run)) or 'none'})",
-             f"- Metrics files: {len(frame)}",
-             f"- Code version: `{code}`", ""]
-    zoo = params.get("zoo", {})
-    epochs = tr.get("epochs", {})
-    rows = []
-    for b in m.get("bases", []):
-        info = matrix.BASES.get(b)
-        row = {"base": b, "architecture": info.arch if info else DASH,
-               "trained from": f"KD from {info.teacher}" if info and info.teacher else "labels"}
-        for ds in m.get("datasets", []):
-            layers = zoo.get(ds, {}).get(info.arch if info else b, [])
-            row[f"{ds} layers"] = " → ".join(_settings(layer) for layer in layers) or DASH
-            row[f"{ds} epochs"] = str(epochs.get(ds, {}).get(b, DASH))
-        rows.append(row)
-    lines += ["### Base models", "", table(pd.DataFrame(rows)), ""]
-    derived = params.get("derived") or {}
-    if derived:
-        protocols = params.get("protocols") or {}
-        rows = []
-        for name, d in derived.items():
-            changed = {**({"arch": d["arch"]} if "arch" in d else {}), **d.get("train", {}), **d.get("distill", {})}
-            cells = (f"{', '.join(d.get('datasets', m.get('datasets', [])))}: prune {', '.join(d.get('prune', ['none']))}; "
-                     f"quant {', '.join(d.get('quant', ['float32']))}")
-            first = next((p[name] for p in protocols.values() if name in p), {})
-            rows.append({"base": name, "trained like": d["like"], "teacher": d.get("teacher", DASH),
-                         "changed": _settings(changed) or DASH, "epochs": str(first.get("epochs", DASH)),
-                         "cells": cells})
-        lines += ["### Derived base models (the study's protocols, sweeps)", "", table(pd.DataFrame(rows)), ""]
-    if len(frame):
-        runs = frame.groupby(["dataset", "variant"]).agg(seeds=("seed", "nunique"), fts=("ft_seed", "nunique"))
-        counts = runs.value_counts().sort_index()
-        lines += ["### Seeds per variant", "",
-                  table([[str(s), str(f), str(n)] for (s, f), n in counts.items()],
-                        ["training seeds", "fine-tune seeds", "variants"]), "",
-                  "Replicates (`matrix.replicates`): " + ("; ".join(
-                      _settings(r) for r in m.get("replicates") or []) or "none") + ".", ""]
-    cl = params.get("cluster") or {}
-    if [k for k in m.get("cluster", []) if k != "none"]:
-        cft = cl.get("fine_tune", {})
-        lines += ["### Cluster schemes", "", table(pd.DataFrame(
-            [{"scheme": k, "settings": _settings(v)} for k, v in cl.get("schemes", {}).items()
-             if k in m.get("cluster", [])])), "",
-                  f"Fine-tune after clustering: {cft.get('epochs')} epochs, batch size {cft.get('batch_size')}, "
-                  f"learning rate {cft.get('learning_rate')}; sparsity kept on pruned models.", ""]
-    lines += ["### Pruning schemes", "",
-              table(pd.DataFrame([{"scheme": k, "settings": _settings(v)} for k, v in pr.get("schemes", {}).items()
-                                  if k in m.get("prune", [])] or [{"scheme": "none", "settings": ""}])),
-              "", "`none` = the unpruned base model.", ""]
-    lines += ["### Quantization schemes", "",
-              table(pd.DataFrame([{"scheme": k, "settings": _settings(v)} for k, v in qs.items()
-                                  if k in m.get("quant", [])] or [{"scheme": DASH, "settings": ""}])), ""]
-    if m.get("only"):
-        sweep_of = {e: name for name, entries in (params.get("sweeps") or {}).items() for e in entries}
-        limits = {sweep_of.get(k, k): v for k, v in m["only"].items()}  # a sweep's entries share its limit
-        lines += ["### Schemes limited to some cells (`matrix.only`)", "",
-                  table(pd.DataFrame([{"scheme": k, "runs only on": "; ".join(
-                      f"{axis} {', '.join(map(str, names))}" for axis, names in v.items())}
-                      for k, v in limits.items()])), "",
-                  "The other cells of these schemes are not in this run: `params.yaml` says why each is "
-                  "limited (a control's pairing, the study's protocol, or the compute budget), and deleting "
-                  "an entry from `matrix.only` runs them.", ""]
-    ft = pr.get("fine_tune", {})
-    qat = next((v for v in qs.values() if isinstance(v, dict) and v.get("method") == "qat"), {})
-    lines += ["### Key parameters", "",
-              f"- Training: optimizer {tr.get('optimizer')}, learning rate {tr.get('learning_rate')} "
-              f"({tr.get('schedule', 'constant')}), batch size {tr.get('batch_size')}, data "
-              f"{tr.get('data', 'train')}, augmentation {tr.get('augment')}, precision {tr.get('precision')}",
-              f"- Knowledge distillation: alpha {kd.get('alpha')} (weight of the hard-label loss), "
-              f"temperature T {kd.get('temperature')}, soft loss "
-              + ("scaled by T²" if kd.get("t_squared", True) else "not scaled by T² (the study's loss)"),
-              f"- Pruning fine-tune: {ft.get('epochs')} epochs, batch size {ft.get('batch_size')}, "
-              f"learning rate {ft.get('learning_rate')}",
-              f"- QAT: {qat.get('epochs', DASH)} epochs, batch size {qat.get('batch_size', DASH)}, "
-              f"learning rate {qat.get('learning_rate', DASH)}",
-              f"- Validation split: {params.get('val_size')} images (split seed {params.get('split_seed')})",
-              f"- Evaluation: batch {ev.get('batch_size')}; latency in its own job with every core reserved: "
-              f"the median of single-image runs (XNNPACK) at 1 thread and at all threads after "
-              f"{lat.get('warmup_runs')} warm-up runs, timed until its 95 % CI is within "
-              f"±{100 * lat.get('tolerance', 0):g} % (at most {lat.get('max_runs')} runs or "
-              f"{lat.get('max_seconds')} s)", ""]
-    lines += ["### Package versions", "",
-              table(pd.DataFrame([{"package": k, "version": v} for k, v in packages.items()])), ""]
-    if facts:
-        counts = [{"dataset": ds, **{k: str(v) for k, v in f.get("counts", {}).items()}} for ds, f in facts.items()]
-        sums = [{"dataset": ds, "array": k, "sha256 (first 16 hex)": str(v)[:16]}
-                for ds, f in facts.items() for k, v in sorted(f.get("sha256", {}).items())]
-        lines += ["### Datasets", "", table(pd.DataFrame(counts).fillna(DASH)), "", table(pd.DataFrame(sums)), ""]
-    return lines
-
-
 # ---- claims -----------------------------------------------------------------
 
-def _claims(claims: list) -> list[str]:
+def _claims(claims: list, params: dict | None = None) -> list[str]:
     lines = ["## Claims of the study", "",
              "Each claim of arXiv 2305.08075 is tested on our numbers by the rule stated with it (params `claims` "
              "fixes the level, the correction and the margins before the run). Each row is one independently "
@@ -218,18 +112,20 @@ def _claims(claims: list) -> list[str]:
              "difference is within noise. A difference within noise is \"not shown\", never \"confirmed\"; "
              "\"not run\" means the variants the claim needs are not in the matrix. Random pruning (a baseline) "
              "is left out of every claim.", ""]
-    datasets = list(dict.fromkeys(ds for c in claims for ds in c.verdicts))
-    overview = [{"claim": f"{c.id}: {c.statement}", **{ds: c.verdicts.get(ds, DASH) for ds in datasets}}
-                for c in claims]
-    if overview:
-        lines += [table(pd.DataFrame(overview)), ""]
+    keys = run_summary.verdict_keys(claims)  # dataset first, its protocols side by side
+    verdicts = [{"claim": f"{c.id}: {c.statement}", **{k: c.verdicts.get(k, DASH) for k in keys}} for c in claims]
+    if verdicts:
+        lines += [table(pd.DataFrame(verdicts)), ""]
     for c in claims:
         lines += [f"### {c.id}: {c.statement}", "", f"Rule: {c.rule}", ""]
-        for ds in datasets:
-            lines += [f"**{ds}: {c.verdicts[ds]}.**", "", c.evidence[ds], ""]
-            if c.cells(ds):
-                lines += [f"Cells read ({len(c.cells(ds))} variants): "
-                          + ", ".join(f"`{v}`" for v in c.cells(ds)) + ".", ""]
+        for key in keys:
+            lines += [f"**{key}: {c.verdicts[key]}.**", "", c.evidence[key], ""]
+            cells = run_summary.cells_read(c, key, params)
+            if cells:
+                renamed = cells != c.cells(key)  # the evidence names the roles; these are their bases
+                lines += [f"Cells read ({len(cells)} variants"
+                          + ("; the evidence above names each by its role" if renamed else "") + "): "
+                          + ", ".join(f"`{v}`" for v in cells) + ".", ""]
     return lines
 
 
@@ -327,42 +223,44 @@ def reproduction(found: dict, stats: pd.DataFrame, pairs: list, source: str,
     return lines
 
 
-# ---- wall time --------------------------------------------------------------
-
-def _wall_time(times: pd.DataFrame) -> list[str]:
-    lines = ["## Wall time per rule", "",
-             "Per Snakemake rule, from the `rule` field of every stage record and metrics file (`unknown` = a "
-             "record without one). One job = one record: `convert` writes one per post-training export.", ""]
-    if not len(times):
-        return lines + ["No stage records.", ""]
-    shown = times.copy()
-    for c in ["total s", "mean s", "max s"]:
-        shown[c] = [f"{v:.1f}" for v in shown[c]]
-    shown["jobs"] = shown["jobs"].astype(str)
-    return lines + [table(shown), ""]
+def _with_budget(lines: list[str], ds: str, budget: str | None, after: list[str]) -> list[str]:
+    """A dataset's screen with its fine-tune budget figure after the first line naming one of
+    `after` (its trade-off figure, else its Pareto figure; at the end if neither)."""
+    if not budget:
+        return lines
+    at = next((i + 1 for path in after if path for i, line in enumerate(lines) if f"]({path})" in line), len(lines))
+    at += at < len(lines) and lines[at] == ""  # after that figure's blank line
+    image = [f"![{ds}: accuracy vs fine-tune epochs, pruned and its equal-budget control]({budget})", ""]
+    return lines[:at] + image + lines[at:]
 
 
 def document(frame, stats, claims, reference, params, facts, times, *, code: str, packages: dict,
              figure: str, found: dict | None = None, tradeoff: dict[str, str] | None = None,
-             sensitivity: str | None = None, temperature: str | None = None, pairs: list | None = None,
-             chosen: pd.DataFrame | None = None) -> str:
-    """report.md: the first screen (overview.py), then the details folded. code: the code
-    version; packages: name -> version; figure, sensitivity: the figures' paths relative to
-    report.md, with {dataset} (None: not drawn); tradeoff: dataset -> its trade-off figure's
-    path, for the datasets where a pruning sweep ran; temperature: the KD-temperature
-    figure's path; found, pairs: the reproduction rows and loss pairs (computed if None); chosen:
-    the validation sweeps (selection.choices; None: none)."""
+             budget: dict[str, str] | None = None, sensitivity: dict[str, str] | None = None,
+             temperature: str | None = None, pairs: list | None = None,
+             chosen: pd.DataFrame | None = None, refused: list[dict] = ()) -> str:
+    """report.md: the first screen (overview.py), then the details folded (refused: the cells
+    a technique refused, refused.split's rows). code: the code
+    version; packages: name -> version; figure: the Pareto figure's path relative to report.md,
+    with {dataset}; tradeoff, budget, sensitivity: dataset -> that figure's path, for the
+    datasets where it was drawn (a pruning sweep, a fine-tune budget sweep, a sensitivity
+    analysis ran); temperature: the KD-temperature figure's path; found, pairs: the reproduction
+    rows and loss pairs (computed if None); chosen: the validation sweeps (selection.choices;
+    None: none)."""
     datasets = list(dict.fromkeys(stats["dataset"]))
     lines = ["# compressbench report", "",
              "Knowledge distillation, pruning and quantization of the models of arXiv 2305.08075, every "
              "combination measured as a deployable .tflite with LiteRT.", ""]
     found = found if found is not None else R.rows(reference or {}, stats, params, {}, frame)
-    lines += overview.run_summary(frame, params, code) + overview.verdicts(claims, R.counts(found, params))
+    lines += run_summary.run_summary(frame, params, code) + run_summary.verdicts(claims, R.counts(found, params), params)
+    lines += base_table.base_models(frame, params, found)  # after the verdicts: what the claims' models reached
     per_dataset = {ds: stats[stats["dataset"] == ds].reset_index(drop=True) for ds in datasets}
     for ds, st in per_dataset.items():
-        lines += overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds),
-                                         (tradeoff or {}).get(ds), overview.eight_bit(params, st), params)
-    lines += ["## Details", ""]
+        curves = (tradeoff or {}).get(ds)
+        lines += _with_budget(overview.dataset_screen(ds, st, orders(params), figure.format(dataset=ds), curves,
+                                                      overview.eight_bit(params, st), params),
+                              ds, (budget or {}).get(ds), [curves, figure.format(dataset=ds)])
+    lines += glossary.glossary() + ["## Details", ""]
     for ds, st in per_dataset.items():
         lines += overview.folded(f"All {len(st)} variants: {ds}",
                                  _all_variants(ds, st, frame["seed"].nunique() > 1, params))
@@ -371,17 +269,19 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
             "## Per-layer sensitivity", "",
             "Each conv and dense layer pruned alone by magnitude, one-shot, no fine-tune (params `sensitivity`); "
             "tables in `reports/sensitivity/`.", "",
-            *[f"![{ds}: per-layer sensitivity]({sensitivity.format(dataset=ds)})\n" for ds in per_dataset]])
+            *[f"![{ds}: per-layer sensitivity]({sensitivity[ds]})\n" for ds in per_dataset if ds in sensitivity]])
     else:
         lines += [SENSITIVITY_NOT_RUN, ""]
+    if refused:
+        lines += overview.folded("Refused cells", refused_cells.section(list(refused), table))
     lines += overview.folded("Deployment: latency of pruned models, integer-only checks, tensor arenas",
                              deployment.section(frame, params, table))
-    lines += overview.folded("Claims of the study: rules and evidence", _claims(claims))
+    lines += overview.folded("Claims of the study: rules and evidence", _claims(claims, params))
     lines += overview.folded("Reproduction of arXiv 2305.08075", reproduction(
         found, stats, pairs if pairs is not None else R.loss_pairs(stats, params),
         (reference or {}).get("source", "arXiv 2305.08075"), temperature, chosen,
         R.architecture_notes(params.get("zoo", {}))))
     lines += overview.folded("What was run: models, schemes, parameters, versions, data",
-                             _what_was_run(params, frame, facts, code, packages))
-    lines += overview.folded("Wall time per rule", _wall_time(times))
+                             run_facts.what_was_run(params, frame, facts, code, packages))
+    lines += overview.folded("Wall time per rule", run_facts.wall_time(times))
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,52 +1,48 @@
 """The first screen of report.md, what a pull-request reviewer reads first: the
-run in one paragraph, the claims' verdicts, and per dataset the best variants,
-the Pareto front, the figure and two compact pivots. Everything else follows in
-folded <details> blocks (markdown.document)."""
+run and its protocol families with the claims' verdicts (run_summary.py), the base
+models per protocol (base_table.py), and per dataset (here) the recipes at target
+compressions (per architecture), the best variants, the Pareto front, the figure and
+the pivots of what ran. Recipes and the front are chosen among the variants of the
+matrix's protocol family only (selection.in_matrix_family). Every term is defined in
+glossary.py. Everything else follows in folded <details> blocks (markdown.document)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from . import controls, forgetting, matrix
-from .catalog import methods
-from .results import DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, pareto, smallest_within
-from .selection import at_targets, selected_by
+from . import controls, forgetting, matrix, selection
+from .results import (DASH, EFFICIENCY_WITHIN_PP, TEACHER, WITHIN_PP, best_efficiency, fmt_num, orders, pareto,
+                      smallest_within)
+from .selection import selected_by
 from .tables import table
 
 KB = 1000
 FRONT_ROWS = 12  # the first screen's Pareto table; the folded tables mark every front point
-
+NONE_THIS_SMALL = "none this small"
+# The five bases' roles, paired across protocols by params claims.protocols (role -> base), in
+# the study's order: the teacher, its assistant, then the students from scratch, by KD, by TAKD.
+ROLES = ("teacher", "ta", "student-scratch", "student-kd", "student-takd")
 
 def folded(summary: str, lines: list[str]) -> list[str]:
     """A <details> block GitHub renders (markdown needs the blank line after <summary>)."""
     return ["<details>", f"<summary>{summary}</summary>", "", *lines, "</details>", ""]
 
 
-def run_summary(frame: pd.DataFrame, params: dict, code: str) -> list[str]:
-    tr, kd = params.get("train", {}), params.get("distill", {})
-    runs = frame.groupby(["dataset", "variant"]).size() if len(frame) else pd.Series(dtype=int)
-    counts = ", ".join(f"{n} run{'s' if n > 1 else ''} (seeds): {k} variants" for n, k in
-                       sorted(runs.value_counts().items()))
-    return [f"**{', '.join(dict.fromkeys(frame['dataset'])) or 'No dataset'}**: {len(frame)} cells "
-            f"(.tflite files), {frame.groupby('dataset')['variant'].nunique().sum()} variants ({counts or 'none'}). "
-            f"Protocol: {tr.get('optimizer')} at {tr.get('learning_rate')} ({tr.get('schedule', 'constant')}), "
-            f"batch {tr.get('batch_size')}, data {tr.get('data', 'train')}, {tr.get('precision')}; KD alpha "
-            f"{kd.get('alpha')}, T {kd.get('temperature')}"
-            + (", T²" if kd.get("t_squared", True) else ", no T² (the study's loss)")
-            + f". Code version `{code}`.", ""]
+def what_ran(grids: list[dict], rows: list[str], cols: list[str]) -> tuple[list[str], list[str], bool]:
+    """Of one or more grids sharing their axes ((row, column) -> text; absent or DASH: did not
+    run), the rows and columns with a cell in any grid, and whether more than half of the
+    grid they span would still be empty: then its cells are better listed than tabulated."""
+    ran = {k for g in grids for k, v in g.items() if v and v != DASH}
+    rows = [r for r in rows if any((r, c) in ran for c in cols)]
+    cols = [c for c in cols if any((r, c) in ran for r in rows)]
+    filled = sum((r, c) in ran for r in rows for c in cols)
+    return rows, cols, 2 * filled < len(rows) * len(cols)
 
 
-def verdicts(claims: list, reproduced: dict | None = None) -> list[str]:
-    """The claims' verdicts per dataset, then how many reproduction rows got each verdict."""
-    datasets = list(dict.fromkeys(ds for c in claims for ds in c.verdicts))
-    rows = [[f"{c.id}: {c.statement}", *(c.verdicts.get(ds, DASH) for ds in datasets)] for c in claims]
-    lines = ["## Verdicts", "", table(rows, ["claim", *datasets]), "",
-             "Rules, noise and evidence: *Claims of the study* below.", ""]
-    if reproduced:
-        kinds = list(dict.fromkeys(k for c in reproduced.values() for k in c))
-        counts = [[ds, sum(c.values()), *(c.get(k, 0) for k in kinds)] for ds, c in reproduced.items()]
-        lines += ["Reproduction of the study's published numbers (rows per verdict; table and protocols in "
-                  "*Reproduction* below):", "", table(counts, ["dataset", "rows", *kinds]), ""]
-    return lines
+def _drop_empty_columns(rows: list[list[str]], headers: list[str]) -> tuple[list[list[str]], list[str]]:
+    """The table without the columns that are dashes (or empty) in every row."""
+    keep = [i for i in range(len(headers)) if any(r[i] not in (DASH, "") for r in rows)] if rows else \
+        list(range(len(headers)))
+    return [[r[i] for i in keep] for r in rows], [headers[i] for i in keep]
 
 
 def _pct(v) -> str:
@@ -99,21 +95,38 @@ def best(st: pd.DataFrame, cfg: dict) -> list[str]:
             "its overall accuracy.", ""]
 
 
-def targets(st: pd.DataFrame) -> list[str]:
-    """For each target compression, the recipe chosen on validation with its test accuracy ± CI
-    and its loss against the teacher with the loss's 95 % interval (selection.at_targets)."""
+def _runs_of_same(found: list[tuple[float, pd.Series | None]]) -> list[tuple[list[float], pd.Series | None]]:
+    """Consecutive targets that chose the same recipe (or none) merged: one row says it once."""
+    out: list[tuple[list[float], pd.Series | None]] = []
+    for t, r in found:
+        name = None if r is None else r["variant"]
+        if out and (None if out[-1][1] is None else out[-1][1]["variant"]) == name:
+            out[-1][0].append(t)
+        else:
+            out.append(([t], r))
+    return out
+
+
+def targets(st: pd.DataFrame, cfg: dict | None = None, lead: str = "") -> list[str]:
+    """For each architecture (selection.architecture) and target compression, the recipe
+    chosen on validation with its test accuracy ± CI and its loss against the teacher with
+    the loss's 95 % interval (selection.targets_by_architecture); NONE_THIS_SMALL where no
+    variant of the architecture is that small. Targets that chose the same recipe share a row.
+    lead: a sentence before the table's caption."""
     rows = []
-    for t, r in at_targets(st):
-        if r is None:
-            rows.append([f"≥ {t:g}×", "none ran", DASH, DASH, DASH])
-            continue
-        lo, hi = r.get("loss_low_pp"), r.get("loss_high_pp")
-        loss = fmt_num(-float(r["delta_pp"]), 2) + ("" if lo is None or pd.isna(lo) else
-                                                     f" [{fmt_num(lo, 2)}, {fmt_num(hi, 2)}]")
-        rows.append([f"≥ {t:g}×", f"`{r['variant']}`", fmt_num(r["compression_ratio"], 1), _test(r), loss])
-    return ["For a target compression (gzip size against the teacher's), the most accurate recipe on "
-            "validation:", "", table(rows, ["smaller", "recipe", "compression ×", "test % ± 95 % CI",
-                                            "loss vs teacher pp [95 % CI]"]), ""]
+    for arch, found in selection.targets_by_architecture(st, cfg or {}):
+        for ts, r in _runs_of_same(found):
+            target = "≥ " + ", ".join(f"{t:g}×" for t in ts)
+            if r is None:
+                rows.append([arch, target, NONE_THIS_SMALL, DASH, DASH, DASH])
+                continue
+            lo, hi = r.get("loss_low_pp"), r.get("loss_high_pp")
+            loss = fmt_num(-float(r["delta_pp"]), 2) + ("" if lo is None or pd.isna(lo) else
+                                                         f" [{fmt_num(lo, 2)}, {fmt_num(hi, 2)}]")
+            rows.append([arch, target, f"`{r['variant']}`", fmt_num(r["compression_ratio"], 1), _test(r), loss])
+    return [lead + f"Per architecture and target compression (gzip size against `{TEACHER}`'s), the most "
+            "accurate recipe on validation:", "", table(rows, ["architecture", "target", "recipe", "compression ×",
+                                                      "test % ± 95 % CI", "loss vs teacher pp [95 % CI]"]), ""]
 
 
 def _uncompressed_deltas(st: pd.DataFrame, cfg: dict) -> list[float]:
@@ -156,34 +169,60 @@ def pivots(st: pd.DataFrame, orders: dict, eight_bit: set[str]) -> list[str]:
     """Accuracy of the float32 exports, base × pruning; and per cell its best 8-bit export
     (the most accurate of the quantization schemes `eight_bit` names, see eight_bit: int8 weights, so
     about a quarter of the float32 file before compression, pruned or not). The matrix's
-    bases and unclustered cells only (derived bases have their own tables)."""
+    bases and unclustered cells only (derived bases have their own tables). Only what ran
+    (what_ran): rows and columns with nothing in either table go, and a grid more than half
+    empty becomes one line per base listing its cells."""
     st = st[st["base"].isin(orders["base"]) & (st["cluster"] == "none")] if "cluster" in st else st
     bases = [b for b in orders["base"] if b in set(st["base"])]
     prunes = [p for p in orders["prune"] if p in set(st["prune"])]
     by = selected_by(st)
+    on = "validation" if by != "accuracy" else "test"
     index = st.set_index(["base", "prune", "quant"])
-    acc_rows, best_rows = [], []
+    f32, best8 = {}, {}
     for b in bases:
-        acc_row, best_row = [b], [b]
         for p in prunes:
-            f32 = index.loc[(b, p, "float32")] if (b, p, "float32") in index.index else None
-            acc_row.append(_pct(f32["accuracy"]) if f32 is not None else DASH)
+            if (b, p, "float32") in index.index:
+                f32[(b, p)] = _pct(index.loc[(b, p, "float32")]["accuracy"])
             cell = st[(st["base"] == b) & (st["prune"] == p) & st["quant"].isin(set(eight_bit))]
             cell = cell[cell[by].notna()]  # the best export is chosen on validation (selected_by)
-            top = cell.loc[cell[by].astype(float).idxmax()] if len(cell) else None
-            best_row.append(DASH if top is None else f"{top['quant']} {_pct(top['accuracy'])}")
-        acc_rows.append(acc_row)
-        best_rows.append(best_row)
-    return ["Accuracy % of the float32 exports (base × pruning):", "", table(acc_rows, ["base", *prunes]), "",
-            f"Best 8-bit export of each (chosen on {'validation' if by != 'accuracy' else 'test'} accuracy; int8 "
+            if len(cell):
+                top = cell.loc[cell[by].astype(float).idxmax()]
+                best8[(b, p)] = f"{top['quant']} {_pct(top['accuracy'])}"
+    bases, prunes, listed = what_ran([f32, best8], bases, prunes)
+    if listed:
+        return [f"Accuracy % of each base × pruning cell that ran: its float32 export / its best 8-bit export "
+                f"(chosen on {on} accuracy; int8 weights: dynamic-range, full-integer or quantization-aware) "
+                "with its test accuracy:", "",
+                *(f"- `{b}`: " + "; ".join(f"{p} {f32.get((b, p), DASH)} / {best8.get((b, p), DASH)}"
+                                           for p in prunes if (b, p) in f32 or (b, p) in best8) for b in bases),
+                ""]
+    return ["Accuracy % of the float32 exports (base × pruning):", "",
+            table([[b, *(f32.get((b, p), DASH) for p in prunes)] for b in bases], ["base", *prunes]), "",
+            f"Best 8-bit export of each (chosen on {on} accuracy; int8 "
             "weights: dynamic-range, full-integer or quantization-aware), with its test accuracy:", "",
-            table(best_rows, ["base", *prunes]), ""]
+            table([[b, *(best8.get((b, p), DASH) for p in prunes)] for b in bases], ["base", *prunes]), ""]
+
+
+def _scope(st: pd.DataFrame, mine: pd.DataFrame, cfg: dict) -> str:
+    """Which variants the recipes are chosen among, when the matrix's family is not all of them."""
+    if len(mine) == len(st):
+        return ""
+    others = sorted(set(st["base"]) - set(mine["base"]))
+    return (f"Recipes, targets, the Pareto front and the pivots: the {len(mine)} variants of the matrix's protocol "
+            f"family, *{selection.matrix_family(cfg)}* (the {len(st) - len(mine)} of the other families' "
+            f"{len(others)} base models, which may have trained on the validation images: *All variants* below). ")
 
 
 def dataset_screen(ds: str, st: pd.DataFrame, orders: dict, figure: str, tradeoff: str | None,
                    eight_bit: set[str], cfg: dict) -> list[str]:
+    """One dataset's part of the first screen, its choices among the variants of the matrix's
+    protocol family (selection.in_matrix_family)."""
     curves = [f"![{ds}: accuracy vs compression and theoretical speedup, pruning sweeps]({tradeoff})", ""] \
         if tradeoff else []
-    return [f"## {ds}", "", *targets(st), *best(st, cfg), f"![{ds}: accuracy vs gzip size]({figure})", "",
-            *curves, *front(st, cfg),
-            *pivots(st, orders, eight_bit)]
+    mine = st[selection.in_matrix_family(st, cfg).to_numpy()].reset_index(drop=True)
+    if not len(mine):
+        return [f"## {ds}", "", f"No variant of the matrix's protocol family (*{selection.matrix_family(cfg)}*) "
+                "in these results.", "", f"![{ds}: accuracy vs gzip size]({figure})", "", *curves]
+    return [f"## {ds}", "", *targets(mine, cfg, _scope(st, mine, cfg)), *best(mine, cfg),
+            f"![{ds}: accuracy vs gzip size]({figure})", "", *curves, *front(mine, cfg),
+            *pivots(mine, orders, eight_bit)]

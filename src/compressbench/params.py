@@ -90,6 +90,10 @@ def _protocol_errors(cfg: dict) -> list[str]:
               for key, value in named if value is not None and value not in families]
     if cfg["train"]["name"] in (cfg.get("families") or {}):
         errors.append(f"families.{cfg['train']['name']}: train's own family; allowed: another name")
+    known = D.names(cfg)
+    errors += [f"families.{n}.by_dataset.{ds}: not a dataset; allowed: {', '.join(known)}"
+               for n, f in (cfg.get("families") or {}).items() for ds in (f.get("by_dataset") or {})
+               if ds not in known]
     # Decoupled weight decay is AdamW's (training.optimizer): refused here, not at the end of a fit.
     for key, family in [("train", cfg["train"]), *((f"families.{n}", cfg["train"] | f)
                                                       for n, f in (cfg.get("families") or {}).items())]:
@@ -219,9 +223,14 @@ def protocol(cfg: dict, dataset: str, base: str) -> dict:
         chain.append(derived[chain[-1]]["like"])
     root = chain[-1]
     name = family(cfg, base)
-    t = cfg["train"] | ((cfg.get("families") or {}).get(name, {}) if name != cfg["train"]["name"] else {})
+    fam = (cfg.get("families") or {}).get(name, {}) if name != cfg["train"]["name"] else {}
+    here = (fam.get("by_dataset") or {}).get(dataset, {})  # the family's augmentation on this dataset
+    t = cfg["train"] | fam | here
     out = {"family": name} | {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": t["epochs"][dataset][root]}
-    out["fine_tune"] = dict(t.get("fine_tune", {}))  # the family's fine-tune style (none: the study's)
+    # the family's fine-tune style (none: the study's), augmenting as its models do on this dataset
+    out["fine_tune"] = dict(t.get("fine_tune", {}))
+    if out["fine_tune"]:
+        out["fine_tune"] |= here
     out["flip"] = D.get(dataset, cfg).flip  # augmentation flips images only where the catalog allows
     if BASE_NAMES[root].teacher:
         out |= {k: cfg["distill"][k] for k in DISTILL_KEYS}

@@ -1,7 +1,8 @@
 """report: read every metrics JSON, stage record, sensitivity table, the dataset
 facts and the study's published figures; write results.csv, variants.csv,
-summary.json, report.md, per dataset the Pareto, trade-off and sensitivity
-figures with their data, and the KD-temperature figure with its data.
+summary.json, report.md, per dataset the Pareto figure with its data and, where
+the params run what they show (report_files.written), the trade-off, fine-tune
+budget and sensitivity figures with their data, and the KD-temperature figure with its data.
 
 Deterministic: the same inputs give byte-identical files (stable ordering,
 fixed float formats, no timestamps, PNGs without software metadata)."""
@@ -14,7 +15,8 @@ import pandas as pd
 import numpy as np
 
 from . import claims as C
-from . import evidence, figures, forgetting, io, markdown, matrix, provenance, results, selection
+from . import evidence, figures, forgetting, io, markdown, matrix, provenance, results, selection, sweep_figures
+from . import report_files as RF
 from . import stats as S
 from . import reproduction as R
 from .paramfile import load_yaml
@@ -25,6 +27,7 @@ RESULTS, VARIANTS = REPORT_FILES["results"], REPORT_FILES["variants"]
 SUMMARY, REPORT = REPORT_FILES["summary"], REPORT_FILES["report"]
 FIGURE, PLOT_DATA = REPORT_FILES["figure"], REPORT_FILES["plot"]
 TRADEOFF, TRADEOFF_DATA = REPORT_FILES["tradeoff"], REPORT_FILES["tradeoff_plot"]
+BUDGET, BUDGET_DATA = REPORT_FILES["budget"], REPORT_FILES["budget_plot"]
 SENSITIVITY, SENSITIVITY_DATA = REPORT_FILES["sensitivity"], REPORT_FILES["sensitivity_table"]
 TEMPERATURE, TEMPERATURE_DATA = REPORT_FILES["temperature"], REPORT_FILES["temperature_plot"]
 
@@ -40,6 +43,16 @@ def _sensitivity(root: Path, paths) -> dict:
         record = io.read_json(root / matrix.record(str(p)))
         out[(record["dataset"], record["base"])] = pd.read_csv(root / p)
     return out
+
+
+SENSITIVITY_COLUMNS = ["base", "layer", "weights", "sparsity", "accuracy"]
+
+
+def _sensitivity_csv(tables: dict) -> str:
+    """One dataset's per-layer tables (base -> table) as one CSV, a base column first."""
+    frames = [t.assign(base=b) for b, t in tables.items()] or [pd.DataFrame(columns=SENSITIVITY_COLUMNS)]
+    return pd.concat(frames, ignore_index=True)[SENSITIVITY_COLUMNS].to_csv(
+        index=False, float_format="%.6f", lineterminator="\n")
 
 
 def _labels(root: Path, metrics_paths, metrics: list[dict]) -> dict:
@@ -98,25 +111,33 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
 
     io.write_text(_path(RESULTS, out), results.csv_text(frame))
     io.write_text(_path(VARIANTS, out), results.variants_csv(stats))
-    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found, params)))
+    io.write_json(_path(SUMMARY, out), results.summary(stats, frame, claims, R.counts(found, params),
+                                                        chosen_from=selection.in_matrix_family(stats, params)))
     tables = _sensitivity(root, sensitivity)
-    swept = {}
+    # Which optional figures exist is the params' choice (the rule declares them before the run).
+    drawn = RF.written(params)
+    swept, budgets, sensitive = {}, {}, {}
     for ds in dict.fromkeys(stats["dataset"]):
         st = stats[stats["dataset"] == ds].reset_index(drop=True)
-        io.write_text(_path(PLOT_DATA, out, dataset=ds), figures.plot_csv(st))
-        figures.figure(st, ds, params, _path(FIGURE, out, dataset=ds))
-        points = figures.curves(st, params)
-        if len(points):  # the first screen links the figure only where a pruning sweep ran
+        # The Pareto figure shows what the first screen chooses among: the matrix's protocol family.
+        screened = st[selection.in_matrix_family(st, params).to_numpy()].reset_index(drop=True)
+        io.write_text(_path(PLOT_DATA, out, dataset=ds), figures.plot_csv(screened))
+        figures.figure(screened, ds, params, _path(FIGURE, out, dataset=ds))
+        points = sweep_figures.curves(st, params)
+        io.write_text(_path(TRADEOFF_DATA, out, dataset=ds), sweep_figures.tradeoff_csv(points))
+        if ds in drawn["tradeoff"]:
+            sweep_figures.tradeoff(points, st, ds, _path(TRADEOFF, out, dataset=ds))
             swept[ds] = _path(TRADEOFF, Path("."), dataset=ds).as_posix()
-        io.write_text(_path(TRADEOFF_DATA, out, dataset=ds), figures.tradeoff_csv(points))
-        figures.tradeoff(points, st, ds, _path(TRADEOFF, out, dataset=ds))
-        mine = {b: t for (d, b), t in tables.items() if d == ds}
-        io.write_text(_path(SENSITIVITY_DATA, out, dataset=ds), pd.concat(
-            [t.assign(base=b) for b, t in mine.items()] or [pd.DataFrame(columns=["base", "layer", "weights",
-                                                                                 "sparsity", "accuracy"])],
-            ignore_index=True)[["base", "layer", "weights", "sparsity", "accuracy"]].to_csv(
-            index=False, float_format="%.6f", lineterminator="\n"))
-        figures.sensitivity(mine, ds, _path(SENSITIVITY, out, dataset=ds))
+        if ds in drawn["budget"]:
+            points = sweep_figures.budget_points(st, params)
+            io.write_text(_path(BUDGET_DATA, out, dataset=ds), sweep_figures.budget_csv(points))
+            sweep_figures.budget(points, ds, _path(BUDGET, out, dataset=ds))
+            budgets[ds] = _path(BUDGET, Path("."), dataset=ds).as_posix()
+        if ds in drawn["sensitivity"]:
+            mine = {b: t for (d, b), t in tables.items() if d == ds}
+            io.write_text(_path(SENSITIVITY_DATA, out, dataset=ds), _sensitivity_csv(mine))
+            figures.sensitivity(mine, ds, _path(SENSITIVITY, out, dataset=ds))
+            sensitive[ds] = _path(SENSITIVITY, Path("."), dataset=ds).as_posix()
     pairs = R.loss_pairs(stats, params)
     points = figures.temperature_points(stats, pairs, reference, n_test)
     io.write_text(_path(TEMPERATURE_DATA, out), figures.temperature_csv(points))
@@ -129,8 +150,7 @@ def build(metrics_paths, stage_paths, facts_paths, reference_path, params: dict,
     text = markdown.document(frame, stats, claims, reference, params, facts, times,
                              code=provenance.code_version(root), packages=provenance.package_versions(),
                              figure=_path(FIGURE, Path("."), dataset="{dataset}").as_posix(), found=found,
-                             tradeoff=swept,
-                             sensitivity=_path(SENSITIVITY, Path("."), dataset="{dataset}").as_posix()
-                             if sensitivity else None, temperature=_path(TEMPERATURE, Path(".")).as_posix(),
-                             pairs=pairs, chosen=chosen)
+                             tradeoff=swept, budget=budgets, sensitivity=sensitive,
+                             temperature=_path(TEMPERATURE, Path(".")).as_posix(), pairs=pairs, chosen=chosen,
+                             refused=params.get("refused") or [])
     io.write_text(_path(REPORT, out), text)

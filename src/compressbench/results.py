@@ -211,14 +211,20 @@ def variants_csv(stats: pd.DataFrame) -> str:
 
 # ---- summary ----------------------------------------------------------------
 
-def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=(), reproduced: dict | None = None) -> dict:
+def summary(stats: pd.DataFrame, frame: pd.DataFrame, claims=(), reproduced: dict | None = None,
+            chosen_from: pd.Series | None = None) -> dict:
     """Per dataset, flat numbers, variant names, the claims' verdicts (strings) and the
-    reproduction rows per verdict: the figures a reviewer looks at first, for `dvc metrics diff`."""
+    reproduction rows per verdict: the figures a reviewer looks at first, for `dvc metrics diff`.
+    chosen_from: which rows of `stats` the recipes are chosen among (the first screen's:
+    selection.in_matrix_family); None: all."""
     out = {}
+    pool = stats if chosen_from is None else stats[chosen_from.to_numpy()]
     for ds in dict.fromkeys(stats["dataset"]):
-        st = stats[stats["dataset"] == ds].reset_index(drop=True)
+        every = stats[stats["dataset"] == ds].reset_index(drop=True)
+        st = pool[pool["dataset"] == ds].reset_index(drop=True)
+        st = st if len(st) else every  # no variant of the matrix's family here: choose among all
         rows = frame[frame["dataset"] == ds]
-        d = {"cells": int(len(rows)), "variants": int(len(st)), "most_runs": int(st["n"].max()),
+        d = {"cells": int(len(rows)), "variants": int(len(every)), "most_runs": int(every["n"].max()),
              "seeds": int(rows["seed"].nunique()),
              "seed_list": " ".join(str(s) for s in sorted(rows["seed"].unique()))}
         t = st[st["variant"] == TEACHER]

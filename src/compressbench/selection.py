@@ -1,9 +1,11 @@
 """Choices made on validation images instead of the test set.
 
-Recipes (the best variant, the smallest within N pp of the teacher, the Pareto front)
-are chosen on each .tflite's validation accuracy and reported with its test accuracy
-(selected_by); val_seen says where the validation images were not unseen (the model,
-or a teacher it learnt from, trained on them).
+Recipes (the best variant, the smallest within N pp of the teacher, the best at each
+target compression per architecture, the Pareto front) are chosen on each .tflite's
+validation accuracy and reported with its test accuracy (selected_by), among the variants
+of the matrix's protocol family only (in_matrix_family: another family's models, the
+study protocol's twins, trained on the validation images); val_seen says where the
+validation images were not unseen (the model, or a teacher it learnt from, trained on them).
 
 A derived sweep whose members train on the split without the validation images
 (protocol `data: train`) ranks its values by each member's final-epoch validation
@@ -17,6 +19,7 @@ import pandas as pd
 
 from . import claims as C
 from . import matrix
+from .catalog.architectures import ZOO
 
 HELD_OUT = "train"  # the training data that leaves the validation images out
 BEST, WITHIN, BELOW = "best", "within noise of the best", "below the best"
@@ -46,6 +49,57 @@ def at_targets(st: pd.DataFrame, targets=TARGETS) -> list[tuple[float, pd.Series
         ok = st[(st["compression_ratio"].astype(float) >= t) & st[by].notna()]
         out.append((t, ok.loc[ok[by].astype(float).idxmax()] if len(ok) else None))
     return out
+
+
+def matrix_family(params: dict) -> str:
+    """The protocol family the matrix's bases train under: params matrix.protocol, else
+    train's own name (the study's)."""
+    train = params.get("train") or {}
+    return (params.get("matrix") or {}).get("protocol") or train.get("name") or "study"
+
+
+def family_of(params: dict, dataset: str, base: str) -> str | None:
+    """The family a base trains under on `dataset` (resolved params `protocols`; None: not resolved)."""
+    return (((params.get("protocols") or {}).get(dataset) or {}).get(base) or {}).get("family")
+
+
+def in_matrix_family(st: pd.DataFrame, params: dict) -> pd.Series:
+    """Which variants (rows of `st`) come from a base of the matrix's protocol family: the
+    recipes and the Pareto front are chosen among them only, since another family's models
+    (the study protocol's twins) trained on the validation images the choice is made on.
+    Every row of a dataset the params resolve no protocols for (hand-made or older params).
+
+    >>> cfg = {"matrix": {"protocol": "converged"}, "protocols": {"mnist": {
+    ...     "teacher": {"family": "converged"}, "teacher-st": {"family": "study"}}}}
+    >>> st = pd.DataFrame({"dataset": ["mnist", "mnist"], "base": ["teacher", "teacher-st"]})
+    >>> in_matrix_family(st, cfg).tolist()
+    [True, False]"""
+    family, protocols = matrix_family(params), params.get("protocols") or {}
+    keep = [family_of(params, ds, b) == family if protocols.get(ds) else True
+            for ds, b in zip(st["dataset"], st["base"])]
+    return pd.Series(keep, index=st.index, dtype=bool)
+
+
+STUDY_STACKS = "study stacks"  # the study's layer stacks (params zoo): teacher, ta, student
+
+
+def architecture(params: dict, base: str) -> str:
+    """The architecture group of a base: STUDY_STACKS for the zoo's layer stacks (the study's
+    teacher, TA and student), else the name of its catalog architecture (`mobilenet`); a base
+    the params do not declare counts with the study's stacks."""
+    info = matrix.bases(params).get(base)
+    return STUDY_STACKS if info is None or info.arch in ZOO else info.arch
+
+
+def targets_by_architecture(st: pd.DataFrame, params: dict,
+                            targets=TARGETS) -> list[tuple[str, list[tuple[float, pd.Series | None]]]]:
+    """at_targets for each architecture group of one dataset's variants (architecture), the
+    study's stacks first, then the catalog's in the order the params declare them: a
+    practitioner deploying a MobileNet-style student wants its recipe, not the best of all."""
+    groups = st["base"].map(lambda b: architecture(params, b))
+    declared = [STUDY_STACKS, *(params.get("architectures") or {})]
+    order = sorted(dict.fromkeys(groups), key=lambda g: (declared.index(g) if g in declared else len(declared), g))
+    return [(g, at_targets(st[(groups == g).to_numpy()], targets)) for g in order]
 
 
 def val_seen(params: dict, dataset: str, base: str) -> bool:

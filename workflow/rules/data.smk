@@ -1,5 +1,9 @@
 # Phase `download`: fetch and verify the raw files, decode them into one array file.
 
+# Before any training (train.smk's priorities): a priority is not passed on to the jobs a job
+# waits for, so without it a dataset's preparation waits behind every ready training of another.
+DATA_FIRST = 1_000_000
+
 
 rule download:
     # No code or params inputs: the files are verified by checksum, so neither
@@ -11,6 +15,7 @@ rule download:
     benchmark:
         R.RULES["download"].benchmark
     threads: 1
+    priority: DATA_FIRST
     script:
         script_of("download")
 
@@ -40,6 +45,7 @@ rule prepare:
     benchmark:
         R.RULES["prepare"].benchmark
     threads: 1
+    priority: DATA_FIRST
     script:
         script_of("prepare")
 

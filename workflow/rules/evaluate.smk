@@ -58,7 +58,7 @@ rule evaluate:
 
 rule phase_evaluate:
     input:
-        [M.cell_metrics(c) for c in M.cells(config)],
+        [M.cell_metrics(c) for c in CELLS],
         sensitivity_tables(),
 
 

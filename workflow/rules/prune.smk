@@ -52,4 +52,4 @@ if CLUSTER_SCHEMES:
 
 rule phase_prune:
     input:
-        [M.cell_model(config, c) for c in M.cells(config) if c.compressed],
+        [M.cell_model(config, c) for c in CELLS if c.compressed],

@@ -100,4 +100,4 @@ if CONTROLS:
 
 rule phase_quantize:
     input:
-        [M.cell_tflite(c) for c in M.cells(config)],
+        [M.cell_tflite(c) for c in CELLS],

@@ -1,18 +1,25 @@
 # Phase `report`: results.csv, summary.json, report.md and figures from every metric.
 
+from compressbench import report_files as RF
+
 DATASETS = config["matrix"]["datasets"]
 REPORT = R.RULES["report"].outputs
-FIGURES = expand(REPORT["figure"], dataset=DATASETS)
-TRADEOFFS = expand(REPORT["tradeoff"], dataset=DATASETS)
-SENSITIVITIES = expand(REPORT["sensitivity"], dataset=DATASETS)
-PLOTS = expand(REPORT["plot"], dataset=DATASETS) + expand(REPORT["tradeoff_plot"], dataset=DATASETS)
-TABLES = expand(REPORT["sensitivity_table"], dataset=DATASETS)
+# Per dataset-pattern file, the datasets the report writes it for: a figure only where the
+# params run what it shows (no sensitivity without sensitivity.bases, no trade-off curves
+# without a pruning sweep), decided from the params as the report decides (RF.written).
+WRITTEN = RF.written(config)
+FIGURES = expand(REPORT["figure"], dataset=WRITTEN["figure"])
+TRADEOFFS = expand(REPORT["tradeoff"], dataset=WRITTEN["tradeoff"])
+BUDGETS = expand(REPORT["budget"], dataset=WRITTEN["budget"])
+SENSITIVITIES = expand(REPORT["sensitivity"], dataset=WRITTEN["sensitivity"])
+PLOTS = [p for key in ("plot", "tradeoff_plot", "budget_plot") for p in expand(REPORT[key], dataset=WRITTEN[key])]
+TABLES = expand(REPORT["sensitivity_table"], dataset=WRITTEN["sensitivity_table"])
 
 
 def job_records():
     """The records of the training, pruning and export jobs (their wall times are reported)."""
     out = [M.record(M.base_model(config, ds, seed, b)) for ds, seed, b in M.base_models(config)]
-    for c in M.cells(config):
+    for c in CELLS:
         if c.compressed:
             out.append(M.record(M.cell_model(config, c)))
         out.append(M.record(M.cell_tflite(c)))
@@ -21,9 +28,9 @@ def job_records():
 
 rule report:
     input:
-        metrics=[M.cell_metrics(c) for c in M.cells(config)],
+        metrics=[M.cell_metrics(c) for c in CELLS],
         # Predicted labels beside each metrics file: agreement with the uncompressed model.
-        predictions=[M.cell_predictions(c) for c in M.cells(config)],
+        predictions=[M.cell_predictions(c) for c in CELLS],
         sensitivity=sensitivity_tables(),
         records=job_records(),
         # Per-epoch histories: validation sweeps (params `derived`) are ranked by them.
@@ -42,12 +49,15 @@ rule report:
         # Shown by `snakemake --report report.html`.
         figures=[report(f, category="Accuracy vs size", caption="../report/pareto.rst") for f in FIGURES],
         tradeoffs=[report(f, category="Trade-off curves", caption="../report/tradeoff.rst") for f in TRADEOFFS],
+        budgets=[report(f, category="Fine-tune budget", caption="../report/budget.rst") for f in BUDGETS],
         sensitivities=[report(f, category="Per-layer sensitivity", caption="../report/sensitivity.rst")
                        for f in SENSITIVITIES],
         temperature=report(REPORT["temperature"], category="Knowledge distillation", caption="../report/temperature.rst"),
         temperature_plot=REPORT["temperature_plot"],
     params:
         **params_of("report"),
+        # The cells left out because a technique refused them (Snakefile, refused.py): listed.
+        refused=REFUSED,
     log:
         R.RULES["report"].log,
     benchmark:
@@ -60,4 +70,4 @@ rule report:
 rule phase_report:
     input:
         REPORT["results"], REPORT["variants"], REPORT["summary"], REPORT["report"], FIGURES, PLOTS, TRADEOFFS,
-        SENSITIVITIES, TABLES, REPORT["temperature"], REPORT["temperature_plot"],
+        BUDGETS, SENSITIVITIES, TABLES, REPORT["temperature"], REPORT["temperature_plot"],
