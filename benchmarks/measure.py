@@ -4,6 +4,8 @@
     python benchmarks/measure.py [--root .] [--out reports] [--skip-noop] [--skip-incremental]
                                  [--wall-seconds N [--wall-note TEXT] [--segments N]] [--peak-rss-mb N] [--cores N]
                                  [--step-times reports/step-times.csv] [--baseline DIR ...]
+                                 [--attainable reports/attainable.csv] [--quicklook-seconds N]
+                                 [--projection FILE] [--logs-since ISO-TIME]
 
 Writes <out>/benchmarks.md and <out>/benchmarks.csv (section, name, value, unit,
 note; one row per measured quantity). Each measurement (benchmarks/harness/)
@@ -23,7 +25,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "src")]
 
 import yaml  # noqa: E402
 
-from harness import commands, compare, fullrun, incremental, render, steptimes  # noqa: E402
+from harness import (commands, compare, flops, fullrun, incremental, projected, quicklook, render,  # noqa: E402
+                     segments, steptimes)
 from harness.jobs import per_rule, run_machine  # noqa: E402
 from harness.snakelog import core_use  # noqa: E402,F401  (tests/test_pipeline.py uses it)
 
@@ -47,6 +50,18 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--baseline", action="append", metavar="DIR",
                     help="folder with a previous run's benchmarks.csv and results.csv; a before/after "
                          "section against each one given (repeatable)")
+    ap.add_argument("--attainable", default="reports/attainable.csv",
+                    help="CSV of benchmarks/attainable.py --csv (the machine's GFLOP/s), relative to --root unless "
+                         "absolute")
+    ap.add_argument("--quicklook-seconds", type=float,
+                    help="wall of `make quicklook`, measured by the caller (e.g. `time make quicklook`)")
+    ap.add_argument("--projection", help="markdown written by `python -m compressbench.projection` before the "
+                                         "run (e.g. benchmarks/run9/projection-before.md), relative to --root "
+                                         "unless absolute")
+    ap.add_argument("--logs-since", metavar="ISO-TIME",
+                    help="replay every .snakemake/log/*.snakemake.log that ran jobs and started at or after this "
+                         "time (the run's start; a zone or Z is converted to the logs' local time): the busy "
+                         "cores of all the run's segments (default: the newest completed log alone)")
     return ap.parse_args(argv)
 
 
@@ -58,6 +73,15 @@ def _shown(root: Path, path: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
+def _resolved(root: Path) -> dict | None:
+    """The run's params as jobs see them (sweeps expanded, protocols added), or None."""
+    from compressbench import params
+    try:
+        return params.load(str(root / "params.yaml"))
+    except (params.ParamsError, OSError):
+        return None
+
+
 def sections(args, root: Path) -> list[render.Section]:
     cfg = yaml.safe_load((root / "params.yaml").read_text())
     run = fullrun.gather(root, args.cores, args.wall_seconds, args.wall_note, args.segments)
@@ -67,8 +91,12 @@ def sections(args, root: Path) -> list[render.Section]:
         from compressbench import machine  # no records: the machine measuring now
         cpu, cpu_source = machine.cpu(), "no records: this machine, now"
     out = [fullrun.jobs_section(run), fullrun.wall_section(run, args.peak_rss_mb, cpu),
-           fullrun.startup_section(fullrun.startup_rows(run, commands.import_seconds(root))),
-           commands.noop_section(None if args.skip_noop else commands.noop(root))]
+           segments.section(*segments.gather(root, args.logs_since, args.cores), args.segments)]
+    if args.projection:
+        proj = _under(root, args.projection)
+        out.append(projected.section(projected.read(proj), _shown(root, proj), run.jobs, args.cores))
+    out += [fullrun.startup_section(fullrun.startup_rows(run, commands.import_seconds(root))),
+            commands.noop_section(None if args.skip_noop else commands.noop(root))]
     if args.skip_incremental:
         out.append(render.Section("incremental", "Incremental reruns", notes=["Skipped (--skip-incremental)."]))
     else:
@@ -76,6 +104,10 @@ def sections(args, root: Path) -> list[render.Section]:
     step_csv = _under(root, args.step_times)
     out.append(steptimes.section(step_csv, _shown(root, step_csv), cpu, cpu_source))
     results = root / "reports" / "results.csv"
+    att_csv = _under(root, args.attainable)
+    out.append(flops.section(*flops.gather(root, _resolved(root), run.jobs, results), flops.read_attainable(att_csv),
+                             _shown(root, att_csv), cpu, cpu_source))
+    out.append(quicklook.section(args.quicklook_seconds, args.cores, cpu))
     out.append(compare.latency_section(results))
     totals = {r["rule"]: r["total"] for r in per_rule(run.jobs)}  # and "all"
     for base in args.baseline or ():

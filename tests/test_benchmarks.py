@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from compressbench import progress, rules as R
+from compressbench import matrix as M, progress, rules as R
 from fixtures import new_repo
 from helpers import ROOT, load_benchmark, snakemake
 
 measure = load_benchmark("measure")  # puts benchmarks/ on sys.path
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from harness import commands, compare, fullrun, incremental, jobs, render, snakelog, steptimes  # noqa: E402
+from harness import (commands, compare, flops, fullrun, incremental, jobs, projected, quicklook, render,  # noqa: E402
+                     segments, snakelog, steptimes)
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 CPU = "Test CPU 9000 [avx2 fma] oneDNN=1"
@@ -184,18 +185,16 @@ def test_one_change_per_scheme_family_from_the_repos_params():
     assert skipped == ["prune method `finetune`: no params", "prune method `random`: swept only (random-s)"] + [
         f"quantize method `{m}`: no params" for m in ("float32", "dynamic", "float16")] + [
         "quantize method `float32-ft`: changes with `qat`, its scheme", "quantize method `qat-scratch`: no params"]
-    # The cells of the default run that use each scheme: per pruning scheme 2 datasets x its bases
-    # x 2 exports (float32, ptq-int8; dynamic and fp16 run unpruned only), x 2 more for the
-    # students (QAT and its integer-only export) after local-all and global, the teacher having
-    # no QAT; local-all on the teacher too (4) and in seq-kd's 2 float32 cells, global on the 3
-    # students only and in the 8 clustered cells of the KD student; 2:4 and filters on the 3
-    # students only; QAT (48 student cells and 8 clustered) changes with its 6 float32-ft
-    # controls (the TA and teacher have neither); each LiteRT Quantizer scheme on the 3 students,
-    # dense and after global pruning (so global has 5 x 6 cells more). The MobileNet-style KD student
-    # (CIFAR-10; none, finetune, global, filters x float32, ptq-int8, QAT and its integer-only export,
-    # no float32-ft control) adds 4 cells to global, filters and ptq-int8 and 8 to QAT.
-    assert [incremental.scheme_cells(cfg, c) for c in found] == [
-        None, 30, 32 + 30 + 4, 12, 12 + 4, 78 + 4, 62 + 8] + [12] * 5 + [None]
+    # The cells of the default run that use each scheme, counted from the plan itself: a pruning
+    # scheme's every export; a quantization scheme's exports (QAT with its integer-only export and
+    # its float32-ft control, which changes with it); none for KD and seeds (every distilled cell).
+    cells = M.cells(params.resolve(cfg))
+    uses = {c.key: {c.key.split(".")[2], *c.controls} for c in found if c.key.startswith(("prune.", "quantize."))}
+    expected = [None if c.key not in uses else
+                sum(1 for x in cells if {x.prune, x.quant, x.quant.removesuffix(M.INT8_IO)} & uses[c.key])
+                for c in found]
+    assert [incremental.scheme_cells(cfg, c) for c in found] == expected
+    assert expected[1:3] == [30, 51] and all(n for n in expected[1:-1])  # local-all, global; every scheme runs
     assert found[6].controls == ("float32-ft",)
 
 
@@ -310,7 +309,24 @@ def test_the_renderer_writes_every_shown_number_once_to_the_csv_and_gathers_the_
 
 SECONDS = {"download": 1, "prepare": 2, "train_teacher": 30, "distill_student": 20, "prune": 10,
            "convert": 2, "qat": 8, "latency": 0, "evaluate": 1, "report": 3}  # latency: 0 keeps the sums below
-EPOCHS = {"train_teacher": (12.0, 13.0), "distill_student": (15.0,), "prune": (6.0,), "qat": (5.0,)}
+# Each job's planned epochs (the converged protocol's 10 on MNIST; the tiny fine-tunes' 1): 25, 15, 6, 5 s.
+EPOCHS = {"train_teacher": (2.5,) * 10, "distill_student": (1.5,) * 10, "prune": (6.0,), "qat": (5.0,)}
+
+
+def write_log(repo: Path, hour: int, spans, threads=None, tail: str = "") -> Path:
+    """A Snakemake log of a segment starting at hour:00:00 of 2026-01-01: one job per (rule, start s,
+    end s or None); `threads`: rule -> threads (printed above 1, as Snakemake does)."""
+    stamp = lambda s: f"[Thu Jan  1 {hour + s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d} 2026]"  # noqa: E731
+    events = [(start, f"{stamp(start)}\nlocalrule {rule}:\n    jobid: {i}\n"
+                      + (f"    threads: {threads[rule]}\n" if threads and rule in threads else ""))
+              for i, (rule, start, _) in enumerate(spans, 1)]
+    events += [(end, f"{stamp(end)}\nFinished jobid: {i} (Rule: {rule})\n")
+               for i, (rule, _, end) in enumerate(spans, 1) if end is not None]
+    path = repo / f".snakemake/log/2026-01-01T{hour:02d}0000.000000.snakemake.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"  Command: snakemake --cores 2\n  Date: 2026-01-01 {hour:02d}:00:00\nProvided cores: 2\n"
+                    + "".join(text for _, text in sorted(events, key=lambda e: e[0])) + tail)
+    return path
 
 
 def _touched_repo(path: Path) -> Path:
@@ -339,6 +355,22 @@ def _touched_repo(path: Path) -> Path:
             progress.format_epoch("x", i, 2, {}, s) + "\n" for i, s in enumerate(EPOCHS.get(rule, ()), 1)))
     write_bench(repo, "logs/quantize/mnist/s0/teacher+none.convert.bench.tsv", 500)  # an older layout
     write_bench(repo, R.RULES["prune"].benchmark.format(**{**WC, "prune": "local-all"}), 500)  # not in the matrix
+    # The models' MACs (the report's results.csv), the machine's attainable GFLOP/s, the projection
+    # made before the run, and the Snakemake logs of a run in two segments after a stale one.
+    (repo / "reports/results.csv").write_text(
+        "dataset,variant,base,prune,cluster,quant,seed,ft_seed,accuracy,macs\n"
+        "mnist,teacher+none+float32,teacher,none,none,float32,0,0,0.99,5000000\n"
+        "mnist,student-kd+none+float32,student-kd,none,none,float32,0,0,0.98,1000000\n")
+    (repo / "attainable.csv").write_text("dtype,threads,gflops,cpu\n"
+                                         f"float32,1,1000.0,{CPU}\nbfloat16,1,1500.0,{CPU}\nfloat32,2,1900.0,{CPU}\n")
+    (repo / "projection.md").write_text(
+        "Projection of the planned run (75 jobs) from reports/benchmarks.csv, on 2 cores.\n\n"
+        "| rule | jobs | epochs | job-s | floor min | estimated | unmeasured |\n|---|---|---|---|---|---|---|\n"
+        "| train_teacher | 1 | 10 | 36 | 0.3 | | |\n| prune | 4 | 4 | 40 | 0.3 | | |\n\n"
+        "Job floor: 1.5 min of the 240-min budget (1 %).\n")
+    # Segments at 10:00 (two jobs for 100 s) and 11:00 (100 s and 60 s): 360 busy core-seconds of 400.
+    for hour, second_job_ends in ((9, 100), (10, 100), (11, 60)):  # 09:00 is before --logs-since
+        write_log(repo, hour, [("prune", 0, 100), ("convert", 0, second_job_ends)])
     return repo
 
 
@@ -358,7 +390,9 @@ def measured(tmp_path_factory):
     mp.setattr(commands, "IMPORTS", {"tensorflow": "pass", "litert": "pass", "python": "pass"})
     try:
         assert measure.main(["--root", str(repo), "--out", "out", "--skip-noop", "--wall-seconds", "100", "--wall-note", "one segment",
-                             "--cores", "2", "--step-times", str(steps), "--baseline", "before"]) == 0
+                             "--cores", "2", "--step-times", str(steps), "--baseline", "before",
+                             "--attainable", "attainable.csv", "--quicklook-seconds", "480",
+                             "--projection", "projection.md", "--logs-since", "2026-01-01T09:30:00"]) == 0
     finally:
         mp.undo()
     rows = list(csv.DictReader((repo / "out/benchmarks.csv").open()))
@@ -401,7 +435,7 @@ def test_wall_is_set_against_the_epoch_floor_and_the_rest_is_the_non_epoch_share
     ("prune.filters", 25, 2 * 10 + 4 * 2 + 2 * 8 + 8 + 3, "1"),
     ("quantize.ptq-int8", 19, 6 * 2 + 6 + 3, "1"),                          # its exports, latencies, evaluations, report
     ("quantize.qat", 31, 6 * 8 + 12 + 3, "1"),                              # both exports of each QAT job
-    ("seeds", 73, 192 - 3, None),                                           # all but download and prepare
+    ("seeds", 49, 192 - 3, None),                                           # all but download, prepare and latency (timed once per cell)
 ])
 def test_each_changes_rerun_comes_from_snakemakes_dry_run_and_its_measured_jobs(measured, change, jobs_, job_s, ok):
     _, rows = measured
@@ -420,16 +454,21 @@ def test_the_report_has_step_times_before_after_and_only_current_targets(measure
     assert value(rows, "before_after", "before.wall.speedup") == "2.00"
     targets = {name: r["value"] for (section, name), r in rows.items() if section == "targets"}
     budget = next(name for name in targets if name.startswith("Full default run within the budget"))
+    training = next(name for name in targets if name.startswith("Training at ≥ 70 %"))
     assert targets == {"One-scheme change reruns ≤ 3 × its cells (+ its pruned models) + 1 jobs": "4 of 4",
                        "No-op snakemake -n": "n/a", "No-op dvc status": "n/a", budget: "1.7 min",
-                       "Wall / (epoch seconds / cores)": "2.13"}
+                       "Wall / (epoch seconds / cores)": "2.13",
+                       "Busy cores over the whole run (all segments)": "90.0 % (2 segment(s))",
+                       "Job floor within 10 % of the projection": "1.6 min vs 1.5 min projected (1.07×)",
+                       training: "1 of 3 met; lowest 30.0 % (prune mnist/teacher)",
+                       "Quick look (2 cores)": "8.0 min"}
     assert re.search(r"\| Wall / \(epoch seconds / cores\) +\| ≤ 1\.15 +\| 2\.13 +\| \*\*not met\*\*", md)
     assert "45 min" not in md and "start-up share" not in md.lower()
 
 
-def test_the_budget_is_150_min_on_avx512_and_2_5_times_that_on_avx2_only_cpus():
-    assert fullrun.budget_minutes("AMD EPYC [avx2 fma avx512f avx512_vnni avx512_bf16] oneDNN=1") == 150
-    assert fullrun.budget_minutes("AMD EPYC [avx2 fma] oneDNN=1") == 375
+def test_the_budget_is_240_min_on_avx512_and_2_5_times_that_on_avx2_only_cpus():
+    assert fullrun.budget_minutes("AMD EPYC [avx2 fma avx512f avx512_vnni avx512_bf16] oneDNN=1") == 240
+    assert fullrun.budget_minutes("AMD EPYC [avx2 fma] oneDNN=1") == 600
 
 
 def test_a_run_in_segments_is_judged_by_its_job_floor_not_its_summed_wall():
@@ -437,10 +476,10 @@ def test_a_run_in_segments_is_judged_by_its_job_floor_not_its_summed_wall():
     # 2 cores: 12000 job-seconds (9000 inside epochs) -> job floor 100 min, epoch floor 75 min
     work = [jobs.Job("train_teacher", {}, "a.tsv", 7000.0, None, 6000.0), jobs.Job("prune", {}, "b.tsv", 5000.0, None, 3000.0)]
     targets = lambda run: {t.name.split(" (2 cores")[0]: (t.measured, t.ok) for t in fullrun.wall_section(run, None, cpu).targets}  # noqa: E731
-    whole = fullrun.Run(work, [], None, 2, wall=10800.0)                 # one segment: 180 min of wall
-    assert targets(whole) == {"Full default run within the budget": ("180.0 min", False),
-                              "Wall / (epoch seconds / cores)": ("2.40", False)}
-    resumed = fullrun.Run(work, [], None, 2, wall=10800.0, segments=3)  # the same wall, with redone work
+    whole = fullrun.Run(work, [], None, 2, wall=18000.0)                 # one segment: 300 min of wall
+    assert targets(whole) == {"Full default run within the budget": ("300.0 min", False),
+                              "Wall / (epoch seconds / cores)": ("4.00", False)}
+    resumed = fullrun.Run(work, [], None, 2, wall=18000.0, segments=3)  # the same wall, with redone work
     assert targets(resumed) == {
         "Full default run within the budget": ("100.0 min (job floor: a run in 3 segments)", True),
         "Wall / (epoch seconds / cores)": ("1.33 (job floor: a run in 3 segments)", False)}
@@ -454,3 +493,150 @@ def test_no_rerun_verdict_while_jobs_are_pending():
     assert s.targets[0].ok is None and row["ok"] is False  # the measurement's rows stay as measured
     done = incremental.section(commands.DryRun("snakemake -n --", 1.0, 0, {}), [row], [], cores=2)
     assert done.tables[0].rows[0]["verdict"] == "**no**" and done.targets[0].ok is False
+
+
+def test_the_report_has_the_attainable_rates_the_projection_busy_cores_and_the_quick_look(measured):
+    md, rows = measured
+    # 6 x 10 epochs x 59,960 images (the tiny repo's 40 validation images left out) x 5 M MACs in 25 s
+    # of epochs; 1000 GFLOP/s attainable on 1 thread.
+    assert value(rows, "flops", "train_teacher.mnist/teacher.converged.1.gflops") == "719.52"
+    assert value(rows, "flops", "train_teacher.mnist/teacher.converged.1.share") == "72.0"
+    assert value(rows, "flops", "train_teacher.mnist/teacher.converged.1.met") == "1"
+    assert value(rows, "flops", "distill_student.mnist/student.converged.1.met") == "n/a"  # 1 M MACs: not judged
+    assert value(rows, "flops", "attainable.float32.2") == "1900.0"
+    assert value(rows, "busy_cores", "busy_share") == "90.0" and value(rows, "busy_cores", "segments") == "2"
+    assert value(rows, "projection", "projected_floor") == "1.5" and value(rows, "projection", "floor_ratio") == "1.07"
+    assert value(rows, "projection", "prune.m_job_s") == "40"                 # 4 jobs x 10 s
+    assert value(rows, "quicklook", "wall") == "480.0"
+    assert "## 4. Projection against the measured job floor" in md and "**not met**" in md
+
+
+# ---- achieved against attainable GFLOP/s ---------------------------------------------------
+
+MACS = {("cifar10", "teacher"): 10e6, ("cifar10", "student"): 5e6, ("mnist", "student"): 1e6,
+        ("cifar10", "mobilenet"): 8e6}
+
+
+def _job(rule, epoch_s, epochs, threads=None, **wc):
+    return jobs.Job(rule, {"seed": "0", **wc}, f"{rule}.tsv", epoch_s + 10, None, epoch_s, CPU, threads, epochs)
+
+
+def _keras(path: Path, layers: list[str]) -> None:
+    import zipfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {
+            "layers": [{"class_name": name, "config": {}} for name in layers]}}))
+
+
+def test_achieved_gflops_per_rule_and_model_with_the_online_teacher_against_float32_attainable(tmp_path, cfg):
+    ft = {"ft": "0", "prune": "global"}
+    run = [_job("train_teacher", 1500.0, 30, dataset="cifar10", base="teacher"),           # converged, 30 epochs
+           _job("distill_student", 375.0, 15, dataset="cifar10", base="student-kd"),       # online teacher
+           _job("distill_student", 100.0, 10, dataset="mnist", base="student-kd"),         # unaugmented: offline
+           _job("distill_student", 180.0, 15, dataset="cifar10", base="mobilenet-kd"),
+           _job("prune", 30.0, 2, dataset="cifar10", base="student-kd", **ft),
+           _job("prune", 15.0, 2, threads=2, dataset="cifar10", base="student-kd", **{**ft, "seed": "1"}),
+           _job("train_teacher", 500.0, 10, dataset="cifar10", base="teacher-st"),         # the study's protocol
+           _job("train_teacher", 50.0, 1, dataset="cifar10", base="teacher", seed="1"),    # cut short
+           _job("train_student_scratch", 50.0, 15, dataset="cifar10", base="resnet-x")]    # not a base
+    _keras(tmp_path / R.RULES["distill_student"].outputs["model"].format(
+        dataset="cifar10", seed="0", base="mobilenet-kd"), ["InputLayer", "Conv2D", "DepthwiseConv2D", "Dense"])
+    depthwise = flops.depthwise_of(tmp_path, cfg, run)
+    assert depthwise[("cifar10", "mobilenet")] is True and depthwise[("cifar10", "teacher")] is False  # a zoo stack
+    rows, skipped = flops.achieved(cfg, run, MACS, depthwise)
+    assert skipped == ["1 jobs: its log has other than its planned epochs (cut short, or still running)",
+                       "1 jobs: not a job of the params (base or scheme unknown)"]
+    ceiling = [{"dtype": "float32", "threads": "1", "gflops": "100.0", "cpu": CPU},
+               {"dtype": "bfloat16", "threads": "1", "gflops": "150.0", "cpu": CPU},
+               {"dtype": "float32", "threads": "2", "gflops": "180.0", "cpu": CPU},
+               {"dtype": "float32", "threads": "1", "gflops": "999.0", "cpu": "Other CPU [avx512f] oneDNN=1"}]
+    s = flops.section(rows, skipped, [], ceiling, "attainable.csv", CPU, "records")
+    got = {(r["rule"], r["model"], r["family"], r["threads"]): r for r in rows}
+    # the converged protocol fits on the training split less its 5,000 validation images:
+    # 6 x 30 epochs x 45,000 images x 10 M MACs / 1500 s
+    teacher = got[("train_teacher", "cifar10/teacher", "converged", 1)]
+    assert (teacher["gflops"], teacher["share"], teacher["met"], teacher["bf16"]) == (54.0, 54.0, False, 150.0)
+    # 15 x 45,000 x (6 x 5 M + 2 x 10 M of the teacher's forward passes) / 375 s
+    kd = got[("distill_student", "cifar10/student", "converged", 1)]
+    assert (kd["online"], kd["gflops"], kd["met"]) == ("yes", pytest.approx(90.0), True)
+    offline = got[("distill_student", "mnist/student", "converged", 1)]          # 6 x 10 x 55,000 x 1 M / 100 s
+    assert (offline["online"], offline["gflops"], offline["judged"]) == ("no", pytest.approx(33.0), False)
+    assert not got[("distill_student", "cifar10/mobilenet", "converged", 1)]["judged"]  # depthwise
+    assert not got[("train_teacher", "cifar10/teacher", "study", 1)]["judged"]
+    assert got[("prune", "cifar10/student", "converged", 1)]["gflops"] == pytest.approx(90.0)  # 6 x 2 x 45,000 x 5 M / 30 s
+    two = got[("prune", "cifar10/student", "converged", 2)]
+    assert (two["gflops"], two["f32"], two["share"]) == (pytest.approx(180.0), 180.0, pytest.approx(100.0, abs=0.1))
+    (target,) = s.targets
+    assert (target.measured, target.ok) == ("3 of 4 met; lowest 54.0 % (train_teacher cifar10/teacher)", False)
+    assert flops.section(rows, skipped, [], ceiling[3:], "attainable.csv", CPU, "records").targets[0].ok is None
+    assert flops.has_depthwise(tmp_path / "missing.keras") is None
+
+
+# ---- busy cores over every segment ---------------------------------------------------------
+
+def test_busy_cores_replay_threads_errors_and_a_job_cut_by_the_stop(tmp_path):
+    error = "[Thu Jan  1 10:00:30 2026]\nError in rule prune:\n    message: None\n    jobid: 2\n"
+    path = write_log(tmp_path, 10, [("train_teacher", 10, 40), ("prune", 10, None), ("latency", 40, 60),
+                                    ("evaluate", 60, None), ("all", 100, None)], threads={"latency": 2})
+    text = path.read_text()
+    text = text.replace("[Thu Jan  1 10:00:40 2026]\nFinished jobid: 1", error + "[Thu Jan  1 10:00:40 2026]\n"
+                        "Finished jobid: 1")
+    # 2 jobs 10-30 s (40), 1 job 30-40 (10), latency on both cores 40-60 (40), evaluate 60-100 (40):
+    # 130 busy core-seconds in 100 s of wall from the header's Date; evaluate never ended.
+    info = snakelog.busy(text, cores=4)
+    assert (info["wall"], info["cores"], info["jobs"], info["ended"], info["busy_core_s"]) == (100, 2, 4, 3, 130)
+    s = segments.section([(path, info)], "one log", segments=3)
+    assert s.targets[0].measured == "65.0 % (1 segment(s))" and s.targets[0].ok is False
+    assert "--logs-since" in s.notes[0]
+
+
+def test_every_segment_after_the_runs_start_is_replayed_not_touches_or_earlier_logs(tmp_path):
+    write_log(tmp_path, 8, [("prune", 0, 100)])                               # before the run
+    write_log(tmp_path, 9, [("prune", 0, 100), ("convert", 0, 100)])
+    write_log(tmp_path, 10, [("prune", 0, 100), ("convert", 0, 50)], tail="4 of 4 steps (100%) done\n")
+    write_log(tmp_path, 11, [("prune", 0, 10)]).write_text(                   # marks files, runs nothing
+        "  Command: snakemake --cores 2 --touch\n[Thu Jan  1 11:00:00 2026]\nlocalrule prune:\n    jobid: 1\n")
+    logs, how = segments.gather(tmp_path, "2026-01-01T08:30:00", cores=2)
+    assert [p.name[:13] for p, _ in logs] == ["2026-01-01T09", "2026-01-01T10"] and "--logs-since" in how
+    s = segments.section(logs, how, segments=2)
+    assert s.targets[0].measured == "87.5 % (2 segment(s))"                  # 350 of 2 x 200 core-seconds
+    assert [r["share"] for r in s.tables[0].rows] == [100.0, 75.0]
+    newest, how = segments.gather(tmp_path, None, cores=2)                   # the newest completed log alone
+    assert [p.name[:13] for p, _ in newest] == ["2026-01-01T10"] and "alone" in how
+    assert snakelog.parse_since("2026-01-01T08:30:00") == snakelog.parse_since("2026-01-01 08:30:00")
+    assert snakelog.parse_since("2026-01-01T08:30:00Z").tzinfo is None
+
+
+# ---- the projection beside the measured job floor ------------------------------------------
+
+def test_the_projection_is_read_from_its_own_markdown_and_set_against_the_measured_floor(cfg):
+    from compressbench import projection as PJ
+    teacher = PJ._job("train_teacher", dataset="mnist", seed=0, base="teacher")
+    cell = dict(dataset="mnist", seed=0, ft=0, base="teacher", prune="none", cluster="none", quant="float32")
+    planned = [PJ.Projected(teacher, 600.0, 1, "measured", 60.0),
+               PJ.Projected(PJ._job("latency", **cell), 15.0, 2, "measured"),
+               PJ.Projected(PJ._job("latency", **{**cell, "quant": "ptq-int8"}), 15.0, 2, "measured"),
+               PJ.Projected(PJ._job("report"), None, 1, "unmeasured: rule report")]
+    text = PJ.render(cfg, planned, 2, 240.0, "reports/benchmarks.csv")
+    p = projected.parse(text)
+    assert (p["jobs"], p["cores"], p["floor_min"], p["budget_min"], p["not_counted"]) == (4, 2, 5.5, 240.0, 1)
+    assert p["rules"]["train_teacher"] == {"jobs": 1, "epochs": 10, "job_s": 600, "floor_min": 5.0}
+    assert p["rules"]["latency"]["floor_min"] == 0.5 and "mnist/teacher" not in str(p["rules"])
+    run = [jobs.Job("train_teacher", {}, "a.tsv", 630.0, None), jobs.Job("latency", {}, "b.tsv", 20.0, None),
+           jobs.Job("latency", {}, "c.tsv", 10.0, None), jobs.Job("convert", {}, "d.tsv", 6.0, None)]
+    s = projected.section(text, "projection-before.md", run, cores=2)
+    rows = {r["rule"]: r for r in s.tables[0].rows}
+    # 630 s / 2 cores; the latency jobs' 30 s on both cores: 30 x 2 / 2; convert was not projected.
+    assert rows["train_teacher"]["m_floor"] == 5.25 and rows["latency"]["m_floor"] == 0.5
+    assert rows["report"]["m_jobs"] is None and rows["convert"]["p_floor"] is None
+    assert s.targets[0].measured == "5.8 min vs 5.5 min projected (1.05×)" and s.targets[0].ok is True
+    assert "1 jobs without measurements" in s.notes[0]
+    assert projected.section(None, "missing.md", run, cores=2).targets[0].ok is None
+
+
+def test_the_quick_look_is_judged_on_two_cores_only():
+    assert quicklook.section(540.0, 2).targets[0].ok is True
+    assert quicklook.section(700.0, 2).targets[0].ok is False
+    assert quicklook.section(300.0, 4).targets[0].ok is None
+    assert quicklook.section(None, 2).targets[0].measured == "n/a"

@@ -11,6 +11,7 @@ import pytest
 
 from compressbench import claims as C
 from compressbench import params, results, sweeps
+from compressbench import protocol_frames as PF
 
 BASES = ["teacher", "student-kd", "student-takd"]
 PRUNES = ["none", "finetune", "local-conv", "local-dense"]
@@ -134,10 +135,12 @@ def test_c4_no_loss_is_decided_by_equivalence_never_by_the_noise(cfg):
     # 0.1 pp loss with a tight spread: equivalent within 0.5 pp
     small = lambda b, p, q: 0.979 if q in ("ptq-int8", "qat") else 0.98
     assert verdict(cfg, records(small, jitter=0.0002), "C4") == C.CONFIRMED
-    # the same loss with a wide spread: not equivalent (max(margin, noise) would have passed it)
+    # the same loss with a wide spread: equivalence not shown (max(margin, noise) would have passed it),
+    # nor a loss beyond the margin: inconclusive, never confirmed, never refuted
     wide = claim(cfg, records(small, jitter=0.01), "C4")
-    assert wide.verdicts["mnist"] == C.REFUTED and "by equivalence" in wide.evidence["mnist"]
-    # a 0.6 pp loss, however tight, is outside the 0.5 pp margin ...
+    assert wide.verdicts["mnist"] == C.NOT_SHOWN and "by equivalence" in wide.evidence["mnist"]
+    assert {r.extra["outcome"] for r in wide.rows["mnist"]} == {"not shown"}
+    # a 0.6 pp loss, however tight, is shown outside the 0.5 pp margin ...
     lossy = lambda b, p, q: 0.974 if q in ("ptq-int8", "qat") else 0.98
     assert verdict(cfg, records(lossy, jitter=0.0002), "C4") == C.REFUTED
     # ... and inside a 1 pp one: the margin is the params' (claims.c4_margin_pp)
@@ -183,7 +186,7 @@ def test_claims_not_run_without_the_variants(cfg):
 
 def test_random_pruning_is_a_baseline_left_out_of_the_claims(cfg):
     swept = params.load_yaml(params.ROOT / "params.yaml")["prune"]["schemes"]["random-s"]["sparsity"]
-    assert C.baselines(cfg) == {sweeps.sweep_name("random-s", v) for v in swept}  # random-s0.5, ...
+    assert PF.baselines(cfg) == {sweeps.sweep_name("random-s", v) for v in swept}  # random-s0.5, ...
     recs = records(jitter=0.0001)
     extra = [dict(r, prune="random-s0.5", variant=r["variant"].replace("+local-conv+", "+random-s0.5+"), accuracy=0.1)
              for r in recs if r["prune"] == "local-conv"]
@@ -218,3 +221,17 @@ def test_the_claims_run_once_per_protocol_side_by_side(cfg):
     assert "`student-takd+none+float32`" in c2.evidence["mnist · study"]   # under the claims' base name
     summary = results.summary(C.variant_stats(frame), frame, [c2])["mnist"]
     assert (summary["claim_C2_ours"], summary["claim_C2_study"]) == (C.CONFIRMED, C.REFUTED)
+
+
+def test_each_protocol_reads_its_own_models_only_never_the_others_or_the_reproductions():
+    cfg = params.load(params.ROOT / "params.yaml")   # converged matrix, study twins, reproduction bases
+    mapping = cfg["claims"]["protocols"]["study"]
+    bases = ["student-kd", "student-kd-st", "kd-study-t2", "teacher", "teacher-st", "mobilenet-kd"]
+    frame = pd.DataFrame({"dataset": "cifar10", "base": bases, "variant": [f"{b}+none+float32" for b in bases]})
+    converged = PF.as_protocol(frame, {}, cfg)
+    assert list(converged["base"]) == ["student-kd", "teacher", "mobilenet-kd"]   # the matrix's family
+    study = PF.as_protocol(frame, mapping, cfg)
+    assert list(study["variant"]) == ["student-kd+none+float32", "teacher+none+float32"]   # the twins, as roles
+    # and the twins' runs find their own (the study's) protocol under the role's name
+    renamed = PF.as_protocol_params(cfg, mapping)["protocols"]["cifar10"]
+    assert renamed["student-kd"]["family"] == cfg["train"]["name"] != cfg["protocols"]["cifar10"]["student-kd"]["family"]

@@ -46,3 +46,13 @@ def test_renamed_schemes_pair_the_same_way_because_controls_read_the_methods(cfg
     assert controls.control(renamed, "ta+none+q8", have) == controls.Reference("ta+none+q8-control", True)
     assert controls.quantization_reference(renamed, "ta+global+q8", have) == controls.Reference("ta+global+f32", False)
     assert controls.names(renamed) == {"prune": "same-ft", "quant": "q8-control", "reference": "f32"}
+
+
+def test_a_budget_sweeps_pruned_cell_is_paired_with_the_control_of_its_own_fine_tune_epochs(cfg):
+    # the default sweeps global pruning and its control over 1 and 5 epochs (2: global, finetune)
+    have = {"kd+finetune-e1+float32", "kd+finetune+float32", "kd+finetune-e5+float32"}
+    for pruned, control in [("global-e1", "finetune-e1"), ("global", "finetune"), ("global-e5", "finetune-e5")]:
+        assert controls.pruning_control(cfg, f"kd+{pruned}+float32", have) == controls.Reference(
+            f"kd+{control}+float32", True)
+    # none of the same budget in the run: no control, rather than one of another budget
+    assert controls.pruning_control(cfg, "kd+global-e5+float32", {"kd+finetune+float32"}) is None

@@ -32,3 +32,12 @@ def test_a_run_without_latency_cis_says_so(cfg):
     frame = pd.DataFrame([{k: v for k, v in row("none", 1, 1, 1).items() if not k.startswith("latency_ci")}])
     assert deployment.latency_vs_dense(frame, cfg).empty
     assert "No latency with confidence intervals" in deployment.section(frame, cfg, table)[0]
+
+
+def test_a_cells_other_seeds_carrying_its_one_timing_are_not_counted_again(cfg):
+    frame = pd.DataFrame([row("none", 1.00, 0.98, 1.02), row("filters", 0.60, 0.59, 0.61, speedup=2.0),
+                          {**row("filters", 0.60, 0.59, 0.61, speedup=2.0), "ft_seed": 1},   # fine-tune seed 1
+                          {**row("none", 1.00, 0.98, 1.02), "seed": 1},
+                          {**row("filters", 0.60, 0.59, 0.61, speedup=2.0), "seed": 1}])     # training seed 1
+    lat = deployment.latency_vs_dense(frame, cfg)
+    assert list(zip(lat["variant"], lat["seed"], lat["ft_seed"])) == [("student-kd+filters+float32", 0, 0)]

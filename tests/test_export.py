@@ -59,3 +59,16 @@ def test_export_by_target_compression_picks_the_most_accurate_cell_that_small(ru
 def test_export_of_a_cell_the_run_lacks_names_the_missing_file(run_tree, tmp_path, cfg):
     with pytest.raises(export.ExportError, match="teacher\\+none\\+float32.*missing; run `snakemake"):
         export.export("teacher+none+float32", "mnist", 0, 0, tmp_path / "ship", run_tree, params=cfg)
+
+
+def test_export_by_target_compression_chooses_on_validation_among_the_matrixs_family(cfg):
+    # the study twin is more accurate on test and validation, but its family is not the matrix's;
+    # among the converged variants, b wins on validation though a wins on test
+    rows = [("student-kd+global+float32", 0.92, 0.90), ("student-kd+global+ptq-int8", 0.95, 0.85),
+            ("student-kd-st+global+float32", 0.99, 0.99)]
+    results = pd.DataFrame([{"dataset": "cifar10", "variant": v, "base": v.split("+")[0], "seed": s, "ft_seed": 0,
+                             "compression_ratio": 12.0, "gzip_bytes": 1000, "accuracy": acc, "val_accuracy": val}
+                            for v, acc, val in rows for s in (1, 0)])
+    row = export.choose(results, "cifar10", 10, cfg)
+    assert (row["variant"], row["seed"]) == ("student-kd+global+float32", 0)   # its first run
+    assert export.choose(results, "cifar10", 10)["variant"] == "student-kd-st+global+float32"  # no params: all

@@ -22,3 +22,19 @@ def test_the_stop_message_names_the_signal_the_outputs_and_what_to_do():
     assert msg.startswith("launch: stopped by SIGTERM; 7 outputs") and "o4 and 2 more" in msg
     assert msg.endswith("the same command reruns them")
     assert "nothing partial" in launch.stopped_message("SIGINT", [])
+
+
+def test_a_run_whose_jobs_refused_their_cells_is_planned_again_without_them(monkeypatch, capsys):
+    from compressbench import launch
+    found = [[], ["r1"], ["r1", "r2"], ["r1", "r2"]]   # records before, after runs 1, 2 and 3
+    codes = iter([1, 1, 0])
+    monkeypatch.setattr(launch.refused, "records", lambda root=".": found.pop(0))
+    calls = []
+    monkeypatch.setattr(launch, "_run", lambda args, received, group: calls.append(args) or next(codes))
+    assert launch.main(["--cores", "2"]) == 0
+    assert len(calls) == 3 and capsys.readouterr().err.count("planning again without them") == 2
+    # a dry run, or a failure that refused nothing, is not run again
+    found[:] = [[], ["r1"]]
+    calls.clear()
+    monkeypatch.setattr(launch, "_run", lambda args, received, group: calls.append(args) or 1)
+    assert launch.main(["--cores", "2", "-n"]) == 1 and len(calls) == 1

@@ -57,3 +57,11 @@ def test_a_plan_after_a_refusal_leaves_its_cells_out_and_says_so(tmp_path):
         (repo / "logs").rglob(f"*{refusal.SUFFIX}")).read_text()), c)]
     assert len(exports) >= 2 and "cell(s) left out, refused by an earlier job" in proc.stderr
     assert after["prune"] == before["prune"] - 1 and after["evaluate"] == before["evaluate"] - len(exports)
+
+
+def test_a_refused_qat_job_leaves_out_its_integer_only_export_too(tmp_path):
+    _record(tmp_path, "qat", dataset="cifar10", seed="0", ft="0", base="mb", prune="none", cluster="none", quant="qat")
+    cells = [Cell("cifar10", 0, 0, "mb", "none", q) for q in ("qat", "qat-int8io", "float32", "float32-ft")]
+    kept, out = refused.split(cells, refused.records(tmp_path))
+    assert [c.quant for c in kept] == ["float32", "float32-ft"] and [r["variant"] for r in out] == [
+        "mb+none+qat", "mb+none+qat-int8io"]

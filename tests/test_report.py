@@ -375,10 +375,10 @@ def test_sensitivity_tables_become_one_csv_and_figure_per_dataset(tmp_path):
         tables.append(str(table.relative_to(tmp_path)))
     params = {**PARAMS, "sensitivity": {"bases": ["teacher"], "sparsities": [0.0, 0.9]}}
     report.build(*inputs, params, out_dir="reports", root=str(tmp_path), sensitivity=tables)
-    rows = read_csv(tmp_path / "reports/sensitivity/mnist.csv")
+    rows = read_csv(tmp_path / "reports/plots/mnist-sensitivity.csv")
     assert [(r["base"], r["layer"], r["sparsity"], r["accuracy"]) for r in rows] == [
         ("teacher", "conv0", "0.000000", "0.980000"), ("teacher", "conv0", "0.900000", "0.500000")]
-    assert read_csv(tmp_path / "reports/sensitivity/cifar10.csv")[1]["accuracy"] == "0.200000"
+    assert read_csv(tmp_path / "reports/plots/cifar10-sensitivity.csv")[1]["accuracy"] == "0.200000"
     assert all((tmp_path / f"reports/figures/{ds}-sensitivity.png").stat().st_size > 0 for ds in DATASETS)
     md = (tmp_path / "reports/report.md").read_text()
     assert "![mnist: per-layer sensitivity](figures/mnist-sensitivity.png)" in md
@@ -392,7 +392,7 @@ def test_without_sensitivity_bases_the_report_writes_no_sensitivity_figure_or_ta
     assert RF.written(params)["sensitivity"] == [] == RF.written(params)["sensitivity_table"]
     report.build(*make_inputs(tmp_path), params, out_dir="reports", root=str(tmp_path), sensitivity=[])
     assert not list((tmp_path / "reports/figures").glob("*-sensitivity.png"))
-    assert not (tmp_path / "reports/sensitivity").exists()
+    assert not list((tmp_path / "reports/plots").glob("*-sensitivity.csv"))
     md = (tmp_path / "reports/report.md").read_text()
     assert markdown.SENSITIVITY_NOT_RUN in md and "## Per-layer sensitivity" not in md and "sensitivity.png" not in md
 

@@ -29,6 +29,7 @@ class Job:
     epoch_s: float = 0.0       # seconds inside training epochs (its log's epoch lines)
     cpu: str | None = None     # from its record, if it writes one
     threads: int | None = None
+    epochs: int = 0            # epoch lines in its log
 
 
 def _regex(pattern: str) -> re.Pattern:
@@ -85,9 +86,11 @@ def _record(root: Path, rule: str, wildcards: dict) -> dict:
         return {}
 
 
-def _log_epochs(root: Path, rule: str, wildcards: dict) -> float:
+def _log_epochs(root: Path, rule: str, wildcards: dict) -> tuple[float, int]:
+    """Seconds inside the epochs of the job's log, and how many epoch lines it has."""
     log = root / R.RULES[rule].log.format(**wildcards)
-    return progress.epoch_seconds(log.read_text(errors="replace")) if log.is_file() else 0.0
+    lines = progress.parse_epochs(log.read_text(errors="replace")) if log.is_file() else []
+    return sum((e.seconds for e in lines), 0.0), len(lines)
 
 
 def bench_files(root: Path) -> list[str]:
@@ -108,8 +111,9 @@ def collect(root: Path, planned: set[str] | None = None) -> tuple[list[Job], lis
             continue
         rule, wc = found
         rec = _record(root, rule, wc)
-        jobs.append(Job(rule, wc, rel, *measured, epoch_s=_log_epochs(root, rule, wc),
-                        cpu=rec.get("cpu"), threads=rec.get("threads")))
+        epoch_s, epochs = _log_epochs(root, rule, wc)
+        jobs.append(Job(rule, wc, rel, *measured, epoch_s=epoch_s, cpu=rec.get("cpu"), threads=rec.get("threads"),
+                        epochs=epochs))
     return jobs, stale
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import controls, matrix
+from . import protocol_frames as PF
 from . import evidence as E
 from . import stats as S
-from .catalog import methods as M
 from .tables import table
 # Re-exported: the per-variant statistics the other report modules read as claims.*.
 from .variants import (DEFAULT_N_TEST, NOISE_SIGMAS, TEACHER, compare, fmt_acc, standard_error,  # noqa: F401
@@ -164,9 +164,25 @@ def _cells(r: Finding) -> list[str]:
     return [f"{r.estimate.estimate:+.2f}", fmt_ci(r), r.estimate.how, fmt_p(r.p_adjusted)]
 
 
-def _share_verdict(passed: int, total: int, confirm: float, refute: float) -> str:
-    share = passed / total if total else None
-    return NOT_RUN if share is None else CONFIRMED if share >= confirm else REFUTED if share < refute else NOT_SHOWN
+def _share_verdict(passed: int, failed: int, total: int, confirm: float, refute: float) -> str:
+    """Confirmed when at least `confirm` of the rows pass; refuted when fewer than `refute` could,
+    the inconclusive ones counted as passing (an equivalence not shown is no loss shown)."""
+    if not total:
+        return NOT_RUN
+    return CONFIRMED if passed / total >= confirm else REFUTED if (total - failed) / total < refute else NOT_SHOWN
+
+
+def _outcome(r: Finding, big_enough: bool, margin: float, alpha: float) -> str:
+    """A "no loss" row: yes (equivalent within ±margin, adjusted, and compressed enough), no (not
+    compressed enough, or its loss shown beyond the margin: the 95 % CI wholly above it), or
+    inconclusive (neither shown)."""
+    lo, _ = r.ci()
+    if not big_enough or (not math.isnan(lo) and lo > margin):
+        return NO
+    return YES if r.p_adjusted < alpha else INCONCLUSIVE
+
+
+YES, NO, INCONCLUSIVE = "yes", "no", "not shown"
 
 
 def one_per_model(ctx: Context, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -174,16 +190,6 @@ def one_per_model(ctx: Context, pairs: list[tuple[str, str]]) -> list[tuple[str,
     order = list((ctx.cfg.get("matrix") or {}).get("quant", []))
     rows = E.one_per_model(ctx.cfg, [{"dataset": ctx.dataset, "variant": a, "other": b} for a, b in pairs], order)
     return [(r["variant"], r["other"]) for r in rows]
-
-
-def magnitude_schemes(cfg: dict) -> list[str]:
-    """Unstructured, ranked (not random) weight pruning: the schemes the study's pruning claims are about."""
-    return M.schemes_with(cfg, M.PRUNE, role=M.COMPRESS, removes="weights", random=False, structured=False)
-
-
-def eight_bit_schemes(cfg: dict) -> list[str]:
-    """Quantization to 8-bit weights and activations that fine-tunes a model or none (not from scratch)."""
-    return M.schemes_with(cfg, M.QUANTIZE, role=M.COMPRESS, weight_bits=8, activation_bits=8, from_scratch=False)
 
 
 HEAD = ["estimate pp", "95 % CI", "test", "adjusted p"]
@@ -244,7 +250,7 @@ def _layers(cfg: dict, scheme: str) -> str | None:
 
 def _c3(ctx: Context) -> tuple[str, str, list]:
     tol = float(ctx.settings["c3_share_tolerance"])
-    schemes = magnitude_schemes(ctx.cfg)
+    schemes = PF.magnitude_schemes(ctx.cfg)
     conv = [s for s in schemes if _layers(ctx.cfg, s) == "conv"]
     dense = [s for s in schemes if _layers(ctx.cfg, s) == "dense"]
     st = ctx.stats[(ctx.stats["cluster"] == matrix.NO_CLUSTER)].set_index(["base", "prune", "quant"])
@@ -280,7 +286,7 @@ def _c3(ctx: Context) -> tuple[str, str, list]:
 def _c4(ctx: Context) -> tuple[str, str, list]:
     margin, have = float(ctx.settings["c4_margin_pp"]), set(ctx.stats["variant"])
     pairs, unequal = [], 0
-    for _, r in ctx.stats[ctx.stats["quant"].isin(eight_bit_schemes(ctx.cfg))].iterrows():
+    for _, r in ctx.stats[ctx.stats["quant"].isin(PF.eight_bit_schemes(ctx.cfg))].iterrows():
         ref = controls.quantization_reference(ctx.cfg, r["variant"], have)
         if ref is not None:
             unequal += not ref.equal_budget
@@ -291,13 +297,15 @@ def _c4(ctx: Context) -> tuple[str, str, list]:
         return NOT_RUN, "No 8-bit variant with an equal-budget float32 reference.", rows
     for r in rows:
         r.extra["ratio"] = float(ctx.row(r.variant)["tflite_bytes"]) / float(ctx.row(r.other)["tflite_bytes"])
-        r.extra["pass"] = r.extra["ratio"] >= C4_MIN_SIZE_RATIO and r.p_adjusted < ctx.settings["alpha"]
-    passed = sum(r.extra["pass"] for r in rows)
-    verdict = _share_verdict(passed, len(rows), C4_CONFIRM_SHARE, C4_REFUTE_SHARE)
+        r.extra["outcome"] = _outcome(r, r.extra["ratio"] >= C4_MIN_SIZE_RATIO, margin, ctx.settings["alpha"])
+        r.extra["pass"] = r.extra["outcome"] == YES
+    passed, failed = (sum(r.extra["outcome"] == o for r in rows) for o in (YES, NO))
+    verdict = _share_verdict(passed, failed, len(rows), C4_CONFIRM_SHARE, C4_REFUTE_SHARE)
     text = (f"{passed} of {len(rows)} equal-budget pairs pass ({100.0 * passed / len(rows):.0f} %): loss within "
-            f"±{margin:g} pp by equivalence and ≥ {C4_MIN_SIZE_RATIO:g}× smaller."
+            f"±{margin:g} pp by equivalence and ≥ {C4_MIN_SIZE_RATIO:g}× smaller; {failed} fail (a loss shown "
+            "beyond the margin, or too little smaller), the rest not shown either way."
             + (f" Left out: {unequal} pairs whose reference had no equal training." if unequal else "") + "\n\n"
-            + table([[f"`{r.other}`", f"{r.extra['ratio']:.2f}", *_cells(r), "yes" if r.extra["pass"] else "no"]
+            + table([[f"`{r.other}`", f"{r.extra['ratio']:.2f}", *_cells(r), r.extra["outcome"]]
                      for r in rows], ["8-bit variant", "size ratio ×", "loss " + HEAD[0], *HEAD[1:], "pass"]))
     return verdict, text, rows
 
@@ -306,8 +314,8 @@ def _c5(ctx: Context) -> tuple[str, str, list]:
     if TEACHER not in set(ctx.stats["variant"]):
         return NOT_RUN, f"`{TEACHER}` is missing.", []
     st, margin = ctx.stats, float(ctx.settings["c5_margin_pp"])
-    chains = st[st["base"].isin(C5_BASES) & st["prune"].isin(magnitude_schemes(ctx.cfg))
-                & st["quant"].isin(eight_bit_schemes(ctx.cfg)) & (st["cluster"] == matrix.NO_CLUSTER)]
+    chains = st[st["base"].isin(C5_BASES) & st["prune"].isin(PF.magnitude_schemes(ctx.cfg))
+                & st["quant"].isin(PF.eight_bit_schemes(ctx.cfg)) & (st["cluster"] == matrix.NO_CLUSTER)]
     if chains.empty:
         return NOT_RUN, "No distilled + magnitude-pruned + 8-bit variant.", []
     chosen = one_per_model(ctx, [(v, TEACHER) for v in chains["variant"]])
@@ -315,13 +323,15 @@ def _c5(ctx: Context) -> tuple[str, str, list]:
     t = ctx.row(TEACHER)
     for r in rows:
         r.extra["compression"] = float(t["gzip_bytes"]) / float(ctx.row(r.other)["gzip_bytes"])
-        r.extra["pass"] = r.extra["compression"] >= C5_MIN_COMPRESSION and r.p_adjusted < ctx.settings["alpha"]
-    passed = sum(r.extra["pass"] for r in rows)
-    verdict = _share_verdict(passed, len(rows), C5_CONFIRM_SHARE, C5_REFUTE_SHARE)
+        r.extra["outcome"] = _outcome(r, r.extra["compression"] >= C5_MIN_COMPRESSION, margin,
+                                      ctx.settings["alpha"])
+        r.extra["pass"] = r.extra["outcome"] == YES
+    passed, failed = (sum(r.extra["outcome"] == o for r in rows) for o in (YES, NO))
+    verdict = _share_verdict(passed, failed, len(rows), C5_CONFIRM_SHARE, C5_REFUTE_SHARE)
     text = (f"Teacher `{TEACHER}`: {fmt_acc(t)} %, {float(t['gzip_bytes']) / 1000:.1f} KB gzip. {passed} of "
-            f"{len(rows)} chains (one per trained model) pass.\n\n"
+            f"{len(rows)} chains (one per trained model) pass, {failed} fail, the rest not shown either way.\n\n"
             + table([[f"`{r.other}`", fmt_acc(ctx.row(r.other)), f"{r.extra['compression']:.1f}", *_cells(r),
-                      "yes" if r.extra["pass"] else "no"] for r in rows],
+                      r.extra["outcome"]] for r in rows],
                     ["chain", "accuracy %", "gzip compression ×", "loss " + HEAD[0], *HEAD[1:], "pass"]))
     return verdict, text, rows
 
@@ -347,53 +357,35 @@ CLAIMS = [
     ("C4", "8-bit quantization gives ~4x smaller models at ~no accuracy loss.",
      "Every 8-bit (weights and activations) model vs its equal-budget float32 reference. A pair passes when "
      f"the .tflite size ratio is ≥ {C4_MIN_SIZE_RATIO} and the loss is within ±`claims.c4_margin_pp` by "
-     f"equivalence (two one-sided tests, adjusted). Confirmed when ≥ {C4_CONFIRM_SHARE:.0%} of the pairs pass, "
-     f"refuted when < {C4_REFUTE_SHARE:.0%} do, otherwise not shown. " + _TESTS, _c4),
+     f"equivalence (two one-sided tests, adjusted); it fails when it is not that much smaller or its loss is "
+     f"shown beyond the margin (95 % CI above it). Confirmed when ≥ {C4_CONFIRM_SHARE:.0%} of the pairs pass, "
+     f"refuted when fewer than {C4_REFUTE_SHARE:.0%} could (the pairs not shown either way counted as passing), "
+     "otherwise not shown. " + _TESTS, _c4),
     ("C5", "KD → pruning → quantization gives large compression without accuracy loss.",
      f"Chains {' / '.join(C5_BASES)} × magnitude pruning × 8-bit vs `{TEACHER}` (Welch over training seeds). "
      f"A chain passes when its gzip compression is ≥ {C5_MIN_COMPRESSION:g}× and its loss is within "
-     "±`claims.c5_margin_pp` by equivalence (adjusted). Confirmed when "
-     f"≥ {C5_CONFIRM_SHARE:.0%} of the chains pass, refuted when < {C5_REFUTE_SHARE:.0%} do, otherwise "
-     "not shown. " + _TESTS, _c5),
+     "±`claims.c5_margin_pp` by equivalence (adjusted); it fails when it is less compressed or its loss is "
+     f"shown beyond the margin. Confirmed when ≥ {C5_CONFIRM_SHARE:.0%} of the chains pass, refuted when fewer "
+     f"than {C5_REFUTE_SHARE:.0%} could (those not shown either way counted as passing), otherwise not shown. "
+     + _TESTS, _c5),
 ]
-
-
-def baselines(params: dict) -> set[str]:
-    """Pruning schemes that are baselines (a random-ranking method), not techniques the study claims about."""
-    try:
-        return set(M.schemes_with(params, M.PRUNE, random=True))
-    except (KeyError, TypeError):
-        return set()
-
-
-def as_protocol(frame: pd.DataFrame, mapping: dict) -> pd.DataFrame:
-    """The runs of one protocol under the claims' base names: a base the mapping names
-    (role -> base under the protocol) takes its role's name, and the role's own runs
-    (another protocol's) drop out; an empty mapping is the frame itself."""
-    if not mapping or not len(frame):
-        return frame
-    back = {b: role for role, b in mapping.items()}
-    f = frame[~frame["base"].isin(set(mapping) - set(back))].copy()
-    parts = f["variant"].map(matrix.parse_variant)
-    f["base"] = f["base"].map(lambda b: back.get(b, b))
-    f["variant"] = [matrix.variant(back.get(b, b), p, q, k) for b, p, k, q in parts]
-    return f
 
 
 def evaluate_claims(frame: pd.DataFrame, params: dict, n_test: dict[str, int] | None = None) -> list[Claim]:
     """Verdict, evidence and rows per claim and dataset (datasets in the frame's order),
     over the variants without a baseline pruning scheme (see baselines); with params
     `claims.protocols`, once per protocol, keyed "<dataset> · <protocol>"."""
-    n_test, skip = n_test or {}, baselines(params)
+    n_test, skip = n_test or {}, PF.baselines(params)
     protocols = (params.get("claims") or {}).get("protocols") or {"": {}}
     out = [Claim(cid, statement, rule) for cid, statement, rule, _ in CLAIMS]
     for name, mapping in protocols.items():
-        f = as_protocol(E.normalized(frame[~frame["prune"].isin(skip)]), mapping) if len(frame) else frame
+        f = PF.as_protocol(E.normalized(frame[~frame["prune"].isin(skip)]), mapping, params) if len(frame) else frame
+        cfg = PF.as_protocol_params(params, mapping)
         stats, runs = variant_stats(f), E.Runs(f)
-        pools = E.training_spreads(runs, params)
+        pools = E.training_spreads(runs, cfg)
         for claim, (_, _, _, fn) in zip(out, CLAIMS):
             for ds in dict.fromkeys(stats["dataset"]):
-                ctx = Context(runs, stats[stats["dataset"] == ds].reset_index(drop=True), params,
+                ctx = Context(runs, stats[stats["dataset"] == ds].reset_index(drop=True), cfg,
                               int(n_test.get(ds, DEFAULT_N_TEST)), pools)
                 key = f"{ds} · {name}" if name else ds
                 claim.verdicts[key], claim.evidence[key], claim.rows[key] = fn(ctx)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import matrix
+from . import report_files as RF
 from .catalog import methods as M
 
 
@@ -63,13 +64,17 @@ def uncompressed(cfg: dict, prune: str) -> bool:
 
 
 def pruning_control(cfg: dict, variant: str, have) -> Reference | None:
-    """The control of a pruned variant: the same fine-tune, nothing pruned."""
+    """The control of a pruned variant: the same fine-tune (the control method's scheme with its
+    fine-tune epochs), nothing pruned; None where the run has no such scheme or cell."""
     base, prune, cluster, quant = matrix.parse_variant(variant)
     m, q = method(cfg, M.PRUNE, prune), method(cfg, M.QUANTIZE, quant)
     if m is None or m.role != M.COMPRESS or cluster != matrix.NO_CLUSTER or (q is not None and q.role == M.CONTROL):
         return None
-    scheme = _scheme_of(cfg, M.PRUNE, m.control)
-    control = matrix.variant(base, scheme, quant) if scheme else None
+    # The control scheme with the same fine-tune budget (a budget sweep's global-e5 has finetune-e5).
+    epochs = RF.fine_tune_epochs(cfg, prune)
+    same = [s for s in (M.schemes_with(cfg, M.PRUNE, name=m.control) if m.control else [])
+            if RF.fine_tune_epochs(cfg, s) == epochs]
+    control = matrix.variant(base, same[0], quant) if same else None
     return Reference(control, True) if control in have else None
 
 
@@ -109,8 +114,10 @@ def control(cfg: dict, variant: str, have) -> Reference | None:
 
 
 def names(cfg: dict) -> dict[str, str]:
-    """The schemes the controls are, for the report's text: prune (pruning's control),
+    """The schemes the controls are, for the report's text: prune (pruning's control at the
+    default fine-tune budget, prune.fine_tune.epochs),
     quant (the first quantization control) and reference (the reference export)."""
     q = M.schemes_with(cfg, M.QUANTIZE, role=M.CONTROL)
-    p = M.schemes_with(cfg, M.PRUNE, role=M.CONTROL)
+    default = ((cfg.get("prune") or {}).get("fine_tune") or {}).get("epochs")
+    p = sorted(M.schemes_with(cfg, M.PRUNE, role=M.CONTROL), key=lambda s: RF.fine_tune_epochs(cfg, s) != default)
     return {"prune": p[0] if p else "—", "quant": q[0] if q else "—", "reference": reference_scheme(cfg) or "—"}

@@ -41,13 +41,22 @@ def wilson(accuracy: float, n: int, z: float = Z95) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def choose(results: pd.DataFrame, dataset: str, compression: float) -> pd.Series:
-    """The most accurate row of `dataset` with compression_ratio >= `compression`."""
+def choose(results: pd.DataFrame, dataset: str, compression: float, params: dict | None = None) -> pd.Series:
+    """The first screen's recipe at `compression`: among the rows of `dataset` at least that much
+    smaller than the teacher (of the matrix's protocol family, with resolved `params`), the variant
+    most accurate on validation over its runs (test accuracy where the results have no validation
+    accuracy), the smaller on a tie; its first run (training seed, then fine-tune seed)."""
+    from . import selection
     rows = results[(results["dataset"] == dataset) & (results["compression_ratio"] >= compression)]
+    if params is not None and len(rows):
+        rows = rows[selection.in_matrix_family(rows, params).to_numpy()]
     if rows.empty:
         best = results.loc[results["dataset"] == dataset, "compression_ratio"].max()
         raise ExportError(f"no {dataset} cell is {compression}x smaller than the teacher (the most: {best:.2f}x)")
-    return rows.sort_values(["accuracy", "gzip_bytes"], ascending=[False, True]).iloc[0]
+    by = selection.selected_by(rows)
+    means = rows.groupby("variant").agg(score=(by, "mean"), gzip=("gzip_bytes", "mean"))
+    variant = means.sort_values(["score", "gzip"], ascending=[False, True], kind="mergesort").index[0]
+    return rows[rows["variant"] == variant].sort_values(["seed", "ft_seed"], kind="mergesort").iloc[0]
 
 
 def _scheme(params: dict, section: str, name: str):
@@ -137,7 +146,9 @@ def main(argv=None) -> int:
             raise ExportError("give a variant or --compression, not both")
         variant, seed, ft = args.variant, args.seed, args.ft
         if args.compression is not None:
-            row = choose(pd.read_csv(args.results or args.root / "reports/results.csv"), args.dataset, args.compression)
+            from . import params as P
+            row = choose(pd.read_csv(args.results or args.root / "reports/results.csv"), args.dataset, args.compression,
+                         P.load(args.root / "params.yaml"))
             variant, seed, ft = row["variant"], int(row["seed"]), int(row["ft_seed"])
         dest = export(variant, args.dataset, seed, ft, args.out, args.root)
     except ExportError as exc:

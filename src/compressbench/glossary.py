@@ -17,7 +17,7 @@ GLOSSARY = {
     "rule": "a Snakemake rule, the recipe of one kind of job (`train_teacher`, `prune`, `convert`, …); every "
             "rule belongs to one phase.",
     "job": "one run of a rule for one set of wildcards, one process (e.g. `prune` for mnist, seed 0, fine-tune "
-           "seed 0, `teacher+local-all`).",
+           "seed 0, `student-kd+local-all`).",
     "base": "a trained model the compression starts from: `teacher`, `ta`, `student-scratch`, `student-kd`, "
             "`student-takd`, or a derived base (`params.yaml` `derived`): one of those trained with some settings "
             "changed (its protocol family, architecture or KD settings), e.g. `student-kd-st` (the study's "

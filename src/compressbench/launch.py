@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import refused
 
+REPLANS = 3  # runs after the first while jobs refuse their cells
 GRACE_SECONDS = 20  # a job stops at its next Python instruction; Snakemake then needs a few seconds
 INCOMPLETE = Path(".snakemake/incomplete")  # Snakemake's markers: base64 of each running job's output
 
@@ -109,10 +110,15 @@ def main(argv=None) -> int:
         signal.signal(sig, forward)
     before = len(refused.records())
     code = _run(args, received, group)
-    # A job that refused its cell failed the run; the plan leaves such cells out (refused.py),
-    # so one more run finishes the rest and the report, which lists them.
-    if code != 0 and not received and (new := len(refused.records()) - before) > 0 and "-n" not in args:
+    # A job that refused its cell failed the run; the plan leaves such cells out (refused.py), so
+    # another run finishes the rest and the report, which lists them (again while new ones refuse,
+    # a few times at most: each run can only add refusals of cells the previous plan still had).
+    for _ in range(REPLANS):
+        new = len(refused.records()) - before
+        if code == 0 or received or new <= 0 or {"-n", "--dry-run"} & set(args):
+            break
         print(f"launch: {new} job(s) refused their cells; planning again without them", file=sys.stderr, flush=True)
+        before += new
         code = _run(args, received, group)
     return code
 

@@ -268,7 +268,7 @@ def document(frame, stats, claims, reference, params, facts, times, *, code: str
         lines += overview.folded("Per-layer sensitivity", [
             "## Per-layer sensitivity", "",
             "Each conv and dense layer pruned alone by magnitude, one-shot, no fine-tune (params `sensitivity`); "
-            "tables in `reports/sensitivity/`.", "",
+            "tables: `reports/plots/<dataset>-sensitivity.csv`.", "",
             *[f"![{ds}: per-layer sensitivity]({sensitivity[ds]})\n" for ds in per_dataset if ds in sensitivity]])
     else:
         lines += [SENSITIVITY_NOT_RUN, ""]

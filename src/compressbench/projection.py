@@ -128,7 +128,18 @@ def work(cfg: dict, job: Job, macs: dict) -> float | None:
         # The teacher runs forward on every augmented batch: a third of a training step's MACs.
         teacher = macs.get((ds, M.bases(cfg)[M.bases(cfg)[job.wc["base"]].teacher].arch))
         mac = None if teacher is None else mac + teacher / 3
-    return None if mac is None else n * (D.get(ds, cfg).train_size() or 1) * float(mac)
+    return None if mac is None else n * images(cfg, job) * float(mac)
+
+
+def images(cfg: dict, job: Job) -> int:
+    """The images one epoch of the job trains on: the training split (data.slice's size where
+    set), less the validation images where the model's protocol fits on `train` alone."""
+    ds = job.wc["dataset"]
+    data = cfg.get("data") or {}
+    n = D.get(ds, cfg).train_size() or 1
+    n = min(n, int((data.get("slice") or {}).get("train", n)))
+    protocol = ((cfg.get("protocols") or {}).get(ds) or {}).get(job.wc.get("base")) or {}
+    return max(1, n - int(data.get("val_size", 0))) if protocol.get("data") == "train" else n
 
 
 def _online_teacher(cfg: dict, job: Job) -> bool:

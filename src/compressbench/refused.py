@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .matrix import INT8_IO
 from .refusal import SUFFIX
 
 LOGS = "logs"
@@ -46,7 +47,11 @@ def covers(record: dict, cell) -> bool:
     (a pruning job's record covers each export of that pruned model)."""
     wildcards = record["wildcards"]
     keys = [k for k in FIELDS if k in wildcards]
-    return bool(keys) and all(str(getattr(cell, k)) == str(wildcards[k]) for k in keys)
+
+    def value(k):  # a QAT job writes its integer-only export too: that cell is the job's as well
+        v = str(getattr(cell, k))
+        return v.removesuffix(INT8_IO) if k == "quant" else v
+    return bool(keys) and all(value(k) == str(wildcards[k]) for k in keys)
 
 
 def split(cells, recs: list[dict]) -> tuple[list, list[dict]]:

@@ -22,7 +22,7 @@ REPORT_FILES = {"results": "reports/results.csv", "variants": "reports/variants.
                 "tradeoff": "reports/figures/{dataset}-tradeoff.png",
                 "budget": "reports/figures/{dataset}-budget.png",
                 "sensitivity": "reports/figures/{dataset}-sensitivity.png",
-                "sensitivity_table": "reports/sensitivity/{dataset}.csv",
+                "sensitivity_table": "reports/plots/{dataset}-sensitivity.csv",
                 "plot": "reports/plots/{dataset}.csv", "tradeoff_plot": "reports/plots/{dataset}-tradeoff.csv",
                 "budget_plot": "reports/plots/{dataset}-budget.csv",
                 "temperature": "reports/figures/temperature.png", "temperature_plot": "reports/plots/temperature.csv"}

@@ -175,8 +175,8 @@ RULES = {r.name: r for r in [
     Rule("report", "report", "report", "report",
          ("io", *MATRIX, "report_files", "report", "results", "figures", "sweep_figures", "markdown", "run_facts",
           "overview", "run_summary", "base_table", "glossary", "tables", "deployment", "provenance", "claims",
-          "controls", "reproduction", "selection", "paramfile", "stats", "evidence", "forgetting", "variants",
-          "refused", "refusal"),
+          "controls", "protocol_frames", "reproduction", "selection", "paramfile", "stats", "evidence",
+          "forgetting", "variants", "refused", "refusal"),
          {k: k for k in ("seeds", "matrix", "derived", "protocols", "sweeps", "zoo", "train", "distill", "prune",
                          "cluster", "quantize", "evaluate", "latency", "sensitivity", "claims")}
          | {"val_size": "data/val_size", "split_seed": "data/split_seed"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import matrix
+from . import protocol_frames as PF
 from .results import DASH
 from .tables import table
 
@@ -27,7 +28,7 @@ def what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pack
              f"- Metrics files: {len(frame)}",
              f"- Code version: `{code}`", ""]
     zoo = params.get("zoo", {})
-    epochs = tr.get("epochs", {})
+    protocols = params.get("protocols") or {}
     rows = []
     for b in m.get("bases", []):
         info = matrix.BASES.get(b)
@@ -36,12 +37,15 @@ def what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pack
         for ds in m.get("datasets", []):
             layers = zoo.get(ds, {}).get(info.arch if info else b, [])
             row[f"{ds} layers"] = " → ".join(_settings(layer) for layer in layers) or DASH
-            row[f"{ds} epochs"] = str(epochs.get(ds, {}).get(b, DASH))
+            # the epochs of its protocol (the matrix's family), else train's (older params)
+            p = (protocols.get(ds) or {}).get(b) or {}
+            row[f"{ds} epochs"] = str(p.get("epochs", (tr.get("epochs") or {}).get(ds, {}).get(b, DASH)))
         rows.append(row)
-    lines += ["### Base models", "", table(pd.DataFrame(rows)), ""]
+    lines += ["### Base models", "", f"The matrix's bases, trained under the `{PF.matrix_family(params)}` "
+              "protocol (the protocol families' table on the first screen has every family's settings).", "",
+              table(pd.DataFrame(rows)), ""]
     derived = params.get("derived") or {}
     if derived:
-        protocols = params.get("protocols") or {}
         rows = []
         for name, d in derived.items():
             changed = {**({"arch": d["arch"]} if "arch" in d else {}), **d.get("train", {}), **d.get("distill", {})}
@@ -88,14 +92,16 @@ def what_was_run(params: dict, frame: pd.DataFrame, facts: dict, code: str, pack
     ft = pr.get("fine_tune", {})
     qat = next((v for v in qs.values() if isinstance(v, dict) and v.get("method") == "qat"), {})
     lines += ["### Key parameters", "",
-              f"- Training: optimizer {tr.get('optimizer')}, learning rate {tr.get('learning_rate')} "
+              f"- Training: each base model by its protocol family (the first screen's table); `train`, the "
+              f"study's: optimizer {tr.get('optimizer')}, learning rate {tr.get('learning_rate')} "
               f"({tr.get('schedule', 'constant')}), batch size {tr.get('batch_size')}, data "
               f"{tr.get('data', 'train')}, augmentation {tr.get('augment')}, precision {tr.get('precision')}",
               f"- Knowledge distillation: alpha {kd.get('alpha')} (weight of the hard-label loss), "
               f"temperature T {kd.get('temperature')}, soft loss "
               + ("scaled by T²" if kd.get("t_squared", True) else "not scaled by T² (the study's loss)"),
-              f"- Pruning fine-tune: {ft.get('epochs')} epochs, batch size {ft.get('batch_size')}, "
-              f"learning rate {ft.get('learning_rate')}",
+              f"- Pruning fine-tune: {ft.get('epochs')} epochs (a scheme's own `epochs` instead), batch size "
+              f"{ft.get('batch_size')}, learning rate {ft.get('learning_rate')}, scheduled and augmented as its "
+              "model's protocol family says (`fine_tune`)",
               f"- QAT: {qat.get('epochs', DASH)} epochs, batch size {qat.get('batch_size', DASH)}, "
               f"learning rate {qat.get('learning_rate', DASH)}",
               f"- Validation split: {params.get('val_size')} images (split seed {params.get('split_seed')})",

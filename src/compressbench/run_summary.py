@@ -191,7 +191,7 @@ def verdicts(claims: list, reproduced: dict | None = None, params: dict | None =
 
 def cells_read(claim, key: str, params: dict | None) -> list[str]:
     """The variants a claim reads under one verdict key ("<dataset> · <protocol>"), by their
-    own names: the claims run every protocol under the roles' names (claims.as_protocol), so
+    own names: the claims run every protocol under the roles' names (protocol_frames.as_protocol), so
     a role becomes the base that plays it under that protocol (`student-kd` → `student-kd-st`)."""
     mapping = claim_protocols(params).get(key.split(" · ", 1)[1], {}) if " · " in key else {}
     out = []

@@ -18,6 +18,7 @@ import math
 import pandas as pd
 
 from . import claims as C
+from . import protocol_frames as PF
 from . import matrix
 from .catalog.architectures import ZOO
 
@@ -51,11 +52,7 @@ def at_targets(st: pd.DataFrame, targets=TARGETS) -> list[tuple[float, pd.Series
     return out
 
 
-def matrix_family(params: dict) -> str:
-    """The protocol family the matrix's bases train under: params matrix.protocol, else
-    train's own name (the study's)."""
-    train = params.get("train") or {}
-    return (params.get("matrix") or {}).get("protocol") or train.get("name") or "study"
+matrix_family = PF.matrix_family  # the family the first screen chooses among (one definition)
 
 
 def family_of(params: dict, dataset: str, base: str) -> str | None:
