@@ -62,8 +62,9 @@ TINY_ZOO = {
 }
 
 
-# Schemes of the study's protocols and the sweeps: many runs, not in the tests' matrix.
-STUDY_ONLY = ("study-constant", "global-s", "random-s")
+# Schemes of the study's protocols, the sweeps (sparsity, fine-tune budget) and C3's equal-share
+# partners: many runs, not in the tests' matrix.
+STUDY_ONLY = ("study-constant", "global-s", "random-s", "global-e", "finetune-e", "local-conv-eq", "local-dense-eq")
 
 
 def tiny(cfg: dict, datasets=("mnist",), bases=None, prune=None, quant=None, derived=None, replicates=None,

@@ -490,3 +490,12 @@ def test_weight_decay_without_adam_is_refused_before_any_job(default_cfg):
     cfg["families"]["converged"] |= {"optimizer": "sgd", "weight_decay": 0.01}
     with pytest.raises(params.ParamsError, match=r"families.converged.weight_decay: 0.01 with optimizer 'sgd'"):
         params.validate(cfg)
+
+
+def test_a_family_without_a_datasets_epochs_keeps_trains_for_it_and_a_removed_derived_base_limits_nothing(default_cfg):
+    cfg = copy.deepcopy(default_cfg)
+    cfg["families"]["converged"]["epochs"].pop("mnist")          # as for a user's dataset the family omits
+    cfg["derived"].pop("mobilenet-kd")                           # still named in matrix.only's lists
+    resolved = params.resolve(cfg)
+    assert resolved["protocols"]["mnist"]["teacher"]["epochs"] == default_cfg["train"]["epochs"]["mnist"]["teacher"]
+    assert resolved["protocols"]["mnist"]["teacher"]["family"] == "converged"

@@ -127,7 +127,8 @@ def _val_errors(cfg: dict) -> list[str]:
 
 def _only_errors(cfg: dict) -> list[str]:
     """matrix.only limits declared bases and schemes to declared values (a scheme the
-    matrix does not run limits nothing, so narrowing the matrix needs no edit here)."""
+    matrix does not run limits nothing, so narrowing the matrix needs no edit here; nor does
+    removing a derived base its lists name: it has no cells)."""
     known = {"datasets": D.names(cfg), "bases": [*BASE_NAMES, *(cfg.get("derived") or {})],
              "prune": ["none", *cfg["prune"]["schemes"]], "cluster": ["none", *cfg["cluster"]["schemes"]],
              "quant": list(cfg["quantize"]["schemes"])}
@@ -137,8 +138,9 @@ def _only_errors(cfg: dict) -> list[str]:
         if name not in named:
             errors.append(f"matrix.only.{name}: not a base or scheme; allowed: {', '.join(named)}")
         for axis, values in limits.items():
+            # a derived base the params do not declare (any more) has no cells: naming it limits nothing
             errors += [f"matrix.only.{name}.{axis}: {v!r} is not one; allowed: {', '.join(known[axis])}"
-                       for v in values if v not in known[axis]]
+                       for v in values if v not in known[axis] and axis != "bases"]
     for i, r in enumerate(cfg["matrix"].get("replicates") or []):
         for axis, values in r.items():
             if axis in known:
@@ -226,7 +228,9 @@ def protocol(cfg: dict, dataset: str, base: str) -> dict:
     fam = (cfg.get("families") or {}).get(name, {}) if name != cfg["train"]["name"] else {}
     here = (fam.get("by_dataset") or {}).get(dataset, {})  # the family's augmentation on this dataset
     t = cfg["train"] | fam | here
-    out = {"family": name} | {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": t["epochs"][dataset][root]}
+    # a family's epochs replace train's per dataset: a dataset it does not list (a user's) keeps train's
+    epochs = {**cfg["train"]["epochs"], **(fam.get("epochs") or {})}
+    out = {"family": name} | {k: t[k] for k in PROTOCOL_KEYS} | {"epochs": epochs[dataset][root]}
     # the family's fine-tune style (none: the study's), augmenting as its models do on this dataset
     out["fine_tune"] = dict(t.get("fine_tune", {}))
     if out["fine_tune"]:
