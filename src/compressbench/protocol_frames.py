@@ -16,6 +16,11 @@ def matrix_family(params: dict) -> str:
     return (params.get("matrix") or {}).get("protocol") or train.get("name") or "study"
 
 
+def family_of(params: dict, dataset: str, base: str) -> str | None:
+    """The family a base trains under on `dataset` (resolved params `protocols`; None: not resolved)."""
+    return (((params.get("protocols") or {}).get(dataset) or {}).get(base) or {}).get("family")
+
+
 def as_protocol(frame: pd.DataFrame, mapping: dict, params: dict | None = None) -> pd.DataFrame:
     """The runs of one protocol under the claims' base names. A mapping (role -> base under the
     protocol) keeps the bases it names, each under its role's name, and the roles it does not
@@ -30,8 +35,7 @@ def as_protocol(frame: pd.DataFrame, mapping: dict, params: dict | None = None) 
         if not protocols:
             return frame
         family = matrix_family(params)
-        keep = [((protocols.get(ds) or {}).get(b) or {}).get("family") == family
-                for ds, b in zip(frame["dataset"], frame["base"])]
+        keep = [family_of(params, ds, b) == family for ds, b in zip(frame["dataset"], frame["base"])]
         return frame[keep]
     back = {b: role for role, b in mapping.items()}
     shared = set(matrix.BASES) - set(mapping)

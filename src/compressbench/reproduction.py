@@ -14,6 +14,7 @@ import pandas as pd
 from . import claims as C
 from . import evidence as E
 from . import matrix
+from . import protocol_frames as PF
 from . import stats as S
 
 MIB = 2 ** 20      # the study reports .tflite sizes in MiB
@@ -208,8 +209,7 @@ def study_twins(params: dict) -> dict[str, str]:
     name each base's family), when the matrix's protocol is another; {} when the matrix itself
     trains under the study's protocol."""
     study = (params.get("train") or {}).get("name")
-    m = params.get("matrix") or {}
-    if not m or m.get("protocol", study) == study:
+    if not params.get("matrix") or PF.matrix_family(params) == study:
         return {}
     family = {b: p.get("family") for per in (params.get("protocols") or {}).values() for b, p in per.items()}
     for mapping in ((params.get("claims") or {}).get("protocols") or {}).values():

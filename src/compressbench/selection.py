@@ -55,9 +55,7 @@ def at_targets(st: pd.DataFrame, targets=TARGETS) -> list[tuple[float, pd.Series
 matrix_family = PF.matrix_family  # the family the first screen chooses among (one definition)
 
 
-def family_of(params: dict, dataset: str, base: str) -> str | None:
-    """The family a base trains under on `dataset` (resolved params `protocols`; None: not resolved)."""
-    return (((params.get("protocols") or {}).get(dataset) or {}).get(base) or {}).get("family")
+family_of = PF.family_of
 
 
 def in_matrix_family(st: pd.DataFrame, params: dict) -> pd.Series:
